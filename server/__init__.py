@@ -1,0 +1,74 @@
+"""cellwms server: the Flask application, the only writer of the database."""
+
+import os
+
+from flask import Flask
+from sqlalchemy import event
+
+from server.config import load_config
+from server.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("CELLWMS_INSTANCE") or os.path.abspath(
+        "instance"
+    )
+    app = Flask(__name__, instance_path=instance_path, static_folder=None)
+    app.config.update(load_config(instance_path, config))
+    os.makedirs(app.config["MEDIA_DIR"], exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, command="migrations", render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from server import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine, app.config["CELLWMS_SQLITE_BUSY_TIMEOUT_MS"])
+
+    from server import auth
+
+    auth.init_app(app)
+
+    from server.api import init_api
+
+    init_api(app)
+
+    from server.web import init_web
+
+    init_web(app)
+
+    from server import cli
+
+    cli.register_commands(app)
+    return app
+
+
+def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
+    """WAL journal, enforced foreign keys, and serialized writers.
+
+    Every transaction starts with BEGIN IMMEDIATE, so two writers never race on a snapshot:
+    the second waits (busy_timeout) instead of failing, and read-check-write sequences such as
+    reservations stay correct under concurrent requests.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

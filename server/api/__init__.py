@@ -1,0 +1,167 @@
+"""JSON API /api/v1 (flask-smorest, OpenAPI at /api/v1/openapi.json).
+
+Each API request is one unit of work: views never commit; a successful response commits,
+any error rolls back, so bad input never reaches the database half-written. A mutating call
+with an `Idempotency-Key` header stores its response in the same transaction, and a retry with
+the same key gets that stored response instead of being applied again.
+"""
+
+import hashlib
+
+from flask import Response, request
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from server.auth import current_principal
+from server.extensions import db
+from server.models import IdempotencyRecord
+from server.problems import HTTP_SLUGS, Problem, problem_response
+
+API_PREFIX = "/api/v1"
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+STORED_HEADERS = ("Content-Type", "Location")
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose errors are application/problem+json."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return problem_response(problem_from_http(error))
+
+
+def problem_from_http(error: HTTPException) -> Problem:
+    status = error.code or 500
+    slug = HTTP_SLUGS.get(status, "http-error")
+    data = getattr(error, "data", None) or {}
+    extra = {}
+    messages = data.get("messages")
+    if messages:
+        # webargs puts field errors under their location ("json", "query", ...).
+        errors = messages.get("json", messages) if isinstance(messages, dict) else messages
+        extra["errors"] = errors
+    detail = data.get("message") or error.description
+    if status == 400 and isinstance(detail, str) and "JSON" in detail:
+        slug = "malformed-json"
+    return Problem(status, slug, error.name, detail, **extra)
+
+
+api = ProblemApi()
+
+
+def init_api(app) -> None:
+    api.init_app(app, spec_kwargs={"info": {"description": "cellwms warehouse API"}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearer": []}]
+
+    from server.api import catalog, people, scan, stock, warehouse
+
+    for module in (warehouse, catalog, stock, people, scan):
+        api.register_blueprint(module.blp)
+
+    @app.errorhandler(Problem)
+    def on_problem(problem: Problem):
+        db.session.rollback()
+        return problem_response(problem)
+
+    @app.errorhandler(CSRFError)
+    def on_csrf(error: CSRFError):
+        db.session.rollback()
+        if request.path.startswith(API_PREFIX):
+            return problem_response(Problem(400, "csrf", "Missing or invalid CSRF token.", error.description))
+        return error.description, 400
+
+    @app.errorhandler(404)
+    def on_not_found(error):
+        if request.path.startswith(API_PREFIX):
+            return problem_response(problem_from_http(error))
+        return error
+
+    @app.before_request
+    def replay_idempotent_call():
+        if not _is_api_mutation():
+            return None
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if not key:
+            return None
+        principal = current_principal()
+        if principal is None:
+            return None  # the view answers 401
+        if len(key) > 200:
+            raise Problem(400, "bad-idempotency-key", "Idempotency-Key is longer than 200 characters.")
+        record = _find_record(principal.key, key)
+        return _replay(record) if record is not None else None
+
+    @app.after_request
+    def finish_unit_of_work(response: Response):
+        if not request.path.startswith(API_PREFIX):
+            return response
+        if response.status_code >= 400 or request.method not in MUTATING:
+            db.session.rollback()
+            return response
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        principal = current_principal() if key else None
+        if key and principal is not None and not response.headers.get("X-Idempotent-Replay"):
+            db.session.add(
+                IdempotencyRecord(
+                    principal=principal.key,
+                    key=key,
+                    method=request.method,
+                    path=request.path,
+                    request_hash=_request_hash(),
+                    status_code=response.status_code,
+                    response_body=response.get_data(as_text=True),
+                    response_headers={h: response.headers[h] for h in STORED_HEADERS if h in response.headers},
+                )
+            )
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # A concurrent call with the same key won the race: answer with its response.
+            db.session.rollback()
+            record = _find_record(principal.key, key) if key and principal else None
+            if record is None:
+                raise
+            return _replay(record)
+        return response
+
+
+def _is_api_mutation() -> bool:
+    return request.method in MUTATING and request.path.startswith(API_PREFIX)
+
+
+def _request_hash() -> str:
+    body = request.get_data(cache=True) or b""
+    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
+
+
+def _find_record(principal_key: str, key: str) -> IdempotencyRecord | None:
+    return db.session.execute(
+        db.select(IdempotencyRecord).where(
+            IdempotencyRecord.principal == principal_key, IdempotencyRecord.key == key
+        )
+    ).scalar_one_or_none()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    if record.request_hash != _request_hash():
+        raise Problem(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used for a different request.",
+            f"It was first used for {record.method} {record.path}.",
+        )
+    response = Response(record.response_body, status=record.status_code)
+    for name, value in (record.response_headers or {}).items():
+        response.headers[name] = value
+    response.headers["X-Idempotent-Replay"] = "true"
+    return response
+
+
+def problem_json_doc() -> dict:
+    """Shared OpenAPI description of a problem+json error body."""
+    return {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
+
+

@@ -1,0 +1,120 @@
+"""Who is calling: a signed-in user (session), a user's API token, or a station token.
+
+Every endpoint states the roles it admits with `@roles_required(...)`; admins pass all.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import g, request
+from flask_login import current_user
+
+from server.extensions import csrf, db, login_manager
+from server.models import ApiToken, Role, Station, User
+from server.models.base import utcnow
+from server.problems import Problem
+
+TOKEN_BYTES = 32
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh secret and the SHA-256 hex digest that is stored."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Principal:
+    user: User | None = None
+    station: Station | None = None
+    roles: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        return f"station:{self.station.id}" if self.station and not self.user else f"user:{self.user.id}"
+
+    def has_any_role(self, roles) -> bool:
+        return Role.admin in self.roles or bool(self.roles & set(roles))
+
+
+def current_principal() -> Principal | None:
+    if "principal" not in g:
+        g.principal = _resolve_principal()
+    return g.principal
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def _resolve_principal() -> Principal | None:
+    token = _bearer_token()
+    if token is not None:
+        digest = hash_token(token)
+        station = db.session.execute(
+            db.select(Station).where(Station.token_hash == digest, Station.active.is_(True))
+        ).scalar_one_or_none()
+        if station is not None:
+            return Principal(station=station, roles={station.role})
+        api_token = db.session.execute(
+            db.select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        ).scalar_one_or_none()
+        if api_token is not None and api_token.user.active:
+            return Principal(user=api_token.user, roles=api_token.user.roles)
+        raise Problem(401, "invalid-token", "The bearer token is unknown or revoked.")
+    if current_user.is_authenticated:
+        return Principal(user=current_user._get_current_object(), roles=current_user.roles)
+    return None
+
+
+def roles_required(*roles: str):
+    """Admit callers holding any of `roles` (admins always). 401 without credentials, 403 otherwise."""
+    roles = tuple(Role(r) for r in roles)
+
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                raise Problem(401, "unauthorized", "Sign in or send a bearer token.")
+            if not principal.has_any_role(roles):
+                raise Problem(
+                    403, "forbidden", "Your role may not do this.", required_roles=sorted(roles)
+                )
+            return view(*args, **kwargs)
+
+        guarded.roles = roles
+        note = f"Roles: {', '.join(sorted(roles))} (admin always)."
+        guarded.__doc__ = f"{(view.__doc__ or '').strip()}\n\n{note}".strip()
+        return guarded
+
+    return decorate
+
+
+def init_app(app) -> None:
+    login_manager.login_view = "web.sign_in"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def check_csrf():
+        # Forms and cookie-authenticated API calls carry a CSRF token; bearer-token calls need none.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and _bearer_token() is None:
+            csrf.protect()
+
+
+def touch_login(user: User) -> None:
+    user.last_login_at = utcnow()

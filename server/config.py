@@ -1,0 +1,68 @@
+"""Configuration from the environment.
+
+Every setting can come from an environment variable of the same name; `create_app(config)`
+overrides win over the environment.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _normalize_database_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; accept the plain postgres:// forms people paste.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    overrides = dict(overrides or {})
+    env = os.environ
+    instance = Path(instance_path)
+    database_url = overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL")
+    if not database_url:
+        database_url = f"sqlite:///{instance / 'cellwms.db'}"
+    secret_key = env.get("SECRET_KEY") or _instance_secret(instance)
+    config = {
+        "SQLALCHEMY_DATABASE_URI": _normalize_database_url(database_url),
+        "SECRET_KEY": secret_key,
+        "MEDIA_DIR": env.get("MEDIA_DIR", str(instance / "media")),
+        "CELLWMS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CELLWMS_SQLITE_BUSY_TIMEOUT_MS", "30000")),
+        # Longest scan payload accepted, in bytes; longer ones are recorded truncated.
+        "CELLWMS_SCAN_MAX_BYTES": int(env.get("CELLWMS_SCAN_MAX_BYTES", "16384")),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
+        "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
+        "CELLWMS_LANGUAGES": ["en", "ru"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_DURATION": 12 * 3600,
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "API_TITLE": "cellwms",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": None,
+        "API_PAGE_SIZE_MAX": 500,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    config.update(overrides)
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        config["SQLALCHEMY_DATABASE_URI"] = _normalize_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
+    return config
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts of one install."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,323 @@
+"""Moving and reserving stock: one ledger row per change, quants updated in the same transaction.
+
+Concurrency: the quants a movement touches are locked (SELECT ... FOR UPDATE, in id order, so
+two movements never deadlock) before availability is checked; on SQLite every transaction
+already holds the write lock (BEGIN IMMEDIATE). Available stock therefore never goes below zero.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, func, or_, select, union_all
+from sqlalchemy.exc import IntegrityError
+
+from server.extensions import db
+from server.models import KIND_EFFECTS, Cell, CellStatus, Movement, MovementKind, Quant, Sku
+from server.models.stock import NO_EXPIRY, TAKES_AVAILABLE
+from server.problems import Problem
+
+# Adjustments (counts) may touch a blocked cell; nothing else may.
+ALLOWED_IN_BLOCKED_CELL = {MovementKind.adjust_in, MovementKind.adjust_out, MovementKind.release}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes a movement, for the ledger."""
+
+    user_id: int | None = None
+    station_id: int | None = None
+    scenario: str = ""
+
+
+def apply_movement(
+    kind: str,
+    sku_id: int,
+    quantity: int,
+    *,
+    from_cell_id: int | None = None,
+    to_cell_id: int | None = None,
+    lot: str = "",
+    expiry: date | None = None,
+    actor: Actor = Actor(),
+    reason: str = "",
+    reference: str = "",
+    idempotency_key: str | None = None,
+) -> Movement:
+    """Record one movement and update the quants it touches. Raises Problem on bad input."""
+    try:
+        kind = MovementKind(kind)
+    except ValueError:
+        raise Problem(422, "unknown-movement-kind", f"Unknown movement kind {kind!r}.") from None
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise Problem(422, "bad-quantity", "Quantity must be a positive whole number.")
+    lot = (lot or "").strip()
+
+    if idempotency_key:
+        earlier = db.session.execute(
+            select(Movement).where(Movement.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if earlier is not None:
+            return _same_or_conflict(earlier, kind, sku_id, quantity, from_cell_id, to_cell_id, lot, expiry)
+
+    (src_q, src_r), (dst_q, dst_r) = KIND_EFFECTS[kind]
+    needs_source = bool(src_q or src_r)
+    needs_target = bool(dst_q or dst_r)
+    if needs_source and from_cell_id is None:
+        raise Problem(422, "source-cell-required", f"A {kind} movement needs a source cell.")
+    if needs_target and to_cell_id is None:
+        raise Problem(422, "target-cell-required", f"A {kind} movement needs a target cell.")
+    if not needs_source:
+        from_cell_id = None
+    if not needs_target:
+        to_cell_id = None
+    if from_cell_id is not None and from_cell_id == to_cell_id:
+        raise Problem(422, "same-cell", "Source and target cell are the same.")
+
+    sku = db.session.get(Sku, sku_id)
+    if sku is None:
+        raise Problem(404, "unknown-sku", f"No SKU with id {sku_id}.")
+    if sku.track_lot and not lot:
+        raise Problem(422, "lot-required", f"SKU {sku.code} is tracked by lot; give the lot.")
+    if sku.track_expiry and expiry is None:
+        raise Problem(422, "expiry-required", f"SKU {sku.code} is tracked by expiry; give the expiry date.")
+    cells = _cells(kind, from_cell_id, to_cell_id)
+
+    keys = [(cell_id, sku_id, lot, expiry) for cell_id in (from_cell_id, to_cell_id) if cell_id is not None]
+    quants = _lock_quants(keys)
+    if from_cell_id is not None:
+        source = quants.get((from_cell_id, sku_id, lot, expiry))
+        have_total = source.quantity if source else 0
+        have_reserved = source.reserved if source else 0
+        if kind in TAKES_AVAILABLE and have_total - have_reserved < quantity:
+            raise Problem(
+                409,
+                "insufficient-stock",
+                "Not enough available stock in the cell.",
+                f"{cells[from_cell_id].address}: {have_total - have_reserved} available of {sku.code}, "
+                f"{quantity} asked.",
+                available=have_total - have_reserved,
+            )
+        if src_r < 0 and have_reserved < quantity:
+            raise Problem(
+                409,
+                "insufficient-reserved",
+                "Not enough reserved stock in the cell.",
+                f"{cells[from_cell_id].address}: {have_reserved} reserved of {sku.code}, {quantity} asked.",
+                reserved=have_reserved,
+            )
+        source.quantity += src_q * quantity
+        source.reserved += src_r * quantity
+    if to_cell_id is not None:
+        target = quants.get((to_cell_id, sku_id, lot, expiry)) or _create_quant(to_cell_id, sku_id, lot, expiry)
+        target.quantity += dst_q * quantity
+        target.reserved += dst_r * quantity
+
+    movement = Movement(
+        kind=kind,
+        sku_id=sku_id,
+        lot=lot,
+        expiry=expiry,
+        quantity=quantity,
+        from_cell_id=from_cell_id,
+        to_cell_id=to_cell_id,
+        user_id=actor.user_id,
+        station_id=actor.station_id,
+        scenario=actor.scenario,
+        reason=reason,
+        reference=reference,
+        idempotency_key=idempotency_key or None,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def reserve_fefo(
+    sku_id: int,
+    quantity: int,
+    *,
+    warehouse_id: int,
+    actor: Actor = Actor(),
+    reference: str = "",
+    reason: str = "",
+) -> list[Movement]:
+    """Reserve `quantity` of a SKU in a warehouse, first-expiring first; all or nothing."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise Problem(422, "bad-quantity", "Quantity must be a positive whole number.")
+    quants = (
+        db.session.execute(
+            select(Quant)
+            .join(Cell, Cell.id == Quant.cell_id)
+            .where(
+                Quant.sku_id == sku_id,
+                Cell.warehouse_id == warehouse_id,
+                Cell.status == CellStatus.active,
+                Quant.quantity > Quant.reserved,
+            )
+            .order_by(func.coalesce(Quant.expiry, NO_EXPIRY), Quant.id)
+            .with_for_update(of=Quant)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
+    if sum(q.available for q in quants) < quantity:
+        raise Problem(
+            409,
+            "insufficient-stock",
+            "Not enough available stock in the warehouse.",
+            available=sum(q.available for q in quants),
+        )
+    movements, left = [], quantity
+    for quant in quants:
+        take = min(left, quant.available)
+        if take <= 0:
+            continue
+        movements.append(
+            apply_movement(
+                MovementKind.reserve, sku_id, take, from_cell_id=quant.cell_id, lot=quant.lot,
+                expiry=quant.expiry, actor=actor, reference=reference, reason=reason,
+            )
+        )
+        left -= take
+        if left == 0:
+            break
+    return movements
+
+
+def _same_or_conflict(earlier: Movement, kind, sku_id, quantity, from_cell_id, to_cell_id, lot, expiry):
+    same = (earlier.kind, earlier.sku_id, earlier.quantity, earlier.lot, earlier.expiry) == (
+        kind, sku_id, quantity, lot, expiry
+    ) and (from_cell_id is None or earlier.from_cell_id == from_cell_id) and (
+        to_cell_id is None or earlier.to_cell_id == to_cell_id
+    )
+    if not same:
+        raise Problem(
+            422, "idempotency-key-reused", "This idempotency key was already used for a different movement.",
+            movement_id=earlier.id,
+        )
+    return earlier
+
+
+def _cells(kind: str, from_cell_id: int | None, to_cell_id: int | None) -> dict[int, Cell]:
+    cells = {}
+    for cell_id in (from_cell_id, to_cell_id):
+        if cell_id is None:
+            continue
+        cell = db.session.get(Cell, cell_id)
+        if cell is None:
+            raise Problem(404, "unknown-cell", f"No cell with id {cell_id}.")
+        if cell.status == CellStatus.blocked and kind not in ALLOWED_IN_BLOCKED_CELL:
+            raise Problem(409, "cell-blocked", f"Cell {cell.address} is blocked.")
+        cells[cell_id] = cell
+    if from_cell_id and to_cell_id and cells[from_cell_id].warehouse_id != cells[to_cell_id].warehouse_id:
+        raise Problem(422, "different-warehouses", "Source and target cell are in different warehouses.")
+    return cells
+
+
+def _key_clause(cell_id, sku_id, lot, expiry):
+    return and_(
+        Quant.cell_id == cell_id,
+        Quant.sku_id == sku_id,
+        Quant.lot == lot,
+        Quant.expiry.is_(None) if expiry is None else Quant.expiry == expiry,
+    )
+
+
+def _lock_quants(keys) -> dict[tuple, Quant]:
+    rows = (
+        db.session.execute(
+            select(Quant)
+            .where(or_(*(_key_clause(*key) for key in keys)))
+            .order_by(Quant.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
+    return {(q.cell_id, q.sku_id, q.lot, q.expiry): q for q in rows}
+
+
+def _create_quant(cell_id, sku_id, lot, expiry) -> Quant:
+    quant = Quant(cell_id=cell_id, sku_id=sku_id, lot=lot, expiry=expiry, quantity=0, reserved=0)
+    try:
+        with db.session.begin_nested():
+            db.session.add(quant)
+    except IntegrityError:
+        # Another transaction created it first; take its row (and its lock).
+        quant = _lock_quants([(cell_id, sku_id, lot, expiry)])[(cell_id, sku_id, lot, expiry)]
+    return quant
+
+
+# --- rebuilding quants from the ledger -------------------------------------------------------
+
+
+@dataclass
+class QuantDifference:
+    cell_id: int
+    sku_id: int
+    lot: str
+    expiry: date | None
+    ledger_quantity: int
+    ledger_reserved: int
+    quant_quantity: int
+    quant_reserved: int
+
+
+def ledger_balances():
+    """(cell, sku, lot, expiry) -> (quantity, reserved), summed by the database from the ledger."""
+    sides = []
+    for side, cell_col in ((0, Movement.from_cell_id), (1, Movement.to_cell_id)):
+        dq = case(*((Movement.kind == k, KIND_EFFECTS[k][side][0]) for k in KIND_EFFECTS), else_=0)
+        dr = case(*((Movement.kind == k, KIND_EFFECTS[k][side][1]) for k in KIND_EFFECTS), else_=0)
+        sides.append(
+            select(
+                cell_col.label("cell_id"),
+                Movement.sku_id.label("sku_id"),
+                Movement.lot.label("lot"),
+                Movement.expiry.label("expiry"),
+                (dq * Movement.quantity).label("dq"),
+                (dr * Movement.quantity).label("dr"),
+            ).where(cell_col.is_not(None))
+        )
+    both = union_all(*sides).subquery()
+    rows = db.session.execute(
+        select(
+            both.c.cell_id, both.c.sku_id, both.c.lot, both.c.expiry,
+            func.sum(both.c.dq), func.sum(both.c.dr),
+        ).group_by(both.c.cell_id, both.c.sku_id, both.c.lot, both.c.expiry)
+    ).all()
+    return {(r[0], r[1], r[2], _as_date(r[3])): (int(r[4] or 0), int(r[5] or 0)) for r in rows}
+
+
+def _as_date(value):
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def check_quants(repair: bool = False) -> list[QuantDifference]:
+    """Compare quants with the ledger; with repair, make the quants equal to the ledger."""
+    ledger = ledger_balances()
+    stored = {
+        (q.cell_id, q.sku_id, q.lot, q.expiry): q
+        for q in db.session.execute(select(Quant).with_for_update()).scalars()
+    }
+    differences = []
+    for key in sorted(set(ledger) | set(stored), key=lambda k: (k[0], k[1], k[2], k[3] or NO_EXPIRY)):
+        lq, lr = ledger.get(key, (0, 0))
+        quant = stored.get(key)
+        sq, sr = (quant.quantity, quant.reserved) if quant else (0, 0)
+        if (lq, lr) != (sq, sr):
+            differences.append(QuantDifference(*key, lq, lr, sq, sr))
+            if repair:
+                if quant is None:
+                    quant = Quant(cell_id=key[0], sku_id=key[1], lot=key[2], expiry=key[3])
+                    db.session.add(quant)
+                quant.quantity, quant.reserved = lq, lr
+    if repair:
+        db.session.flush()
+    return differences
+
+
