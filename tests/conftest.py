@@ -30,7 +30,8 @@ def pytest_report_header(config):
 
 
 def _worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # Unique per test process, so parallel runs on one server never share a database.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def _pg_worker_url() -> str:
@@ -70,7 +71,11 @@ def migrated_postgres(tmp_path_factory) -> str:
         pytest.skip("PostgreSQL half skipped: no DATABASE_URL")
     url = _pg_worker_url()
     _migrate(url, str(tmp_path_factory.mktemp("pg-instance")))
-    return url
+    yield url
+    admin = create_engine(make_url(url).set(database=make_url(PG_URL).database), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
