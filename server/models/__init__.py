@@ -4,7 +4,7 @@ from server.models.catalog import BarcodeKind, Sku, SkuBarcode
 from server.models.events import ScanEvent
 from server.models.idempotency import IdempotencyRecord
 from server.models.orders import Order, OrderStatus
-from server.models.people import ApiToken, Role, User
+from server.models.people import ApiToken, Role, SignInFailure, User
 from server.models.shipping import Parcel
 from server.models.stations import Station, StationKind
 from server.models.stock import KIND_EFFECTS, Movement, MovementKind, Quant
@@ -12,6 +12,6 @@ from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse,
 
 __all__ = [
     "KIND_EFFECTS", "ApiToken", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord",
-    "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent", "Sku",
-    "SkuBarcode", "Station", "StationKind", "Tote", "User", "Warehouse", "Zone", "ZoneKind",
+    "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
+    "SignInFailure", "Sku", "SkuBarcode", "Station", "StationKind", "Tote", "User", "Warehouse", "Zone", "ZoneKind",
 ]

@@ -4,12 +4,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import db
-from server.models.base import Timestamped
+from server.models.base import Timestamped, utcnow
 
 
 class Role(StrEnum):
@@ -85,3 +85,18 @@ class ApiToken(Timestamped, db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class SignInFailure(db.Model):
+    """One failed sign-in attempt, counted per key ("user:7", "name:ivan", "addr:10.0.0.5").
+
+    Kept in the database, not in process memory, so every server worker sees the same counts.
+    Rows older than the counting window are deleted as new failures arrive.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

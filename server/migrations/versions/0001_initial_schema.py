@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:35:51.511524
+Create Date: 2026-11-23 10:40:25.192424
 
 """
 from alembic import op
@@ -34,6 +34,16 @@ def upgrade():
     )
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_records_created_at'), ['created_at'], unique=False)
+
+    op.create_table('sign_in_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_failures'))
+    )
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_failures_at'), ['at'], unique=False)
+        batch_op.create_index('ix_sign_in_failures_key_at', ['key', 'at'], unique=False)
 
     op.create_table('skus',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -359,6 +369,11 @@ def downgrade():
     op.drop_table('warehouses')
     op.drop_table('users')
     op.drop_table('skus')
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.drop_index('ix_sign_in_failures_key_at')
+        batch_op.drop_index(batch_op.f('ix_sign_in_failures_at'))
+
+    op.drop_table('sign_in_failures')
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotency_records_created_at'))
 
