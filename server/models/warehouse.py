@@ -70,6 +70,8 @@ class Cell(Timestamped, db.Model):
         UniqueConstraint("warehouse_id", "address", name="uq_cells_warehouse_address"),
         UniqueConstraint("warehouse_id", "barcode", name="uq_cells_warehouse_barcode"),
         Index("ix_cells_barcode", "barcode"),
+        # Scans by address without knowing the warehouse (a handheld user, not a station).
+        Index("ix_cells_address", "address"),
         Index("ix_cells_zone_id", "zone_id"),
         CheckConstraint("max_volume_cm3 IS NULL OR max_volume_cm3 >= 0", name="volume_nonneg"),
         CheckConstraint("max_weight_g IS NULL OR max_weight_g >= 0", name="weight_nonneg"),

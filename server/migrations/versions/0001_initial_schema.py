@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:40:25.192424
+Create Date: 2026-11-23 10:43:02.119948
 
 """
 from alembic import op
@@ -213,6 +213,7 @@ def upgrade():
     sa.UniqueConstraint('warehouse_id', 'barcode', name='uq_cells_warehouse_barcode')
     )
     with op.batch_alter_table('cells', schema=None) as batch_op:
+        batch_op.create_index('ix_cells_address', ['address'], unique=False)
         batch_op.create_index('ix_cells_barcode', ['barcode'], unique=False)
         batch_op.create_index('ix_cells_zone_id', ['zone_id'], unique=False)
 
@@ -340,6 +341,7 @@ def downgrade():
     with op.batch_alter_table('cells', schema=None) as batch_op:
         batch_op.drop_index('ix_cells_zone_id')
         batch_op.drop_index('ix_cells_barcode')
+        batch_op.drop_index('ix_cells_address')
 
     op.drop_table('cells')
     with op.batch_alter_table('zones', schema=None) as batch_op:
