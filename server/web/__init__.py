@@ -2,6 +2,9 @@
 
 
 def init_web(app) -> None:
+    from server.extensions import login_manager
     from server.web import pages
 
+    # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
+    login_manager.login_message = None
     app.register_blueprint(pages.web)

@@ -1,0 +1,98 @@
+// cellwms pages: feedback sounds, scanner focus, and the scan check page.
+(function () {
+  "use strict";
+
+  let audio = null;
+  function context() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    if (!audio) audio = new Ctx();
+    if (audio.state === "suspended") audio.resume();
+    return audio;
+  }
+
+  // A short rising two-tone for ok, a low buzz for error.
+  const SOUNDS = {
+    ok: [[880, 0, 0.08, "sine"], [1320, 0.09, 0.1, "sine"]],
+    error: [[220, 0, 0.18, "square"], [180, 0.22, 0.25, "square"]],
+  };
+
+  function play(name) {
+    const tones = SOUNDS[name];
+    const ctx = tones && context();
+    if (!ctx) return;
+    const start = ctx.currentTime + 0.01;
+    for (const [freq, at, length, type] of tones) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = type;
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.2, start + at);
+      gain.gain.exponentialRampToValueAtTime(0.001, start + at + length);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(start + at);
+      osc.stop(start + at + length + 0.02);
+    }
+    document.body.dataset.played = name;
+  }
+  window.cellwms = { play: play };
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function setUpScanPage() {
+    const form = document.getElementById("scan-form");
+    if (!form) return;
+    const input = document.getElementById("scan-input");
+    const result = document.getElementById("scan-result");
+    const show = function (sound, kind, message) {
+      result.hidden = false;
+      result.className = "result " + sound;
+      result.querySelector(".kind").textContent = kind;
+      result.querySelector(".message").textContent = message;
+      play(sound);
+    };
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const raw = input.value;
+      input.value = "";
+      input.focus();
+      if (!raw) return;
+      try {
+        const response = await fetch(form.dataset.url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-CSRFToken": csrfToken(),
+          },
+          body: JSON.stringify({ code: raw, source: "page" }),
+        });
+        const body = await response.json().catch(function () { return {}; });
+        if (response.ok) {
+          const bad = body.kind === "unknown" || body.sound === "error";
+          show(bad ? "error" : "ok", body.kind || "", body.message || "");
+        } else {
+          show("error", body.title || String(response.status), body.detail || body.message || "");
+        }
+      } catch (err) {
+        show("error", "", form.dataset.noAnswer);
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const sound = document.body.dataset.sound;
+    if (sound) play(sound);
+    // Browsers may start audio suspended until the first key or tap.
+    const wake = function () { if (audio && audio.state === "suspended") audio.resume(); };
+    document.addEventListener("keydown", wake, { once: true });
+    document.addEventListener("pointerdown", wake, { once: true });
+    const focused = document.querySelector("[autofocus]");
+    if (focused) focused.focus();
+    setUpScanPage();
+  });
+})();
