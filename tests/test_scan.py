@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.models import Order, Parcel, SkuBarcode, Tote
-from server.services.scan import RESOLVERS, Kind, Resolver, classify, decode, register_resolver
+from server.services.scan import RESOLVERS, Kind, Lookup, Resolver, classify, decode, register_resolver
 from tests import factories as f
 
 GS = "\x1d"
@@ -157,20 +157,22 @@ def test_symbology_given_beside_the_code():
 def test_registry_is_a_seam(house, db):
     from sqlalchemy import select
 
-    from server.models import Order as OrderModel
-
-    def candidates(scan, warehouse_id):
+    def wave_number(scan, warehouse_id):
         text = scan.lookup_text
-        return [select(OrderModel.id).where(OrderModel.number == text.removeprefix("WAVE:"))] if text else []
+        return text.removeprefix("WAVE:") if text and text.startswith("WAVE:") else None
 
     def describe(entity_id, scan):
         return entity_id, {"wave_of": entity_id}, "wave"
 
     saved = list(RESOLVERS)
     try:
-        register_resolver(Resolver("wave", candidates, describe), before="cell")
+        register_resolver(
+            Resolver("wave", (Lookup(lambda p: select(Order.id).where(Order.number == p), wave_number),), describe),
+            before="cell",
+        )
         result = classify(b"WAVE:ORD-1001")
         assert (result.kind, result.entity) == ("wave", {"wave_of": house["order"].id})
+        assert classify(b"ORD-1001").kind == Kind.order
     finally:
         RESOLVERS[:] = saved
 

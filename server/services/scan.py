@@ -11,6 +11,7 @@ Later flows plug in with `register_resolver()` (new kinds of codes) and read the
 `Classification` they get back.
 """
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from biip.sscc import Sscc
 from biip.symbology import SymbologyIdentifier
 from flask import has_request_context
 from flask_babel import gettext
-from sqlalchemy import Select, literal_column, select, union_all
+from sqlalchemy import BindParameter, Select, bindparam, literal_column, select, union_all
 
 from server.extensions import db
 from server.models import Cell, Order, Parcel, ScanEvent, Sku, SkuBarcode, Tote, User
@@ -118,21 +119,33 @@ class Classification:
 
 
 @dataclass(frozen=True)
-class Resolver:
-    """One kind of code.
+class Lookup:
+    """One index-backed lookup. `statement(param)` builds, once, a select of ONE id column that
+    filters on the bind parameter `param` (it may also use `:warehouse_id`); `value(scan,
+    warehouse_id)` is what to look up for a scan, or None to skip it."""
 
-    `candidates(scan, warehouse_id)` returns index-backed selects of ONE id column (or none);
-    `describe(id, scan)` returns (entity id, entity JSON, message) for the id that won (the entity
-    may be another row than the candidate: a SKU barcode names its SKU), or None to pass. Registry order is priority: the first resolver with a hit wins.
+    statement: Callable[[BindParameter], Select]
+    value: Callable[[DecodedScan, int | None], object | None]
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """One kind of code: its lookups, and `describe(id, scan)` -> (entity id, entity JSON, message)
+    for the id that won (a SKU barcode's id names its SKU), or None to pass.
+
+    Registry order is priority: the first resolver with a hit wins.
     """
 
     kind: str
-    candidates: Callable[[DecodedScan, int | None], list[Select]]
+    lookups: tuple[Lookup, ...]
     describe: Callable[[int, DecodedScan], tuple[int, dict, Message | str] | None]
     name: str = field(default="")
 
 
 RESOLVERS: list[Resolver] = []
+_PREPARED: dict[int, list[tuple[str, Lookup, Select]]] = {}  # id(resolver) -> its built lookups
+_UNIONS: dict[tuple, object] = {}  # (rank, param) of the lookups used -> their UNION ALL
+_PARAM_NUMBERS = itertools.count()
 
 
 def register_resolver(resolver: Resolver, *, before: str | None = None) -> Resolver:
@@ -143,6 +156,12 @@ def register_resolver(resolver: Resolver, *, before: str | None = None) -> Resol
     if before is not None:
         index = next((i for i, r in enumerate(RESOLVERS) if before in (r.name, r.kind)), index)
     RESOLVERS.insert(index, resolver)
+    prepared = []
+    for lookup in resolver.lookups:
+        param = f"scan_{next(_PARAM_NUMBERS)}"
+        prepared.append((param, lookup, lookup.statement(bindparam(param))))
+    _PREPARED[id(resolver)] = prepared
+    _UNIONS.clear()
     return resolver
 
 
@@ -294,13 +313,20 @@ def classify(raw: bytes | str, warehouse_id: int | None = None, *, symbology: st
     if scan.defect:
         return Classification(Kind.unknown, _defect_message(scan), scan=scan)
 
-    parts = []
+    params: dict = {"warehouse_id": warehouse_id}
+    present = []
     for rank, resolver in enumerate(RESOLVERS):
-        for candidate in resolver.candidates(scan, warehouse_id) or ():
-            parts.append(candidate.add_columns(literal_column(str(rank)).label("rank")))
-    if parts:
-        statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        hits = sorted(db.session.execute(statement).all(), key=lambda row: (row[1], row[0]))
+        for param, lookup, _statement in _PREPARED[id(resolver)]:
+            value = lookup.value(scan, warehouse_id)
+            if value is not None:
+                params[param] = value
+                present.append((rank, param))
+    if present:
+        key = tuple(present)
+        statement = _UNIONS.get(key)
+        if statement is None:
+            statement = _UNIONS[key] = _union(key)
+        hits = sorted(_connection().execute(statement, params).all(), key=lambda row: (row[1], row[0]))
         for entity_id, rank in hits:
             resolver = RESOLVERS[rank]
             described = resolver.describe(entity_id, scan)
@@ -308,6 +334,17 @@ def classify(raw: bytes | str, warehouse_id: int | None = None, *, symbology: st
                 entity_id, entity, message = described
                 return Classification(resolver.kind, message, entity=entity, entity_id=entity_id, scan=scan)
     return Classification(Kind.unknown, _unknown_message(scan), scan=scan)
+
+
+def _union(present: tuple):
+    statements = {param: statement for r in RESOLVERS for param, _lookup, statement in _PREPARED[id(r)]}
+    parts = [statements[param].add_columns(literal_column(str(rank)).label("rank")) for rank, param in present]
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def _connection():
+    """The session's connection: plain Core statements, same transaction, no ORM overhead."""
+    return db.session.connection()
 
 
 def _defect_message(scan: DecodedScan):
@@ -334,112 +371,134 @@ def _unknown_message(scan: DecodedScan):
 # --- the built-in resolvers -----------------------------------------------------------------
 
 
-def _cell_candidates(scan: DecodedScan, warehouse_id: int | None) -> list[Select]:
+WAREHOUSE = bindparam("warehouse_id")
+ID = bindparam("id")
+
+
+def _text(scan: DecodedScan, warehouse_id: int | None):
+    return scan.lookup_text
+
+
+def _text_here(scan: DecodedScan, warehouse_id: int | None):
+    """The text, when the warehouse is known (a station): lookups narrowed to it."""
+    return scan.lookup_text if warehouse_id is not None else None
+
+
+def _text_anywhere(scan: DecodedScan, warehouse_id: int | None):
+    return scan.lookup_text if warehouse_id is None else None
+
+
+def _gtin(scan: DecodedScan, warehouse_id: int | None):
+    return scan.gtin
+
+
+def _text_unless_gtin(scan: DecodedScan, warehouse_id: int | None):
     text = scan.lookup_text
-    if text is None:
-        return []
-    selects = [select(Cell.id).where(Cell.barcode == text), select(Cell.id).where(Cell.address == text)]
-    if warehouse_id is not None:
-        selects = [s.where(Cell.warehouse_id == warehouse_id) for s in selects]
-    return selects
+    return text if text != scan.gtin else None
+
+
+def _sscc(scan: DecodedScan, warehouse_id: int | None):
+    return scan.sscc
+
+
+def _one(statement: Select, entity_id: int):
+    return _connection().execute(statement, {"id": entity_id}).one_or_none()
+
+
+_CELL = select(Cell.id, Cell.address, Cell.barcode, Cell.warehouse_id, Cell.zone_id, Cell.cell_type,
+               Cell.status).where(Cell.id == ID)
+_SKU = (
+    select(Sku.id, Sku.code, Sku.name, SkuBarcode.barcode, SkuBarcode.kind, SkuBarcode.units, Sku.active,
+           Sku.track_lot, Sku.track_expiry, Sku.track_serial, Sku.track_marking)
+    .join(Sku, Sku.id == SkuBarcode.sku_id)
+    .where(SkuBarcode.id == ID)
+)
+_USER = select(User.id, User.full_name, User.username, User.roles_csv.label("roles_csv")).where(User.id == ID)
+_TOTE = select(Tote.id, Tote.code, Tote.status, Tote.warehouse_id).where(Tote.id == ID)
+_ORDER = select(Order.id, Order.number, Order.status, Order.warehouse_id).where(Order.id == ID)
+_PARCEL = select(Parcel.id, Parcel.code, Parcel.sscc, Parcel.carrier, Parcel.tracking_number, Parcel.status,
+                 Parcel.order_id).where(Parcel.id == ID)
 
 
 def _describe_cell(cell_id: int, scan: DecodedScan):
-    cell = db.session.get(Cell, cell_id)
-    entity = {
-        "id": cell.id, "address": cell.address, "barcode": cell.barcode, "warehouse_id": cell.warehouse_id,
-        "zone_id": cell.zone_id, "cell_type": cell.cell_type, "status": cell.status,
-    }
-    if cell.status != "active":
-        return cell.id, entity, _("Cell %(address)s (%(status)s).", address=cell.address, status=cell.status)
-    return cell.id, entity, _("Cell %(address)s.", address=cell.address)
-
-
-def _sku_candidates(scan: DecodedScan, warehouse_id: int | None) -> list[Select]:
-    keys = {key for key in (scan.gtin, scan.lookup_text) if key}
-    if not keys:
-        return []
-    if len(keys) == 1:
-        return [select(SkuBarcode.id).where(SkuBarcode.barcode == keys.pop())]
-    return [select(SkuBarcode.id).where(SkuBarcode.barcode.in_(sorted(keys)))]
+    row = _one(_CELL, cell_id)
+    if row is None:
+        return None
+    entity = dict(row._mapping)
+    if row.status != "active":
+        return row.id, entity, _("Cell %(address)s (%(status)s).", address=row.address, status=row.status)
+    return row.id, entity, _("Cell %(address)s.", address=row.address)
 
 
 def _describe_sku(barcode_id: int, scan: DecodedScan):
-    barcode = db.session.get(SkuBarcode, barcode_id)
-    sku = db.session.get(Sku, barcode.sku_id)
+    row = _one(_SKU, barcode_id)
+    if row is None:
+        return None
     entity = {
-        "id": sku.id, "code": sku.code, "name": sku.name, "barcode": barcode.barcode,
-        "barcode_kind": barcode.kind, "units": barcode.units, "active": sku.active,
-        "tracking": {"lot": sku.track_lot, "expiry": sku.track_expiry, "serial": sku.track_serial,
-                     "marking": sku.track_marking},
+        "id": row.id, "code": row.code, "name": row.name, "barcode": row.barcode, "barcode_kind": row.kind,
+        "units": row.units, "active": row.active,
+        "tracking": {"lot": row.track_lot, "expiry": row.track_expiry, "serial": row.track_serial,
+                     "marking": row.track_marking},
     }
-    if barcode.units > 1:
-        return sku.id, entity, _("SKU %(code)s %(name)s, pack of %(units)s.", code=sku.code, name=sku.name,
-                          units=barcode.units)
-    return sku.id, entity, _("SKU %(code)s %(name)s.", code=sku.code, name=sku.name)
-
-
-def _badge_candidates(scan: DecodedScan, warehouse_id: int | None) -> list[Select]:
-    text = scan.lookup_text
-    return [select(User.id).where(User.badge_code == text, User.active.is_(True))] if text else []
+    if row.units > 1:
+        return row.id, entity, _("SKU %(code)s %(name)s, pack of %(units)s.", code=row.code, name=row.name,
+                                 units=row.units)
+    return row.id, entity, _("SKU %(code)s %(name)s.", code=row.code, name=row.name)
 
 
 def _describe_badge(user_id: int, scan: DecodedScan):
     # Only the name and roles: a badge scan must not reveal more about the person.
-    user = db.session.get(User, user_id)
-    name = user.full_name or user.username
-    return user.id, {"name": name, "roles": sorted(user.roles)}, _("Badge of %(name)s.", name=name)
-
-
-def _tote_candidates(scan: DecodedScan, warehouse_id: int | None) -> list[Select]:
-    text = scan.lookup_text
-    return [select(Tote.id).where(Tote.code == text)] if text else []
+    row = _one(_USER, user_id)
+    if row is None:
+        return None
+    name = row.full_name or row.username
+    roles = sorted(r for r in row.roles_csv.split(",") if r)
+    return row.id, {"name": name, "roles": roles}, _("Badge of %(name)s.", name=name)
 
 
 def _describe_tote(tote_id: int, scan: DecodedScan):
-    tote = db.session.get(Tote, tote_id)
-    entity = {"id": tote.id, "code": tote.code, "status": tote.status, "warehouse_id": tote.warehouse_id}
-    return tote.id, entity, _("Tote %(code)s (%(status)s).", code=tote.code, status=tote.status)
-
-
-def _order_candidates(scan: DecodedScan, warehouse_id: int | None) -> list[Select]:
-    text = scan.lookup_text
-    return [select(Order.id).where(Order.number == text)] if text else []
+    row = _one(_TOTE, tote_id)
+    if row is None:
+        return None
+    return row.id, dict(row._mapping), _("Tote %(code)s (%(status)s).", code=row.code, status=row.status)
 
 
 def _describe_order(order_id: int, scan: DecodedScan):
-    order = db.session.get(Order, order_id)
-    entity = {"id": order.id, "number": order.number, "status": order.status, "warehouse_id": order.warehouse_id}
-    return order.id, entity, _("Order %(number)s (%(status)s).", number=order.number, status=order.status)
-
-
-def _parcel_candidates(scan: DecodedScan, warehouse_id: int | None) -> list[Select]:
-    selects = []
-    if scan.sscc:
-        selects.append(select(Parcel.id).where(Parcel.sscc == scan.sscc))
-    text = scan.lookup_text
-    if text:
-        selects.append(select(Parcel.id).where(Parcel.code == text))
-        selects.append(select(Parcel.id).where(Parcel.tracking_number == text))
-    return selects
+    row = _one(_ORDER, order_id)
+    if row is None:
+        return None
+    return row.id, dict(row._mapping), _("Order %(number)s (%(status)s).", number=row.number, status=row.status)
 
 
 def _describe_parcel(parcel_id: int, scan: DecodedScan):
-    parcel = db.session.get(Parcel, parcel_id)
-    entity = {
-        "id": parcel.id, "code": parcel.code, "sscc": parcel.sscc, "carrier": parcel.carrier,
-        "tracking_number": parcel.tracking_number, "status": parcel.status, "order_id": parcel.order_id,
-    }
-    return parcel.id, entity, _("Parcel %(code)s (%(status)s).", code=parcel.code, status=parcel.status)
+    row = _one(_PARCEL, parcel_id)
+    if row is None:
+        return None
+    return row.id, dict(row._mapping), _("Parcel %(code)s (%(status)s).", code=row.code, status=row.status)
 
 
 for _resolver in (
-    Resolver(Kind.cell, _cell_candidates, _describe_cell),
-    Resolver(Kind.sku, _sku_candidates, _describe_sku),
-    Resolver(Kind.parcel, _parcel_candidates, _describe_parcel),
-    Resolver(Kind.tote, _tote_candidates, _describe_tote),
-    Resolver(Kind.order, _order_candidates, _describe_order),
-    Resolver(Kind.badge, _badge_candidates, _describe_badge),
+    Resolver(Kind.cell, (
+        Lookup(lambda p: select(Cell.id).where(Cell.warehouse_id == WAREHOUSE, Cell.barcode == p), _text_here),
+        Lookup(lambda p: select(Cell.id).where(Cell.warehouse_id == WAREHOUSE, Cell.address == p), _text_here),
+        Lookup(lambda p: select(Cell.id).where(Cell.barcode == p), _text_anywhere),
+        Lookup(lambda p: select(Cell.id).where(Cell.address == p), _text_anywhere),
+    ), _describe_cell),
+    Resolver(Kind.sku, (
+        # GS1 and EAN/UPC scans go straight to the 14-digit GTIN; internal barcodes are stored as read.
+        Lookup(lambda p: select(SkuBarcode.id).where(SkuBarcode.barcode == p), _gtin),
+        Lookup(lambda p: select(SkuBarcode.id).where(SkuBarcode.barcode == p), _text_unless_gtin),
+    ), _describe_sku),
+    Resolver(Kind.parcel, (
+        Lookup(lambda p: select(Parcel.id).where(Parcel.sscc == p), _sscc),
+        Lookup(lambda p: select(Parcel.id).where(Parcel.code == p), _text),
+        Lookup(lambda p: select(Parcel.id).where(Parcel.tracking_number == p), _text),
+    ), _describe_parcel),
+    Resolver(Kind.tote, (Lookup(lambda p: select(Tote.id).where(Tote.code == p), _text),), _describe_tote),
+    Resolver(Kind.order, (Lookup(lambda p: select(Order.id).where(Order.number == p), _text),), _describe_order),
+    Resolver(Kind.badge, (
+        Lookup(lambda p: select(User.id).where(User.badge_code == p, User.active.is_(True)), _text),
+    ), _describe_badge),
 ):
     register_resolver(_resolver)
 
