@@ -1,5 +1,258 @@
-"""API: stock and movements."""
+"""API: stock (by SKU, by cell) and the movement ledger."""
 
+from flask import request
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import or_, select
+
+from server.api.pagination import SelectPage
+from server.auth import current_principal, roles_required
+from server.extensions import db
+from server.models import Cell, Movement, MovementKind, Quant, Role, Sku
+from server.problems import Problem
+from server.services import stock_queries
+from server.services.stock import Actor, apply_movement, reserve_fefo
 
 blp = Blueprint("stock", __name__, url_prefix="/api/v1", description="Stock and the movement ledger")
+
+READERS = (Role.receiver, Role.picker, Role.packer, Role.dispatcher, Role.returns, Role.supervisor)
+
+# Who may record each kind of movement.
+MOVEMENT_ROLES = {
+    MovementKind.receive: {Role.receiver, Role.supervisor},
+    MovementKind.move: {Role.receiver, Role.picker, Role.supervisor},
+    MovementKind.issue: {Role.dispatcher, Role.supervisor},
+    MovementKind.adjust_in: {Role.supervisor},
+    MovementKind.adjust_out: {Role.supervisor},
+    MovementKind.reserve: {Role.supervisor},
+    MovementKind.release: {Role.supervisor},
+    MovementKind.pick: {Role.picker, Role.supervisor},
+}
+MOVERS = tuple(sorted(set().union(*MOVEMENT_ROLES.values())))
+
+
+class StockLineSchema(Schema):
+    quant_id = fields.Integer()
+    cell_id = fields.Integer()
+    cell_address = fields.String()
+    sku_id = fields.Integer()
+    sku_code = fields.String()
+    lot = fields.String()
+    expiry = fields.Date(allow_none=True)
+    quantity = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+
+
+class TotalsSchema(Schema):
+    quantity = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+
+
+class SkuStockSchema(Schema):
+    sku_id = fields.Integer()
+    sku_code = fields.String()
+    sku_name = fields.String()
+    totals = fields.Nested(TotalsSchema)
+    lines = fields.List(fields.Nested(StockLineSchema))
+
+
+class CellStockSchema(Schema):
+    cell_id = fields.Integer()
+    cell_address = fields.String()
+    cell_status = fields.String()
+    totals = fields.Nested(TotalsSchema)
+    lines = fields.List(fields.Nested(StockLineSchema))
+
+
+class QuantSchema(Schema):
+    id = fields.Integer()
+    cell_id = fields.Integer()
+    sku_id = fields.Integer()
+    lot = fields.String()
+    expiry = fields.Date(allow_none=True)
+    quantity = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+
+
+class QuantQuerySchema(Schema):
+    sku_id = fields.Integer()
+    cell_id = fields.Integer()
+    warehouse_id = fields.Integer()
+    lot = fields.String()
+
+
+class WarehouseQuerySchema(Schema):
+    warehouse_id = fields.Integer()
+
+
+class MovementSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in MovementKind]))
+    sku_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    from_cell_id = fields.Integer(allow_none=True, strict=True)
+    to_cell_id = fields.Integer(allow_none=True, strict=True)
+    lot = fields.String(load_default="", validate=validate.Length(max=64))
+    expiry = fields.Date(allow_none=True, load_default=None)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    reference = fields.String(load_default="", validate=validate.Length(max=128))
+    user_id = fields.Integer(dump_only=True, allow_none=True)
+    station_id = fields.Integer(dump_only=True, allow_none=True)
+    scenario = fields.String(dump_only=True)
+
+
+class MovementQuerySchema(Schema):
+    sku_id = fields.Integer()
+    cell_id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf([k.value for k in MovementKind]))
+    reference = fields.String()
+    since = fields.DateTime()
+
+
+class ReservationSchema(Schema):
+    sku_id = fields.Integer(required=True, strict=True)
+    warehouse_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    reference = fields.String(load_default="", validate=validate.Length(max=128))
+    reason = fields.String(load_default="")
+
+
+class ReservationResultSchema(Schema):
+    movements = fields.List(fields.Nested(MovementSchema))
+
+
+def _actor() -> Actor:
+    principal = current_principal()
+    return Actor(
+        user_id=principal.user.id if principal.user else None,
+        station_id=principal.station.id if principal.station else None,
+        scenario="api",
+    )
+
+
+@blp.route("/stock")
+class StockList(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(QuantQuerySchema, location="query")
+    @blp.response(200, QuantSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """Non-empty quants, filtered by SKU, cell, warehouse or lot."""
+        statement = select(Quant).where(Quant.quantity > 0).order_by(Quant.id)
+        if "sku_id" in query:
+            statement = statement.where(Quant.sku_id == query["sku_id"])
+        if "cell_id" in query:
+            statement = statement.where(Quant.cell_id == query["cell_id"])
+        if "lot" in query:
+            statement = statement.where(Quant.lot == query["lot"])
+        if "warehouse_id" in query:
+            statement = statement.join(Cell, Cell.id == Quant.cell_id).where(
+                Cell.warehouse_id == query["warehouse_id"]
+            )
+        return statement
+
+
+@blp.route("/stock/by-sku/<int:sku_id>")
+class StockBySku(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(WarehouseQuerySchema, location="query")
+    @blp.response(200, SkuStockSchema)
+    def get(self, query, sku_id):
+        """Where a SKU is, first-expiring first, with totals."""
+        sku = db.session.get(Sku, sku_id)
+        if sku is None:
+            raise Problem(404, "unknown-sku", f"No SKU with id {sku_id}.")
+        lines = stock_queries.stock_by_sku(sku_id, query.get("warehouse_id"))
+        return {"sku_id": sku.id, "sku_code": sku.code, "sku_name": sku.name,
+                "totals": stock_queries.totals(lines), "lines": lines}
+
+
+@blp.route("/stock/by-cell/<int:cell_id>")
+class StockByCell(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, CellStockSchema)
+    def get(self, cell_id):
+        """What a cell holds."""
+        cell = db.session.get(Cell, cell_id)
+        if cell is None:
+            raise Problem(404, "unknown-cell", f"No cell with id {cell_id}.")
+        lines = stock_queries.stock_by_cell(cell_id)
+        return {"cell_id": cell.id, "cell_address": cell.address, "cell_status": cell.status,
+                "totals": stock_queries.totals(lines), "lines": lines}
+
+
+@blp.route("/stock/reservations")
+class Reservations(MethodView):
+    @roles_required(Role.supervisor)
+    @blp.arguments(ReservationSchema)
+    @blp.response(201, ReservationResultSchema)
+    def post(self, reservation):
+        """Reserve a quantity of a SKU in a warehouse, first-expiring first; all or nothing."""
+        movements = reserve_fefo(
+            reservation["sku_id"], reservation["quantity"], warehouse_id=reservation["warehouse_id"],
+            actor=_actor(), reference=reservation["reference"], reason=reservation["reason"],
+        )
+        return {"movements": movements}
+
+
+@blp.route("/movements")
+class Movements(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(MovementQuerySchema, location="query")
+    @blp.response(200, MovementSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """The ledger, newest first."""
+        statement = select(Movement).order_by(Movement.id.desc())
+        if "sku_id" in query:
+            statement = statement.where(Movement.sku_id == query["sku_id"])
+        if "cell_id" in query:
+            statement = statement.where(
+                or_(Movement.from_cell_id == query["cell_id"], Movement.to_cell_id == query["cell_id"])
+            )
+        if "kind" in query:
+            statement = statement.where(Movement.kind == query["kind"])
+        if "reference" in query:
+            statement = statement.where(Movement.reference == query["reference"])
+        if "since" in query:
+            statement = statement.where(Movement.created_at >= query["since"])
+        return statement
+
+    @roles_required(*MOVERS)
+    @blp.arguments(MovementSchema)
+    @blp.response(201, MovementSchema)
+    def post(self, movement):
+        """Record a movement (receive, move, issue, adjust, reserve, release, pick).
+
+        Each kind admits its own roles: receive (receiver), move (receiver, picker), issue
+        (dispatcher), pick (picker); adjustments, reserve and release (supervisor).
+        """
+        principal = current_principal()
+        allowed = MOVEMENT_ROLES[MovementKind(movement["kind"])]
+        if not principal.has_any_role(allowed):
+            raise Problem(403, "forbidden", f"Your role may not record a {movement['kind']} movement.",
+                          required_roles=sorted(allowed))
+        key = request.headers.get("Idempotency-Key")
+        return apply_movement(
+            movement["kind"], movement["sku_id"], movement["quantity"],
+            from_cell_id=movement.get("from_cell_id"), to_cell_id=movement.get("to_cell_id"),
+            lot=movement["lot"], expiry=movement["expiry"], actor=_actor(), reason=movement["reason"],
+            reference=movement["reference"], idempotency_key=f"{principal.key}:{key}" if key else None,
+        )
+
+
+@blp.route("/movements/<int:movement_id>")
+class MovementById(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, MovementSchema)
+    def get(self, movement_id):
+        """One movement."""
+        movement = db.session.get(Movement, movement_id)
+        if movement is None:
+            raise Problem(404, "unknown-movement", f"No movement with id {movement_id}.")
+        return movement
