@@ -44,8 +44,11 @@ class Principal:
 
 
 def current_principal() -> Principal | None:
-    if "principal" not in g:
+    # Cached per request: `g` may outlive one (tests hold one app context across requests).
+    this_request = request._get_current_object()
+    if g.get("principal_request") is not this_request:
         g.principal = _resolve_principal()
+        g.principal_request = this_request
     return g.principal
 
 
@@ -111,8 +114,11 @@ def init_app(app) -> None:
 
     @app.before_request
     def check_csrf():
-        # Forms and cookie-authenticated API calls carry a CSRF token; bearer-token calls need none.
+        # Forms and cookie-authenticated API calls carry a CSRF token; bearer-token calls need none,
+        # nor do API calls without any credentials (they get 401).
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and _bearer_token() is None:
+            if request.path.startswith("/api/") and not current_user.is_authenticated:
+                return
             csrf.protect()
 
 

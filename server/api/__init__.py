@@ -7,8 +7,9 @@ the same key gets that stored response instead of being applied again.
 """
 
 import hashlib
+import json
 
-from flask import Response, request
+from flask import Response, g, request
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +44,7 @@ def problem_from_http(error: HTTPException) -> Problem:
         errors = messages.get("json", messages) if isinstance(messages, dict) else messages
         extra["errors"] = errors
     detail = data.get("message") or error.description
-    if status == 400 and isinstance(detail, str) and "JSON" in detail:
+    if status == 400 and "JSON" in f"{detail} {messages}":
         slug = "malformed-json"
     return Problem(status, slug, error.name, detail, **extra)
 
@@ -81,6 +82,7 @@ def init_api(app) -> None:
 
     @app.before_request
     def replay_idempotent_call():
+        g.pop("idempotency_redact", None)  # `g` may outlive a request (tests)
         if not _is_api_mutation():
             return None
         key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -112,7 +114,7 @@ def init_api(app) -> None:
                     path=request.path,
                     request_hash=_request_hash(),
                     status_code=response.status_code,
-                    response_body=response.get_data(as_text=True),
+                    response_body=_stored_body(response),
                     response_headers={h: response.headers[h] for h in STORED_HEADERS if h in response.headers},
                 )
             )
@@ -130,6 +132,16 @@ def init_api(app) -> None:
 
 def _is_api_mutation() -> bool:
     return request.method in MUTATING and request.path.startswith(API_PREFIX)
+
+
+def _stored_body(response: Response) -> str:
+    """The response body to keep for replays, without the secrets a view named in g.idempotency_redact."""
+    body = response.get_data(as_text=True)
+    redact = g.get("idempotency_redact")
+    if not redact:
+        return body
+    data = json.loads(body)
+    return json.dumps({k: (None if k in redact else v) for k, v in data.items()})
 
 
 def _request_hash() -> str:

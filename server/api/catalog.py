@@ -1,5 +1,175 @@
-"""API: catalog."""
+"""API: SKUs and their barcodes (master data).
 
+GTIN barcodes (EAN-8, UPC-A, EAN-13, GTIN-14) are checked by their check digit and stored as
+14 digits; each barcode also shows its printed form. Internal barcodes are free text.
+"""
+
+from flask import url_for
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
-blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="catalog")
+from server.api.pagination import SelectPage
+from server.api.schemas import (
+    MASTER_READ,
+    MASTER_WRITE,
+    BarcodeSchema,
+    SkuPatchSchema,
+    SkuQuerySchema,
+    SkuSchema,
+    apply_fields,
+    duplicate,
+    exists,
+    flush_or_conflict,
+    get_or_404,
+)
+from server.auth import roles_required
+from server.extensions import db
+from server.models import BarcodeKind, Sku, SkuBarcode
+from server.problems import Problem
+from server.services.barcodes import PRINTED_LENGTH, BarcodeError, gtin_kind, is_valid_gtin, looks_like_gtin
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="SKUs and their barcodes")
+
+
+def stored_barcode(text: str, kind: str | None, field: str = "barcode") -> tuple[str, str]:
+    """(stored barcode, kind) for a barcode as sent. Raises a 422 Problem for a bad GTIN.
+
+    Without a kind, digits of a GTIN length are taken for a GTIN and must carry a right check
+    digit; anything else is internal. A GTIN kind may be stated when the digits fit it (a UPC-A
+    sent in its 13-digit form, say).
+    """
+    if kind == BarcodeKind.internal or (kind is None and not looks_like_gtin(text)):
+        return text, BarcodeKind.internal
+    try:
+        detected = gtin_kind(text)
+    except BarcodeError as error:
+        hint = "" if kind else " Send kind=internal for an in-house code."
+        raise Problem(
+            422, "bad-barcode", "Not a valid GTIN.", f"{error}{hint}", errors={field: [str(error)]}
+        ) from None
+    gtin = text.zfill(14)
+    kind = kind or detected
+    if gtin[: 14 - PRINTED_LENGTH[kind]].strip("0"):
+        message = f"{text} does not fit in a {kind} barcode."
+        raise Problem(422, "bad-barcode", "The barcode does not fit its kind.", message, errors={field: [message]})
+    return gtin, kind
+
+
+def barcode_candidates(text: str) -> list[str]:
+    """The stored forms a scanned or typed barcode may have."""
+    text = text.strip()
+    return [text, text.zfill(14)] if is_valid_gtin(text) else [text]
+
+
+def _check_barcode_free(barcode: str) -> None:
+    owner = db.session.execute(
+        select(Sku.code).join(SkuBarcode).where(SkuBarcode.barcode == barcode)
+    ).scalar_one_or_none()
+    if owner is not None:
+        raise duplicate("barcode", f"Barcode {barcode} already belongs to SKU {owner}.")
+
+
+def _new_barcodes(items: list[dict], field: str = "barcodes") -> list[SkuBarcode]:
+    rows, seen = [], set()
+    for i, item in enumerate(items):
+        barcode, kind = stored_barcode(item["barcode"], item.get("kind"), f"{field}.{i}.barcode")
+        if barcode in seen:
+            raise duplicate("barcode", f"Barcode {barcode} is listed twice.")
+        seen.add(barcode)
+        _check_barcode_free(barcode)
+        rows.append(SkuBarcode(barcode=barcode, kind=kind, units=item["units"]))
+    return rows
+
+
+def _check_sku_code(code: str, own_id: int | None = None) -> None:
+    stmt = select(Sku.id).where(Sku.code == code)
+    if own_id is not None:
+        stmt = stmt.where(Sku.id != own_id)
+    if exists(stmt):
+        raise duplicate("code", f"A SKU with code {code!r} already exists.")
+
+
+@blp.route("/skus")
+class Skus(MethodView):
+    @roles_required(*MASTER_READ)
+    @blp.arguments(SkuQuerySchema, location="query")
+    @blp.response(200, SkuSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args):
+        """List SKUs by code; search a part of the code or name, or find by any barcode form"""
+        stmt = select(Sku).options(selectinload(Sku.barcodes)).order_by(Sku.code)
+        if "q" in args:
+            q = args["q"].strip()
+            stmt = stmt.where(or_(Sku.code.icontains(q, autoescape=True), Sku.name.icontains(q, autoescape=True)))
+        if "barcode" in args:
+            stmt = stmt.where(
+                Sku.id.in_(select(SkuBarcode.sku_id).where(SkuBarcode.barcode.in_(barcode_candidates(args["barcode"]))))
+            )
+        if "active" in args:
+            stmt = stmt.where(Sku.active.is_(args["active"]))
+        return stmt
+
+    @roles_required(*MASTER_WRITE)
+    @blp.arguments(SkuSchema)
+    @blp.response(201, SkuSchema)
+    def post(self, data):
+        """Create a SKU with its barcodes"""
+        _check_sku_code(data["code"])
+        barcodes = _new_barcodes(data.pop("barcodes"))
+        sku = Sku(**data, barcodes=barcodes)
+        db.session.add(sku)
+        flush_or_conflict("The SKU code or one of the barcodes already exists.")
+        return sku, 201, {"Location": url_for("catalog.Sku", sku_id=sku.id)}
+
+
+@blp.route("/skus/<int:sku_id>", endpoint="Sku")
+class SkuView(MethodView):
+    @roles_required(*MASTER_READ)
+    @blp.response(200, SkuSchema)
+    def get(self, sku_id):
+        """Get a SKU with its barcodes"""
+        return get_or_404(Sku, sku_id, "SKU")
+
+    @roles_required(*MASTER_WRITE)
+    @blp.arguments(SkuPatchSchema)
+    @blp.response(200, SkuSchema)
+    def patch(self, data, sku_id):
+        """Change a SKU (barcodes have their own calls)"""
+        sku = get_or_404(Sku, sku_id, "SKU")
+        if "code" in data:
+            _check_sku_code(data["code"], sku.id)
+        apply_fields(sku, data)
+        flush_or_conflict("A SKU with this code already exists.")
+        return sku
+
+
+@blp.route("/skus/<int:sku_id>/barcodes")
+class SkuBarcodes(MethodView):
+    @roles_required(*MASTER_WRITE)
+    @blp.arguments(BarcodeSchema)
+    @blp.response(201, BarcodeSchema)
+    def post(self, data, sku_id):
+        """Add a barcode to a SKU"""
+        sku = get_or_404(Sku, sku_id, "SKU")
+        (row,) = _new_barcodes([data], field="barcode")
+        sku.barcodes.append(row)
+        flush_or_conflict("This barcode already belongs to a SKU.")
+        return row
+
+
+@blp.route("/skus/<int:sku_id>/barcodes/<path:barcode>")
+class SkuBarcodeView(MethodView):
+    @roles_required(*MASTER_WRITE)
+    @blp.response(204)
+    def delete(self, sku_id, barcode):
+        """Remove a barcode from a SKU (any printed form of a GTIN finds it)"""
+        sku = get_or_404(Sku, sku_id, "SKU")
+        candidates = barcode_candidates(barcode)
+        row = next((b for b in sku.barcodes if b.barcode in candidates), None)
+        if row is None:
+            raise Problem(404, "not-found", "The SKU has no such barcode.", resource="barcode", barcode=barcode)
+        sku.barcodes.remove(row)
+        db.session.flush()
+        return None
