@@ -1,0 +1,563 @@
+"""Warehouse layout from a spec: zones and cells with their address and walking-geometry place.
+
+`parse_spec(data)` checks a spec (the dict of a TOML file) and raises LayoutError naming every bad
+key; `apply_layout(spec)` upserts the warehouse, zones and cells by address. The service flushes;
+the caller commits (or rolls back for a dry run). The format is documented in docs/layout.md.
+
+Storage areas are blocks x aisles x bays x levels x positions. Aisles run through every block;
+cross aisles separate the blocks. Along one aisle of one block the pick faces stand in slots
+1..bays, on the left (L) and/or right (R) side. Bay numbers continue along the aisle from one
+block to the next; with faces on both sides, left bays are odd and right bays even (default).
+"""
+
+import string
+import tomllib
+from dataclasses import dataclass, field
+
+from sqlalchemy import String, cast, exists, insert, literal, or_, select, update
+
+from server.extensions import db
+from server.models import Cell, CellStatus, CellType, Movement, Quant, Warehouse, Zone, ZoneKind
+from server.models.warehouse import DEFAULT_ADDRESS_FORMAT
+
+FORMAT_FIELDS = ("warehouse", "zone", "block", "aisle", "bay", "level", "level_letter", "position", "side", "slot")
+BARCODE_FIELDS = (*FORMAT_FIELDS, "address")
+MAX_CELLS = 2_000_000
+CELL_FIELDS = (
+    "zone_id", "barcode", "cell_type", "max_volume_cm3", "max_weight_g", "max_units",
+    "aisle", "bay", "level", "position", "block", "slot", "side",
+)
+WAREHOUSE_KEYS = {"code", "name", "address_format", "cell_barcode", "timezone"}
+GEOMETRY_KEYS = {"aisle_pitch_m", "slot_length_m", "cross_aisle_width_m", "depot_aisle"}
+ZONE_KEYS = {"code", "name", "kind"}
+AREA_KEYS = {
+    "zone", "blocks", "aisles", "bays", "levels", "positions", "sides", "bay_numbering",
+    "cell_type", "barcode", "capacity",
+}
+CELL_KEYS = {
+    "zone", "address", "barcode", "cell_type", "capacity",
+    "aisle", "bay", "level", "position", "block", "slot", "side",
+}
+CAPACITY_KEYS = {"volume_cm3", "weight_g", "units", "size_mm"}
+TOP_KEYS = {"warehouse", "geometry", "zones", "areas", "cells"}
+SIDES = {"left": ("L",), "right": ("R",), "both": ("L", "R")}
+BAY_NUMBERING = {"odd_even", "per_side"}
+GEOMETRY_DEFAULTS = {"aisle_pitch_m": 3.0, "slot_length_m": 1.0, "cross_aisle_width_m": 2.0, "depot_aisle": 0}
+
+
+class LayoutError(Exception):
+    """A bad spec: every problem as (key, message)."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors))
+
+
+@dataclass
+class CellPlan:
+    zone: str
+    address: str
+    barcode: str
+    cell_type: str
+    max_volume_cm3: int | None
+    max_weight_g: int | None
+    max_units: int | None
+    aisle: int = 0
+    bay: int = 0
+    level: int = 0
+    position: int = 0
+    block: int = 0
+    slot: int = 0
+    side: str = "L"
+
+
+@dataclass
+class LayoutSpec:
+    warehouse: dict
+    geometry: dict
+    zones: list[dict]
+    cells: list[CellPlan]
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
+@dataclass
+class LayoutReport:
+    warehouse: str = ""
+    warehouse_action: str = "unchanged"
+    zones: Counts = field(default_factory=Counts)
+    cells: Counts = field(default_factory=Counts)
+    not_in_spec: int = 0  # cells of the warehouse the spec does not name
+    pruned: int = 0  # of those, removed (--prune): no stock, no ledger history
+    kept: int = 0  # of those, kept although pruning: they hold stock or have ledger history
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        verb = "would be" if self.dry_run else ""
+        out = [
+            f"warehouse {self.warehouse}: {verb + ' ' if verb else ''}{self.warehouse_action}",
+            f"zones: {self.zones}",
+            f"cells: {self.cells}",
+        ]
+        if self.not_in_spec:
+            extra = f"{self.not_in_spec} cell(s) not in the spec"
+            if self.pruned or self.kept:
+                extra += f": {self.pruned} removed, {self.kept} kept (stock or ledger history)"
+            else:
+                extra += " (left as they are; --prune removes those without stock or history)"
+            out.append(extra)
+        if self.dry_run:
+            out.append("dry run: nothing written")
+        return out
+
+
+# --- reading and checking a spec -------------------------------------------------------------
+
+
+def load_spec(path: str) -> LayoutSpec:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise LayoutError([("(file)", f"not valid TOML: {e}")]) from None
+    except OSError as e:
+        raise LayoutError([("(file)", f"cannot read {path}: {e.strerror}")]) from None
+    return parse_spec(data)
+
+
+class _Checker:
+    def __init__(self):
+        self.errors: list[tuple[str, str]] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append((key, message))
+
+    def table(self, data, key: str, allowed: set, required: bool = True) -> dict:
+        if data is None:
+            if required:
+                self.error(key, "missing")
+            return {}
+        if not isinstance(data, dict):
+            self.error(key, "must be a table")
+            return {}
+        for name in sorted(set(data) - allowed):
+            self.error(f"{key}.{name}" if key else name, f"unknown key (known: {', '.join(sorted(allowed))})")
+        return data
+
+    def text(self, data: dict, key: str, where: str, required=True, default=None, max_len=200) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.error(f"{where}.{key}", "missing")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.error(f"{where}.{key}", "must be a non-empty string")
+            return default
+        if len(value) > max_len:
+            self.error(f"{where}.{key}", f"longer than {max_len} characters")
+            return default
+        return value.strip()
+
+    def whole(self, data: dict, key: str, where: str, default=None, minimum=1) -> int | None:
+        value = data.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.error(f"{where}.{key}", f"must be a whole number >= {minimum}")
+            return default
+        return value
+
+    def number(self, data: dict, key: str, where: str, default: float) -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.error(f"{where}.{key}", "must be a number > 0")
+            return default
+        return float(value)
+
+    def span(self, data: dict, key: str, where: str) -> range:
+        """`n` (1..n) or `[first, last]` (inclusive)."""
+        value = data.get(key, 1 if key in ("blocks", "positions") else None)
+        if value is None:
+            self.error(f"{where}.{key}", "missing")
+            return range(0)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return range(1, value + 1)
+        if (
+            isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and 0 <= value[0] <= value[1]
+        ):
+            return range(value[0], value[1] + 1)
+        self.error(f"{where}.{key}", "must be a count >= 1 or a range [first, last]")
+        return range(0)
+
+    def capacity(self, data: dict, where: str) -> tuple[int | None, int | None, int | None]:
+        cap = self.table(data.get("capacity"), f"{where}.capacity", CAPACITY_KEYS, required=False)
+        volume = self.whole(cap, "volume_cm3", f"{where}.capacity", minimum=0)
+        weight = self.whole(cap, "weight_g", f"{where}.capacity", minimum=0)
+        units = self.whole(cap, "units", f"{where}.capacity", minimum=0)
+        size = cap.get("size_mm")
+        if size is not None:
+            if not (
+                isinstance(size, list) and len(size) == 3
+                and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+            ):
+                self.error(f"{where}.capacity.size_mm", "must be [length, depth, height] in whole mm > 0")
+            elif volume is None:
+                volume = size[0] * size[1] * size[2] // 1000
+            else:
+                self.error(f"{where}.capacity", "give volume_cm3 or size_mm, not both")
+        return volume, weight, units
+
+    def pattern(self, value: str | None, key: str, fields: tuple) -> str | None:
+        """A Python format string over `fields`; checked by formatting sample values."""
+        if value is None:
+            return None
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as e:
+            self.error(key, f"bad format string: {e}")
+            return None
+        unknown = {n for n in names if n.split(".")[0].split("[")[0] not in fields}
+        if unknown or "" in names:
+            self.error(key, f"unknown field(s) {', '.join(sorted(unknown or {'{}'}))} (known: {', '.join(fields)})")
+            return None
+        sample = {"warehouse": "W", "zone": "Z", "level_letter": "A", "side": "L", "address": "A"}
+        sample.update({k: 1 for k in fields if k not in sample})
+        try:
+            value.format(**sample)
+        except (ValueError, KeyError, IndexError, AttributeError) as e:
+            self.error(key, f"bad format string: {e}")
+            return None
+        return value
+
+
+def parse_spec(data: dict) -> LayoutSpec:
+    """Check a spec dict and expand it into cells. Raises LayoutError listing every bad key."""
+    c = _Checker()
+    data = c.table(data, "", TOP_KEYS)
+    wh = c.table(data.get("warehouse"), "warehouse", WAREHOUSE_KEYS)
+    warehouse = {
+        "code": c.text(wh, "code", "warehouse", max_len=32),
+        "name": c.text(wh, "name", "warehouse"),
+        "address_format": c.pattern(
+            c.text(wh, "address_format", "warehouse", required=False, default=DEFAULT_ADDRESS_FORMAT),
+            "warehouse.address_format", FORMAT_FIELDS,
+        ),
+        "timezone": c.text(wh, "timezone", "warehouse", required=False, default="Europe/Moscow", max_len=64),
+    }
+    default_barcode = c.pattern(
+        c.text(wh, "cell_barcode", "warehouse", required=False, default="{address}"),
+        "warehouse.cell_barcode", BARCODE_FIELDS,
+    )
+    geo = c.table(data.get("geometry"), "geometry", GEOMETRY_KEYS, required=False)
+    geometry = {
+        key: c.number(geo, key, "geometry", GEOMETRY_DEFAULTS[key])
+        for key in ("aisle_pitch_m", "slot_length_m", "cross_aisle_width_m")
+    }
+    geometry["depot_aisle"] = c.whole(geo, "depot_aisle", "geometry", default=0, minimum=0)
+
+    zones, zone_codes = [], set()
+    raw_zones = data.get("zones")
+    if not isinstance(raw_zones, list) or not raw_zones:
+        c.error("zones", "missing: give at least one [[zones]] table")
+        raw_zones = []
+    for i, raw in enumerate(raw_zones):
+        where = f"zones[{i}]"
+        z = c.table(raw, where, ZONE_KEYS)
+        code = c.text(z, "code", where, max_len=32)
+        kind = c.text(z, "kind", where)
+        if kind is not None and kind not in set(ZoneKind):
+            c.error(f"{where}.kind", f"unknown zone kind {kind!r} (known: {', '.join(ZoneKind)})")
+        if code in zone_codes:
+            c.error(f"{where}.code", f"zone {code!r} appears twice")
+        zone_codes.add(code)
+        zones.append({"code": code, "name": c.text(z, "name", where, required=False, default=code), "kind": kind})
+
+    cells: list[CellPlan] = []
+    fmt = warehouse["address_format"]
+    raw_areas = data.get("areas", [])
+    if not isinstance(raw_areas, list):
+        c.error("areas", "must be an array of tables ([[areas]])")
+        raw_areas = []
+    for i, raw in enumerate(raw_areas):
+        where = f"areas[{i}]"
+        a = c.table(raw, where, AREA_KEYS)
+        if not a:
+            continue
+        zone = _zone_ref(c, a, where, zone_codes)
+        blocks, aisles, levels, positions = (c.span(a, k, where) for k in ("blocks", "aisles", "levels", "positions"))
+        bays = c.whole(a, "bays", where)
+        if bays is None:
+            c.error(f"{where}.bays", "missing")
+        sides = a.get("sides", "both")
+        if sides not in SIDES:
+            c.error(f"{where}.sides", "must be left, right or both")
+            sides = "both"
+        numbering = a.get("bay_numbering", "odd_even")
+        if numbering not in BAY_NUMBERING:
+            c.error(f"{where}.bay_numbering", f"must be one of {', '.join(sorted(BAY_NUMBERING))}")
+        cell_type = _cell_type(c, a, where, CellType.shelf)
+        barcode = c.pattern(c.text(a, "barcode", where, required=False), f"{where}.barcode", BARCODE_FIELDS)
+        capacity = c.capacity(a, where)
+        if c.errors or not bays:
+            continue
+        total = len(blocks) * len(aisles) * bays * len(SIDES[sides]) * len(levels) * len(positions)
+        if total + len(cells) > MAX_CELLS:
+            c.error(where, f"{total} cells; a spec may make at most {MAX_CELLS}")
+            continue
+        cells.extend(
+            _area_cells(
+                warehouse["code"], zone, fmt, barcode or default_barcode, cell_type, capacity,
+                blocks, aisles, bays, SIDES[sides], numbering, levels, positions,
+            )
+        )
+
+    raw_cells = data.get("cells", [])
+    if not isinstance(raw_cells, list):
+        c.error("cells", "must be an array of tables ([[cells]])")
+        raw_cells = []
+    for i, raw in enumerate(raw_cells):
+        where = f"cells[{i}]"
+        x = c.table(raw, where, CELL_KEYS)
+        if not x:
+            continue
+        zone = _zone_ref(c, x, where, zone_codes)
+        address = c.text(x, "address", where, max_len=64)
+        parts = {k: c.whole(x, k, where, default=0, minimum=0) for k in ("aisle", "bay", "level", "position", "block", "slot")}
+        side = x.get("side", "L")
+        if side not in ("L", "R"):
+            c.error(f"{where}.side", "must be L or R")
+        cell_type = _cell_type(c, x, where, CellType.floor)
+        barcode = c.text(x, "barcode", where, required=False, default=address, max_len=64)
+        volume, weight, units = c.capacity(x, where)
+        if address:
+            cells.append(CellPlan(zone, address, barcode, cell_type, volume, weight, units, side=side, **parts))
+
+    if not c.errors:
+        _check_unique(c, cells)
+    if c.errors:
+        raise LayoutError(c.errors)
+    return LayoutSpec(warehouse=warehouse, geometry=geometry, zones=zones, cells=cells)
+
+
+def _zone_ref(c: _Checker, data: dict, where: str, zone_codes: set) -> str | None:
+    zone = c.text(data, "zone", where)
+    if zone is not None and zone not in zone_codes:
+        c.error(f"{where}.zone", f"no zone {zone!r} in [[zones]]")
+    return zone
+
+
+def _cell_type(c: _Checker, data: dict, where: str, default: str) -> str:
+    value = data.get("cell_type", default)
+    if value not in set(CellType):
+        c.error(f"{where}.cell_type", f"unknown cell type {value!r} (known: {', '.join(CellType)})")
+        return default
+    return str(value)
+
+
+def _area_cells(wh_code, zone, fmt, barcode_fmt, cell_type, capacity, blocks, aisles, bays, sides,
+                numbering, levels, positions):
+    both = len(sides) == 2
+    per_block = bays * 2 if both and numbering == "odd_even" else bays
+    volume, weight, units = capacity
+    for block_index, block in enumerate(blocks):
+        for aisle in aisles:
+            for slot in range(1, bays + 1):
+                for side in sides:
+                    odd_even = both and numbering == "odd_even"
+                    bay = (2 * slot - (side == "L") if odd_even else slot) + block_index * per_block
+                    for level in levels:
+                        for position in positions:
+                            parts = {
+                                "warehouse": wh_code, "zone": zone, "block": block, "aisle": aisle,
+                                "bay": bay, "level": level, "level_letter": _letter(level),
+                                "position": position, "side": side, "slot": slot,
+                            }
+                            address = fmt.format(**parts)
+                            yield CellPlan(
+                                zone, address, barcode_fmt.format(address=address, **parts), cell_type,
+                                volume, weight, units, aisle=aisle, bay=bay, level=level,
+                                position=position, block=block, slot=slot, side=side,
+                            )
+
+
+def _letter(level: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA (0 -> '0')."""
+    if level <= 0:
+        return str(level)
+    out = ""
+    while level:
+        level, rest = divmod(level - 1, 26)
+        out = chr(ord("A") + rest) + out
+    return out
+
+
+def _check_unique(c: _Checker, cells: list[CellPlan]) -> None:
+    seen_address: dict[str, CellPlan] = {}
+    seen_barcode: dict[str, CellPlan] = {}
+    for cell in cells:
+        if len(cell.address) > 64:
+            c.error("warehouse.address_format", f"address {cell.address!r} is longer than 64 characters")
+        if len(cell.barcode) > 64:
+            c.error("cell barcode", f"barcode {cell.barcode!r} is longer than 64 characters")
+        if cell.address in seen_address:
+            c.error(
+                "warehouse.address_format",
+                f"two cells get address {cell.address!r} (add the differing parts, e.g. {{block}} or {{side}})",
+            )
+        if cell.barcode in seen_barcode:
+            c.error("cell barcode", f"two cells get barcode {cell.barcode!r}")
+        seen_address[cell.address] = cell
+        seen_barcode[cell.barcode] = cell
+        if len(c.errors) >= 20:
+            c.error("(spec)", "too many errors; stopped checking")
+            return
+
+
+# --- applying a spec -------------------------------------------------------------------------
+
+
+def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False) -> LayoutReport:
+    """Upsert warehouse, zones and cells; flush. Raises LayoutError on clashes with the database.
+
+    With dry_run nothing is flushed (the caller rolls back anyway). Cells not named by the spec are
+    left alone, or with prune removed when they hold no stock and have no ledger history.
+    """
+    report = LayoutReport(warehouse=spec.warehouse["code"], dry_run=dry_run)
+    wh_fields = {k: v for k, v in spec.warehouse.items() if k != "code"} | spec.geometry
+    warehouse = db.session.execute(
+        select(Warehouse).filter_by(code=spec.warehouse["code"])
+    ).scalar_one_or_none()
+    if warehouse is None:
+        report.warehouse_action = "created"
+        warehouse = Warehouse(code=spec.warehouse["code"], **wh_fields)
+        db.session.add(warehouse)
+        existing_zones, existing = {}, {}
+    else:
+        if any(getattr(warehouse, k) != v for k, v in wh_fields.items()):
+            report.warehouse_action = "updated"
+            for k, v in wh_fields.items():
+                setattr(warehouse, k, v)
+        existing_zones = {
+            z.code: z for z in db.session.execute(select(Zone).filter_by(warehouse_id=warehouse.id)).scalars()
+        }
+        existing = _existing_cells(warehouse.id)
+
+    zone_ids = {}
+    for z in spec.zones:
+        zone = existing_zones.get(z["code"])
+        if zone is None:
+            report.zones.created += 1
+            zone = Zone(code=z["code"], name=z["name"], kind=z["kind"], warehouse=warehouse)
+            db.session.add(zone)
+        elif (zone.name, zone.kind) != (z["name"], z["kind"]):
+            report.zones.updated += 1
+            zone.name, zone.kind = z["name"], z["kind"]
+        else:
+            report.zones.unchanged += 1
+        zone_ids[z["code"]] = zone
+    if not dry_run:
+        db.session.flush()
+    zone_ids = {code: (zone.id if zone.id is not None else -i - 1) for i, (code, zone) in enumerate(zone_ids.items())}
+
+    new_rows, changed_rows = [], []
+    in_spec = set()
+    for plan in spec.cells:
+        row = {
+            "zone_id": zone_ids[plan.zone], "barcode": plan.barcode, "cell_type": plan.cell_type,
+            "max_volume_cm3": plan.max_volume_cm3, "max_weight_g": plan.max_weight_g, "max_units": plan.max_units,
+            "aisle": plan.aisle, "bay": plan.bay, "level": plan.level, "position": plan.position,
+            "block": plan.block, "slot": plan.slot, "side": plan.side,
+        }
+        in_spec.add(plan.address)
+        old = existing.get(plan.address)
+        if old is None:
+            new_rows.append(row | {"address": plan.address})
+        elif any(old[k] != row[k] for k in CELL_FIELDS):
+            changed_rows.append(row | {"id": old["id"]})
+        else:
+            report.cells.unchanged += 1
+    report.cells.created, report.cells.updated = len(new_rows), len(changed_rows)
+
+    extra = {addr: old for addr, old in existing.items() if addr not in in_spec}
+    report.not_in_spec = len(extra)
+    _check_barcode_clashes(new_rows, changed_rows, existing, extra)
+    removable = set()
+    if prune and extra:
+        removable = _cells_without_stock_or_history([old["id"] for old in extra.values()])
+        report.pruned, report.kept = len(removable), len(extra) - len(removable)
+    if dry_run:
+        return report
+
+    if removable:
+        ids = sorted(removable)
+        for chunk in _chunks(ids, 1000):
+            db.session.execute(Quant.__table__.delete().where(Quant.cell_id.in_(chunk)))
+            db.session.execute(Cell.__table__.delete().where(Cell.id.in_(chunk)))
+    if changed_rows:
+        # Barcodes may swap between cells: clear the changed ones first so no unique check trips.
+        by_id = {old["id"]: old for old in existing.values()}
+        moved = [r["id"] for r in changed_rows if by_id[r["id"]]["barcode"] != r["barcode"]]
+        for chunk in _chunks(moved, 1000):
+            db.session.execute(
+                Cell.__table__.update()
+                .where(Cell.id.in_(chunk))
+                .values(barcode=literal("~swap~") + cast(Cell.id, String))
+            )
+        db.session.execute(update(Cell), changed_rows)
+    for chunk in _chunks(new_rows, 5000):
+        db.session.execute(
+            insert(Cell), [r | {"warehouse_id": warehouse.id, "status": CellStatus.active} for r in chunk]
+        )
+    db.session.flush()
+    return report
+
+
+def _existing_cells(warehouse_id: int) -> dict[str, dict]:
+    columns = [Cell.id, Cell.address, *(getattr(Cell, k) for k in CELL_FIELDS)]
+    rows = db.session.execute(select(*columns).where(Cell.warehouse_id == warehouse_id)).all()
+    return {r.address: r._asdict() for r in rows}
+
+
+def _check_barcode_clashes(new_rows, changed_rows, existing, extra) -> None:
+    """A new or changed barcode may not be taken by a cell that keeps its own."""
+    changing_ids = {r["id"] for r in changed_rows}
+    kept = {old["barcode"]: addr for addr, old in existing.items() if old["id"] not in changing_ids}
+    errors = []
+    for row in [*new_rows, *changed_rows]:
+        holder = kept.get(row["barcode"])
+        if holder is not None and holder in extra:
+            errors.append(("cell barcode", f"barcode {row['barcode']!r} belongs to cell {holder!r}, which is not in the spec"))
+        if len(errors) >= 20:
+            break
+    if errors:
+        raise LayoutError(errors)
+
+
+def _cells_without_stock_or_history(cell_ids: list[int]) -> set[int]:
+    removable = set()
+    for chunk in _chunks(cell_ids, 1000):
+        busy = select(Cell.id).where(
+            Cell.id.in_(chunk),
+            or_(
+                exists().where(Quant.cell_id == Cell.id, Quant.quantity > 0),
+                exists().where(or_(Movement.from_cell_id == Cell.id, Movement.to_cell_id == Cell.id)),
+            ),
+        )
+        busy_ids = set(db.session.execute(busy).scalars())
+        removable.update(i for i in chunk if i not in busy_ids)
+    return removable
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

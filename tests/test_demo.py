@@ -1,0 +1,124 @@
+"""The demo: seeding on a small size, and `cellwms demo` as a real process."""
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from server.models import Cell, Movement, Quant, Sku, SkuBarcode, Station, User
+from server.models.people import Role
+from server.services.barcodes import is_valid_gtin
+from server.services.demo import DEMO_USERS, DemoRefused, DemoSize, issue_station_tokens, seed_demo
+from server.services.stock import check_quants
+from tests import factories
+
+SMALL = DemoSize(blocks=2, aisles=3, bays=4, levels=2, skus=60, stocked_share=0.5)
+
+
+def count(db, model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_seed_small_demo_is_consistent(db):
+    info = seed_demo(SMALL, today=date(2025, 3, 1))
+    db.session.commit()
+    storage = 2 * 3 * 4 * 2 * 2
+    assert info.created and info.cells == storage + 6 and info.skus == 60
+    assert count(db, Cell) == storage + 6
+    assert check_quants() == []
+    assert info.stocked_cells == storage // 2
+    assert {m.reason for m in db.session.execute(select(Movement)).scalars()} == {"opening stock"}
+    assert count(db, Quant) >= storage // 2
+
+    barcodes = db.session.execute(select(SkuBarcode.barcode, SkuBarcode.kind)).all()
+    assert len(barcodes) == 60 and {k for _, k in barcodes} == {"ean13"}
+    for barcode, _ in barcodes:
+        assert len(barcode) == 14 and barcode[0] == "0" and is_valid_gtin(barcode[1:])
+        assert 460 <= int(barcode[1:4]) <= 469
+    names = [n for (n,) in db.session.execute(select(Sku.name))]
+    assert len(set(names)) == 60
+    assert any(re.search("[а-яА-Я]", n) for n in names) and any(n.isascii() for n in names)
+
+    # Tracked SKUs got their lot and expiry in the ledger.
+    for quant in db.session.execute(select(Quant).join(Sku, Sku.id == Quant.sku_id)).scalars():
+        assert bool(quant.lot) == quant.sku.track_lot
+        assert (quant.expiry is not None) == quant.sku.track_expiry
+
+    users = {u.username: u for u in db.session.execute(select(User)).scalars()}
+    roles = set().union(*(u.roles for u in users.values()))
+    assert roles == {r.value for r in Role}
+    for demo_user in DEMO_USERS:
+        user = users[demo_user.username]
+        assert user.badge_code == demo_user.badge
+        if demo_user.password:
+            assert user.check_password(demo_user.password)
+    assert {s.kind for s in db.session.execute(select(Station)).scalars()} == {"dock", "pack"}
+
+    again = seed_demo(SMALL)
+    assert not again.created and again.cells == info.cells and count(db, Movement) == info.movements
+    tokens = issue_station_tokens()
+    db.session.commit()
+    assert set(tokens) == {"DOCK-1", "PACK-1"}
+
+
+def test_demo_never_seeds_a_database_with_other_data(db):
+    factories.warehouse(code="REAL")
+    db.session.commit()
+    with pytest.raises(DemoRefused):
+        seed_demo(SMALL)
+    db.session.rollback()
+    assert count(db, Sku) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_command_serves_pages(tmp_path):
+    port = _free_port()
+    env = dict(os.environ, CELLWMS_INSTANCE=str(tmp_path / "instance"), PYTHONUNBUFFERED="1")
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from server.cli import main; main()", "demo", "--port", str(port), "--no-stations"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+    )
+    lines: queue.Queue = queue.Queue()
+    output: list[str] = []
+
+    def read():
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        url = None
+        while url is None:
+            line = lines.get(timeout=300)  # a bound on waiting, not a performance check
+            assert line is not None, "demo exited early:\n" + "".join(output)
+            match = re.search(r"cellwms demo at (http://\S+)", line)
+            url = match.group(1) if match else None
+        assert url == f"http://127.0.0.1:{port}/"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            assert response.status == 200
+        text = "".join(output)
+        assert "BDG-1001" in text and "supervisor-demo" in text and "not started (--no-stations)" in text
+        assert (tmp_path / "instance" / "demo.db").exists()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
