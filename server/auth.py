@@ -44,11 +44,8 @@ class Principal:
 
 
 def current_principal() -> Principal | None:
-    # Cached per request: `g` may outlive one (tests hold one app context across requests).
-    this_request = request._get_current_object()
-    if g.get("principal_request") is not this_request:
+    if "principal" not in g:
         g.principal = _resolve_principal()
-        g.principal_request = this_request
     return g.principal
 
 

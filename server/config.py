@@ -48,7 +48,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": None,
         "API_PAGE_SIZE_MAX": 500,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Enough connections for a threaded server or 20 concurrent workers in one process.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20},
     }
     config.update(overrides)
     if "SQLALCHEMY_DATABASE_URI" in overrides:

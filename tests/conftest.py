@@ -9,6 +9,8 @@ import os
 import shutil
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
 from server import create_app
@@ -118,8 +120,22 @@ def db(app):
     return _db
 
 
+class FreshClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`.
+
+    The `app` fixture keeps an application context pushed and Flask reuses it for requests, so
+    without this what a request caches in `g` (the caller, the signed-in user, the CSRF token)
+    would leak into the next request, as it never does in production.
+    """
+
+    def open(self, *args, **kwargs):
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshClient
     return app.test_client()
 
 

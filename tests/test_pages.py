@@ -9,8 +9,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from flask import Blueprint, g
-from flask.testing import FlaskClient
+from flask import Blueprint
 
 from server.models import SignInFailure, User
 from tests import factories
@@ -45,25 +44,6 @@ def flows_on_home(client) -> dict[str, bool]:
     """flow key -> whether it is a link, as the home page shows them."""
     html = client.get("/").get_data(as_text=True)
     return {key: tag == "a" for tag, key in re.findall(r'<(a|div) class="tile[^"]*"[^>]*data-flow="([^"]+)"', html)}
-
-
-class FreshClient(FlaskClient):
-    """A test client whose every request starts with an empty `g`.
-
-    The `app` fixture keeps an application context pushed, and Flask reuses it for requests,
-    so without this the signed-in user and the CSRF token cached in `g` would leak between
-    requests and clients.
-    """
-
-    def open(self, *args, **kwargs):
-        g.__dict__.clear()
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    app.test_client_class = FreshClient
-    return app.test_client()
 
 
 @pytest.fixture

@@ -82,7 +82,6 @@ def init_api(app) -> None:
 
     @app.before_request
     def replay_idempotent_call():
-        g.pop("idempotency_redact", None)  # `g` may outlive a request (tests)
         if not _is_api_mutation():
             return None
         key = request.headers.get(IDEMPOTENCY_HEADER)
