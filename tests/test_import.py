@@ -11,17 +11,22 @@ from server.models import Cell, Movement, Quant, Sku, SkuBarcode
 from server.services.barcodes import check_digit
 from server.services.importer import (
     ImportFailed,
-    OpeningLine,
     import_barcodes,
     import_skus,
     import_stock,
     read_csv,
     read_file,
     read_json,
-    receive_opening_stock,
 )
 from server.services.layout import apply_layout, load_spec
-from server.services.stock import apply_movement, check_quants
+from server.services.stock import (
+    OPENING_STOCK,
+    Actor,
+    ReceiptLine,
+    apply_movement,
+    check_quants,
+    receive_lines,
+)
 from tests import factories
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -185,11 +190,11 @@ def test_bulk_receive_adds_to_existing_quants(db):
     wh, z, cells, sku = factories.stocked_warehouse()
     apply_movement("receive", sku.id, 4, to_cell_id=cells[0].id, reason="delivery")
     db.session.commit()
-    receive_opening_stock([
-        OpeningLine(cells[0].id, sku.id, "", None, 6),
-        OpeningLine(cells[0].id, sku.id, "", None, 1),
-        OpeningLine(cells[1].id, sku.id, "", None, 2),
-    ])
+    receive_lines([
+        ReceiptLine(cells[0].id, sku.id, "", None, 6),
+        ReceiptLine(cells[0].id, sku.id, "", None, 1),
+        ReceiptLine(cells[1].id, sku.id, "", None, 2),
+    ], actor=Actor(scenario="import"), reason=OPENING_STOCK)
     db.session.commit()
     assert check_quants() == []
     quantities = dict(db.session.execute(select(Quant.cell_id, Quant.quantity)).all())

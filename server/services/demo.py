@@ -16,9 +16,8 @@ from server.auth import new_token
 from server.extensions import db
 from server.models import Cell, Sku, SkuBarcode, Station, User, Warehouse, Zone
 from server.services.barcodes import check_digit, normalize_gtin
-from server.services.importer import OpeningLine, receive_opening_stock
 from server.services.layout import apply_layout, parse_spec
-from server.services.stock import Actor
+from server.services.stock import OPENING_STOCK, Actor, ReceiptLine, receive_lines
 
 DEMO_CODE = "DEMO"
 STORAGE_ZONE = "A"
@@ -131,7 +130,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
         db.session.execute(insert(SkuBarcode), barcodes[i : i + 1000])
 
     lines = opening_stock(warehouse.id, skus, ids, size.stocked_share, rng, today)
-    receive_opening_stock(lines, actor=Actor(scenario="demo"), reference="demo")
+    receive_lines(lines, actor=Actor(scenario="demo"), reason=OPENING_STOCK, reference="demo")
 
     for u in DEMO_USERS:
         user = User(username=u.username, full_name=u.full_name, badge_code=u.badge)
@@ -268,7 +267,7 @@ def generate_skus(count: int, rng: random.Random) -> list[dict]:
 
 
 def opening_stock(warehouse_id: int, skus: list[dict], ids: dict, share: float, rng: random.Random,
-                  today: date) -> list[OpeningLine]:
+                  today: date) -> list[ReceiptLine]:
     """One or two SKUs in `share` of the storage cells, quantities that fit the cell's volume."""
     cells = db.session.execute(
         select(Cell.id, Cell.max_volume_cm3, Cell.max_weight_g)
@@ -294,5 +293,5 @@ def opening_stock(warehouse_id: int, skus: list[dict], ids: dict, share: float, 
             quantity = max(1, min(fit // len(picks), rng.randint(2, 60)))
             lot = f"L{today:%y%m}-{rng.randint(1, 99):02d}" if sku["track_lot"] else ""
             expiry = today + timedelta(days=rng.randint(20, 540)) if sku["track_expiry"] else None
-            lines.append(OpeningLine(cell.id, ids[sku["code"]], lot, expiry, quantity))
+            lines.append(ReceiptLine(cell.id, ids[sku["code"]], lot, expiry, quantity))
     return lines

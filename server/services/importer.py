@@ -19,13 +19,11 @@ from datetime import date, datetime
 from sqlalchemy import insert, select, update
 
 from server.extensions import db
-from server.models import Cell, CellStatus, Movement, MovementKind, Quant, Sku, SkuBarcode, Warehouse
-from server.models.base import utcnow
+from server.models import Cell, CellStatus, Movement, Sku, SkuBarcode, Warehouse
 from server.models.catalog import BarcodeKind
 from server.services.barcodes import BarcodeError, gtin_kind, is_gtin_kind, looks_like_gtin, normalize_gtin
-from server.services.stock import Actor
+from server.services.stock import OPENING_STOCK, Actor, ReceiptLine, receive_lines
 
-OPENING_STOCK = "opening stock"
 CHUNK = 1000
 MAX_TEXT = {"code": 64, "name": 300, "barcode": 64, "lot": 64}
 
@@ -88,16 +86,6 @@ class ImportReport:
         if self.dry_run:
             out.append("dry run: nothing written")
         return out
-
-
-@dataclass(frozen=True)
-class OpeningLine:
-    cell_id: int
-    sku_id: int
-    lot: str
-    expiry: date | None
-    quantity: int
-    idempotency_key: str | None = None
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -555,7 +543,7 @@ def import_stock(
                     rows.error(r, "expiry", f"SKU {sku.code} is tracked by expiry; give the expiry date")
         if cell is not None and sku is not None and not rows.errors:
             key = f"opening:{batch}:{r.line}" if batch else None
-            lines.append(OpeningLine(cell.id, sku.id, lot, expiry, quantity, key))
+            lines.append(ReceiptLine(cell.id, sku.id, lot, expiry, quantity, key))
     rows.raise_if_bad()
     if batch and lines:
         earlier = db.session.execute(
@@ -565,7 +553,7 @@ def import_stock(
             raise ImportFailed([RowError(0, "", f"this file was already imported ({earlier.created_at:%Y-%m-%d %H:%M})")])
     report.quantity = sum(line.quantity for line in lines)
     if not dry_run:
-        receive_opening_stock(lines, actor=actor, reference=reference)
+        receive_lines(lines, actor=actor, reason=OPENING_STOCK, reference=reference)
     return report
 
 
@@ -579,56 +567,3 @@ def _warehouse(code: str | None) -> Warehouse:
     if len(warehouses) != 1:
         raise ImportFailed([RowError(0, "", "give the warehouse code (there is not exactly one warehouse)")])
     return warehouses[0]
-
-
-def receive_opening_stock(
-    lines: list[OpeningLine], *, actor: Actor = Actor(scenario="import"), reason: str = OPENING_STOCK,
-    reference: str = "",
-) -> int:
-    """Bulk `receive` movements and their quants, in the caller's transaction; returns the count.
-
-    The lines must be checked (cells active, lot/expiry present where tracked, quantity > 0).
-    Quants the lines touch are locked first (PostgreSQL), as apply_movement does.
-    """
-    if not lines:
-        return 0
-    now = utcnow()
-    totals: dict[tuple, int] = {}
-    for line in lines:
-        key = (line.cell_id, line.sku_id, line.lot, line.expiry)
-        totals[key] = totals.get(key, 0) + line.quantity
-    existing = {}
-    cell_ids = sorted({key[0] for key in totals})
-    for i in range(0, len(cell_ids), CHUNK):
-        for quant in db.session.execute(
-            select(Quant.id, Quant.cell_id, Quant.sku_id, Quant.lot, Quant.expiry, Quant.quantity)
-            .where(Quant.cell_id.in_(cell_ids[i : i + CHUNK]))
-            .order_by(Quant.id)
-            .with_for_update()
-        ):
-            existing[(quant.cell_id, quant.sku_id, quant.lot, quant.expiry)] = quant
-    movements = [
-        {
-            "created_at": now, "kind": MovementKind.receive, "sku_id": line.sku_id, "lot": line.lot,
-            "expiry": line.expiry, "quantity": line.quantity, "from_cell_id": None, "to_cell_id": line.cell_id,
-            "user_id": actor.user_id, "station_id": actor.station_id, "scenario": actor.scenario,
-            "reason": reason, "reference": reference, "idempotency_key": line.idempotency_key,
-        }
-        for line in lines
-    ]
-    new_quants, changed = [], []
-    for key, quantity in totals.items():
-        old = existing.get(key)
-        if old is None:
-            new_quants.append({"cell_id": key[0], "sku_id": key[1], "lot": key[2], "expiry": key[3],
-                               "quantity": quantity, "reserved": 0, "updated_at": now})
-        else:
-            changed.append({"id": old.id, "quantity": old.quantity + quantity, "updated_at": now})
-    for i in range(0, len(movements), CHUNK * 5):
-        db.session.execute(insert(Movement), movements[i : i + CHUNK * 5])
-    for i in range(0, len(new_quants), CHUNK * 5):
-        db.session.execute(insert(Quant), new_quants[i : i + CHUNK * 5])
-    if changed:
-        db.session.execute(update(Quant), changed)
-    db.session.flush()
-    return len(movements)

@@ -8,11 +8,12 @@ already holds the write lock (BEGIN IMMEDIATE). Available stock therefore never 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select, union_all
+from sqlalchemy import and_, case, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import KIND_EFFECTS, Cell, CellStatus, Movement, MovementKind, Quant, Sku
+from server.models.base import utcnow
 from server.models.stock import NO_EXPIRY, TAKES_AVAILABLE
 from server.problems import Problem
 
@@ -248,6 +249,75 @@ def _create_quant(cell_id, sku_id, lot, expiry) -> Quant:
         # Another transaction created it first; take its row (and its lock).
         quant = _lock_quants([(cell_id, sku_id, lot, expiry)])[(cell_id, sku_id, lot, expiry)]
     return quant
+
+
+# --- bulk receipts (opening stock, demo data) ---------------------------------------------------
+
+BULK_CHUNK = 1000
+OPENING_STOCK = "opening stock"  # the reason on movements that bring in a warehouse's first stock
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    cell_id: int
+    sku_id: int
+    lot: str
+    expiry: date | None
+    quantity: int
+    idempotency_key: str | None = None
+
+
+def receive_lines(
+    lines: list["ReceiptLine"], *, actor: Actor, reason: str,
+    reference: str = "",
+) -> int:
+    """Bulk `receive` movements and their quants, in the caller's transaction; returns the count.
+
+    The lines must be checked (cells active, lot/expiry present where tracked, quantity > 0).
+    Quants the lines touch are locked first (PostgreSQL), as apply_movement does.
+    """
+    if not lines:
+        return 0
+    now = utcnow()
+    totals: dict[tuple, int] = {}
+    for line in lines:
+        key = (line.cell_id, line.sku_id, line.lot, line.expiry)
+        totals[key] = totals.get(key, 0) + line.quantity
+    existing = {}
+    cell_ids = sorted({key[0] for key in totals})
+    for i in range(0, len(cell_ids), BULK_CHUNK):
+        for quant in db.session.execute(
+            select(Quant.id, Quant.cell_id, Quant.sku_id, Quant.lot, Quant.expiry, Quant.quantity)
+            .where(Quant.cell_id.in_(cell_ids[i : i + BULK_CHUNK]))
+            .order_by(Quant.id)
+            .with_for_update()
+        ):
+            existing[(quant.cell_id, quant.sku_id, quant.lot, quant.expiry)] = quant
+    movements = [
+        {
+            "created_at": now, "kind": MovementKind.receive, "sku_id": line.sku_id, "lot": line.lot,
+            "expiry": line.expiry, "quantity": line.quantity, "from_cell_id": None, "to_cell_id": line.cell_id,
+            "user_id": actor.user_id, "station_id": actor.station_id, "scenario": actor.scenario,
+            "reason": reason, "reference": reference, "idempotency_key": line.idempotency_key,
+        }
+        for line in lines
+    ]
+    new_quants, changed = [], []
+    for key, quantity in totals.items():
+        old = existing.get(key)
+        if old is None:
+            new_quants.append({"cell_id": key[0], "sku_id": key[1], "lot": key[2], "expiry": key[3],
+                               "quantity": quantity, "reserved": 0, "updated_at": now})
+        else:
+            changed.append({"id": old.id, "quantity": old.quantity + quantity, "updated_at": now})
+    for i in range(0, len(movements), BULK_CHUNK * 5):
+        db.session.execute(insert(Movement), movements[i : i + BULK_CHUNK * 5])
+    for i in range(0, len(new_quants), BULK_CHUNK * 5):
+        db.session.execute(insert(Quant), new_quants[i : i + BULK_CHUNK * 5])
+    if changed:
+        db.session.execute(update(Quant), changed)
+    db.session.flush()
+    return len(movements)
 
 
 # --- rebuilding quants from the ledger -------------------------------------------------------
