@@ -6,7 +6,8 @@ if [ -z "$pg_bin" ]; then
   return 1 2>/dev/null || exit 1
 fi
 CELLWMS_PG_DIR=$(mktemp -d /tmp/cellwms-pg.XXXXXX)
-CELLWMS_PG_PORT=${CELLWMS_PG_PORT:-55432}
+# A free port on loopback unless one is given.
+CELLWMS_PG_PORT=${CELLWMS_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 chown postgres "$CELLWMS_PG_DIR" 2>/dev/null || true
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 as_pg "$pg_bin/initdb" -D "$CELLWMS_PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$CELLWMS_PG_DIR/initdb.log" 2>&1 \
