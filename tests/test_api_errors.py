@@ -6,19 +6,9 @@ import pytest
 
 from server.models import Sku, Warehouse
 from tests import factories as f
+from tests.assertions import assert_problem
 
 API = "/api/v1"
-
-
-def assert_problem(r, status: int, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.headers["Content-Type"].startswith("application/problem+json")
-    body = r.get_json()
-    assert body["type"].startswith("urn:cellwms:problem:")
-    assert body["status"] == status and body["title"]
-    if slug:
-        assert body["type"] == f"urn:cellwms:problem:{slug}"
-    return body
 
 
 @pytest.fixture

@@ -6,19 +6,12 @@ import pytest
 
 from server.models import IdempotencyRecord, Station, User
 from tests import factories as f
+from tests.assertions import assert_problem
 
 API = "/api/v1"
 SECRET_FIELDS = {"password", "password_hash", "pin", "pin_hash", "token_hash"}
 
 
-def assert_problem(r, status: int, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.mimetype == "application/problem+json"
-    body = r.get_json()
-    assert body["type"].startswith("urn:cellwms:problem:")
-    if slug:
-        assert body["type"] == f"urn:cellwms:problem:{slug}"
-    return body
 
 
 @pytest.fixture

@@ -6,18 +6,11 @@ import pytest
 
 from server.models import Cell, Warehouse, Zone
 from tests import factories as f
+from tests.assertions import assert_problem
 
 API = "/api/v1"
 
 
-def assert_problem(r, status: int, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.mimetype == "application/problem+json"
-    body = r.get_json()
-    assert body["type"].startswith("urn:cellwms:problem:")
-    if slug:
-        assert body["type"] == f"urn:cellwms:problem:{slug}"
-    return body
 
 
 @pytest.fixture
