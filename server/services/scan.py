@@ -21,8 +21,7 @@ from biip import ParseConfig, ParseError
 from biip.gs1_messages import GS1Message
 from biip.sscc import Sscc
 from biip.symbology import SymbologyIdentifier
-from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import LazyString, lazy_gettext
 from sqlalchemy import BindParameter, Select, bindparam, literal_column, select, union_all
 
 from server.extensions import db
@@ -49,27 +48,9 @@ _MARKING_WITHOUT_GS = re.compile(
 )
 
 
-class Message:
-    """A message translated when shown: into the request's language, or English outside requests."""
-
-    __slots__ = ("msgid", "params")
-
-    def __init__(self, msgid: str, **params):
-        self.msgid = msgid
-        self.params = params
-
-    def __str__(self) -> str:
-        if has_request_context():
-            return gettext(self.msgid, **self.params)
-        return self.msgid % self.params if self.params else self.msgid
-
-    def __repr__(self) -> str:
-        return f"Message({str(self)!r})"
-
-
-def _(msgid: str, **params) -> Message:
+def _(msgid: str, **params):
     """Mark a message for translation (pybabel extracts `_`); translated when shown."""
-    return Message(msgid, **params)
+    return lazy_gettext(msgid, **params)
 
 
 class Kind:
@@ -105,7 +86,7 @@ class DecodedScan:
 @dataclass
 class Classification:
     kind: str
-    message: Message | str  # str() translates it
+    message: LazyString | str  # str() translates it
     entity: dict | None = None
     entity_id: int | None = None
     scan: DecodedScan | None = None
@@ -138,7 +119,7 @@ class Resolver:
 
     kind: str
     lookups: tuple[Lookup, ...]
-    describe: Callable[[int, DecodedScan], tuple[int, dict, Message | str] | None]
+    describe: Callable[[int, DecodedScan], tuple[int, dict, LazyString | str] | None]
     name: str = field(default="")
 
 
