@@ -1,0 +1,4 @@
+"""The speed-critical core: warehouse geometry, routing, slotting, batching.
+
+Pure Python (with an optional compiled helper): imports nothing of ours, no Flask, no SQLAlchemy.
+"""
