@@ -1,14 +1,21 @@
-"""`python -m bench`: run every benchmark and print its table.
+"""`python -m bench [NAME ...] [-- options]`: run benchmarks and print their tables.
 
-Options: --cells N --quants N --skus N --samples N --backend sqlite|postgresql (repeatable).
-PostgreSQL runs when DATABASE_URL is set, in a database of its own (`<name>_bench`, dropped after).
+Names: scan (scan classification and stock lookups on SQLite/PostgreSQL), routing, slotting,
+batching. Without names, all of them. Options after `--` go to the benchmark(s) named, e.g.
+`python -m bench scan -- --cells 2000 --quants 20000 --skus 1000 --samples 300`.
 """
 
-import argparse
+import importlib
 import os
 import platform
+import sys
 
-from bench import scan_stock
+BENCHMARKS = {
+    "scan": "bench.scan_stock",
+    "routing": "bench.routing",
+    "slotting": "bench.slotting",
+    "batching": "bench.batching",
+}
 
 
 def machine() -> str:
@@ -21,21 +28,18 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=100_000)
-    parser.add_argument("--quants", type=int, default=1_000_000)
-    parser.add_argument("--skus", type=int, default=50_000)
-    parser.add_argument("--samples", type=int, default=2000, help="timed calls per operation")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
-    args = parser.parse_args()
+def main(argv: list[str]) -> int:
+    names, options = (argv[: argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
     print(f"Machine: {machine()}")
-    print()
-    print("## Scan classification and stock lookups (in-process)")
-    print()
-    print(scan_stock.main(args.cells, args.quants, args.skus, args.samples,
-                          tuple(args.backend or ("sqlite", "postgresql"))))
+    for name in names or list(BENCHMARKS):
+        print()
+        importlib.import_module(BENCHMARKS[name]).run(options)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -249,3 +249,19 @@ def main(n_cells: int = 100_000, n_quants: int = 1_000_000, n_skus: int = 50_000
                 drop_postgres(url)
     headers = ["database", "operation", "calls", "p50 µs", "p99 µs", "max µs", "p99 < 5 ms"]
     return table(headers, rows)
+
+
+def run(argv: list[str]) -> None:
+    """`python -m bench scan -- [options]`: build the warehouse(s), print the table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench scan --")
+    parser.add_argument("--cells", type=int, default=100_000)
+    parser.add_argument("--quants", type=int, default=1_000_000)
+    parser.add_argument("--skus", type=int, default=50_000)
+    parser.add_argument("--samples", type=int, default=2000, help="timed calls per operation")
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    args = parser.parse_args(argv)
+    print("## Scan classification and stock lookups (in-process)")
+    print()
+    print(main(args.cells, args.quants, args.skus, args.samples, tuple(args.backend or ("sqlite", "postgresql"))))
