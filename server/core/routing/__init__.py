@@ -1,0 +1,130 @@
+"""Pick-path routing: the visiting order and length of a picker's tour from a depot and back.
+
+`route(layout, points, method="auto")` returns a `Route`; `route_length` only its length (the
+hot path for batching and slotting). Methods register themselves in `METHODS` by name.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from server.core.layout import Layout, LayoutError, PickPoint
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    length: float
+    # Indices into the points given, in visiting order; each distinct point once.
+    order: list[int]
+    stops: list[PickPoint] = field(default_factory=list)
+    # The walk as (x, y) vertices, depot to depot, for a handheld to draw.
+    polyline: list[tuple[float, float]] = field(default_factory=list)
+
+
+# A method takes the layout and the distinct points and returns (order, length).
+RouteMethod = Callable[[Layout, list[PickPoint]], tuple[list[int], float]]
+METHODS: dict[str, RouteMethod] = {}
+
+
+def register(name: str):
+    def add(method: RouteMethod) -> RouteMethod:
+        METHODS[name] = method
+        return method
+
+    return add
+
+
+def distinct(points: list[PickPoint]) -> tuple[list[PickPoint], list[int]]:
+    """Distinct points (picks sharing a point are visited once) and, for each, its first index."""
+    seen: dict[tuple[float, float], int] = {}
+    unique, first_index = [], []
+    for index, point in enumerate(points):
+        key = (point.x, point.y)
+        if key not in seen:
+            seen[key] = len(unique)
+            unique.append(point)
+            first_index.append(index)
+    return unique, first_index
+
+
+def _check(layout: Layout, points: list[PickPoint], method: str) -> None:
+    if not points:
+        raise LayoutError("an empty pick list has no route")
+    if method not in METHODS:
+        raise LayoutError(f"unknown routing method {method!r}; known: {', '.join(sorted(METHODS))}")
+    for point in points:
+        layout.point(point.aisle, point.block, point.slot)  # raises for a point outside the layout
+
+
+def route(layout: Layout, points: list[PickPoint], method: str = "auto") -> Route:
+    _check(layout, points, method)
+    unique, first_index = distinct(points)
+    order, length = METHODS[method](layout, unique)
+    stops = [unique[i] for i in order]
+    return Route(method, length, [first_index[i] for i in order], stops, polyline(layout, stops))
+
+
+def route_length(layout: Layout, points: list[PickPoint], method: str = "auto") -> float:
+    _check(layout, points, method)
+    return METHODS[method](layout, distinct(points)[0])[1]
+
+
+def polyline(layout: Layout, stops: list[PickPoint]) -> list[tuple[float, float]]:
+    """The walk depot -> stops -> depot along aisle and cross-aisle centre lines."""
+    depot = layout.depot
+    walk = [depot, *stops, depot]
+    line = [(depot.x, depot.y)]
+    for a, b in zip(walk, walk[1:], strict=False):
+        for vertex in _leg(layout, a, b):
+            if vertex != line[-1]:
+                line.append(vertex)
+    return line
+
+
+def _leg(layout: Layout, a: PickPoint, b: PickPoint) -> list[tuple[float, float]]:
+    """Corner points of one shortest leg from a to b (ending at b)."""
+    if a.aisle == b.aisle:
+        return [(b.x, b.y)]
+    best = None
+    for ya in layout._exits(a):
+        for yb in layout._exits(b):
+            walk = abs(a.y - ya) + abs(ya - yb) + abs(yb - b.y)
+            if best is None or walk < best[0]:
+                best = (walk, ya, yb)
+    _, ya, yb = best
+    if ya == yb:
+        return [(a.x, ya), (b.x, yb), (b.x, b.y)]
+    # Change cross aisle along a's own aisle (any aisle between gives the same length).
+    return [(a.x, ya), (a.x, yb), (b.x, yb), (b.x, b.y)]
+
+
+# --- a general baseline: nearest neighbour, then 2-opt on the shortest-path distances --------
+
+
+@register("nn_2opt")
+def nearest_neighbour_2opt(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
+    nodes = [layout.depot, *points]
+    d = layout.distance_matrix(nodes)
+    n = len(nodes)
+    tour, left = [0], set(range(1, n))
+    while left:
+        last = tour[-1]
+        nxt = min(left, key=lambda j: d[last][j])
+        tour.append(nxt)
+        left.remove(nxt)
+    tour.append(0)
+    improved = True
+    while improved:
+        improved = False
+        for i in range(1, n - 1):
+            for j in range(i + 1, n):
+                a, b, c, e = tour[i - 1], tour[i], tour[j], tour[j + 1]
+                if d[a][c] + d[b][e] < d[a][b] + d[c][e] - 1e-9:
+                    tour[i : j + 1] = reversed(tour[i : j + 1])
+                    improved = True
+    length = sum(d[a][b] for a, b in zip(tour, tour[1:], strict=False))
+    return [i - 1 for i in tour[1:-1]], length
+
+
+# Until the exact and multi-block methods land, "auto" is the general baseline.
+METHODS.setdefault("auto", nearest_neighbour_2opt)
