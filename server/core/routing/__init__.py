@@ -126,5 +126,12 @@ def nearest_neighbour_2opt(layout: Layout, points: list[PickPoint]) -> tuple[lis
     return [i - 1 for i in tour[1:-1]], length
 
 
-# Until the exact and multi-block methods land, "auto" is the general baseline.
-METHODS.setdefault("auto", nearest_neighbour_2opt)
+# "auto": exact for 1 and 2 blocks; for more, "multiblock" when registered, else the baseline.
+from server.core.routing import exact  # noqa: E402  (registers "optimal")
+
+
+@register("auto")
+def auto(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
+    if layout.blocks <= exact.MAX_BLOCKS:
+        return exact.optimal(layout, points)
+    return METHODS.get("multiblock", nearest_neighbour_2opt)(layout, points)
