@@ -27,31 +27,32 @@ from server.core.routing import register
 
 
 def node_matrix(layout: Layout, points: list[PickPoint]) -> list[list[float]]:
-    """Distances between node 0 (the depot) and nodes 1..n (the points)."""
-    ys = layout.cross_aisle_y
+    """Distances between node 0 (the depot) and nodes 1..n (the points).
+
+    |dx| + |dy| holds between different blocks and within one aisle; between different aisles of
+    one block the walk leaves by the nearer cross aisle: |dx| + L - |u1 + u2|, where L is the
+    block length and u a point's offset from the block's middle."""
     depot = layout.depot
-    n = len(points) + 1
     xs = [depot.x] + [p.x for p in points]
-    yv = [depot.y] + [p.y for p in points]
-    aisle = [depot.aisle] + [p.aisle for p in points]
-    block = [-1] + [p.block for p in points]
-    lo2 = [0.0] + [2 * ys[p.block] for p in points]
-    hi2 = [0.0] + [2 * ys[p.block + 1] for p in points]
-    d = [[0.0] * n for _ in range(n)]
-    for i in range(n):
-        xi, yi, ai, bi, li, hi_, row = xs[i], yv[i], aisle[i], block[i], lo2[i], hi2[i], d[i]
-        for j in range(i + 1, n):
-            dx = xs[j] - xi
-            if dx < 0:
-                dx = -dx
-            if ai == aisle[j] or bi != block[j]:
-                dy = yv[j] - yi
-                v = dx + (dy if dy >= 0 else -dy)
-            else:
-                s = yi + yv[j]
-                v = dx + min(s - li, hi_ - s)
-            row[j] = v
-            d[j][i] = v
+    ys = [depot.y] + [p.y for p in points]
+    d = [[abs(xi - x) + abs(yi - y) for x, y in zip(xs, ys, strict=True)] for xi, yi in zip(xs, ys, strict=True)]
+    length = layout.block_length
+    mids = [(a + b) / 2 for a, b in zip(layout.cross_aisle_y, layout.cross_aisle_y[1:], strict=False)]
+    blocks: dict[int, list[int]] = {}
+    for k, p in enumerate(points, 1):
+        blocks.setdefault(p.block, []).append(k)
+    for b, nodes in blocks.items():
+        if len(nodes) < 2:
+            continue
+        mid = mids[b]
+        us = [ys[k] - mid for k in nodes]
+        bx = [xs[k] for k in nodes]
+        for k, xk, uk in zip(nodes, bx, us, strict=True):
+            row = d[k]
+            for j, xj, uj in zip(nodes, bx, us, strict=True):
+                if xj != xk:
+                    s = uk + uj
+                    row[j] = abs(xk - xj) + length - (s if s >= 0 else -s)
     return d
 
 
