@@ -44,7 +44,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--instances", type=int, default=5)
     parser.add_argument("--router", default="optimal" if "optimal" in ROUTERS else "auto")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--rounds", type=int, default=200, help="re-split rounds of 'improve'")
+    parser.add_argument("--rounds", type=int, default=50, help="re-split rounds of 'improve'")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds for 'improve'")
     parser.add_argument("--urgent-share", type=float, default=0.0, help="share of orders due within the horizon")
     args = parser.parse_args(argv)
@@ -60,20 +60,31 @@ def run(argv: list[str]) -> None:
             start = time.perf_counter()
             plan = make_batches(orders, cart, layout, method, router=args.router, seed=instance,
                                 rounds=args.rounds, time_limit=args.time_limit, now=0.0, horizon=1.0)
-            results[method].append((plan.total, time.perf_counter() - start, plan.evaluations, len(plan.batches)))
+            results[method].append((plan.total, time.perf_counter() - start, plan.evaluations, len(plan.batches),
+                                    sum(b.urgent for b in plan.batches)))
 
     print(f"### Order batching: {args.orders} orders of 1-5 lines, carts of {args.cart} orders, "
           f"{args.aisles} aisles x {args.blocks} block(s) x {args.slots} slots, {args.storage} storage, "
           f"router {args.router!r}, {args.instances} instances, mean per instance")
     print()
-    fcfs = [r[0] for r in results["fcfs"]] if "fcfs" in results else None
+    def gap(totals, base):
+        if base not in results:
+            return "-"
+        against = [r[0] for r in results[base]]
+        return f"{statistics.fmean(t / f - 1 for t, f in zip(totals, against, strict=True)) * 100:+.1f}%"
+
     rows = []
     for method in methods:
         totals = [r[0] for r in results[method]]
         seconds = [r[1] for r in results[method]]
-        gap = (f"{statistics.fmean(t / f - 1 for t, f in zip(totals, fcfs, strict=True)) * 100:+.1f}%"
-               if fcfs else "-")
-        rows.append([method, round(statistics.fmean(totals)), gap, f"{statistics.fmean(seconds):.3f}",
-                     f"{max(seconds):.3f}", round(statistics.fmean(r[2] for r in results[method])),
-                     f"{statistics.fmean(r[3] for r in results[method]):.1f}"])
-    print(table(["method", "total walk m", "vs FCFS", "mean s", "max s", "route evaluations", "batches"], rows))
+        rows.append([method, round(statistics.fmean(totals)), gap(totals, "fcfs"), gap(totals, "savings"),
+                     f"{statistics.fmean(seconds):.3f}", f"{max(seconds):.3f}",
+                     round(statistics.fmean(r[2] for r in results[method])),
+                     f"{statistics.fmean(r[3] for r in results[method]):.1f}",
+                     f"{statistics.fmean(r[4] for r in results[method]):.1f}"])
+    print(table(["method", "total walk m", "vs FCFS", "vs savings", "mean s", "max s", "route evaluations",
+                 "batches", "urgent batches"], rows))
+    if "improve" in results and "savings" in results:
+        wins = sum(a[0] < b[0] for a, b in zip(results["improve"], results["savings"], strict=True))
+        print()
+        print(f"improve shorter than savings on {wins} of {args.instances} instances")

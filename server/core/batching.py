@@ -103,7 +103,7 @@ STARTS = (*CONSTRUCTIONS, "near_savings")  # "near_savings": savings over each b
 
 def make_batches(orders: Sequence[Order], cart: Cart, layout: Layout, method: str = "improve", *,
                  cells: Mapping | None = None, now: Any = None, horizon: Any = None, seed: int = 0,
-                 router: str = "auto", start: str = "near_savings", rounds: int = 200,
+                 router: str = "auto", start: str = "near_savings", rounds: int = 50,
                  max_evaluations: int | None = None, time_limit: float | None = None) -> BatchPlan:
     """Batch `orders` (in arrival order) into carts; see the module docstring for the methods.
 
@@ -345,10 +345,19 @@ def _merge_by_savings(problem: _Problem, batches: list[list[int]], neighbours: i
     numbers = iter(range(1 << 62))
     for members in batches:
         _add_batch(problem, live, heap, members, next(numbers), neighbours)
-    while heap:
-        _, a, b = heapq.heappop(heap)
-        if a in live and b in live:
-            _add_batch(problem, live, heap, live.pop(a)[0] + live.pop(b)[0], next(numbers), neighbours)
+    while True:
+        while heap:
+            _, a, b = heapq.heappop(heap)
+            if a in live and b in live:
+                _add_batch(problem, live, heap, live.pop(a)[0] + live.pop(b)[0], next(numbers), neighbours)
+        if neighbours is None:
+            break
+        # Part-full carts that were not each other's neighbours: weigh all their pairs, so the
+        # nearest-only start does not leave more carts than it must.
+        neighbours = None
+        rest = [live.pop(number)[0] for number in sorted(live)]
+        for members in rest:
+            _add_batch(problem, live, heap, members, next(numbers), None)
     return [entry[0] for _, entry in sorted(live.items())]
 
 
@@ -472,6 +481,7 @@ class _Search:
     # among a shortlist.
     def local_search(self, queue=None):
         p, masks = self.p, self.p.masks
+        swap_free = all(k == 0 for k, _ in p.limits)  # only the order count is limited
         if queue is None:
             queue = list(range(p.n))
             self.rng.shuffle(queue)
@@ -504,9 +514,10 @@ class _Search:
                 for q in self.batches[b]:
                     if p.urgent[q] and not self.prio[a]:
                         continue
-                    load_q = p.loads[q]
-                    if not (p.fits(self.loads[b], load_o, load_q) and p.fits(load_a, load_q, load_o)):
-                        continue
+                    if not swap_free:
+                        load_q = p.loads[q]
+                        if not (p.fits(self.loads[b], load_o, load_q) and p.fits(load_a, load_q, load_o)):
+                            continue
                     rest_b = without[q]
                     score = ((om & ~rest_b).bit_count() - (masks[q] & ~rest_b).bit_count()
                              + (masks[q] & ~mask_rest_a).bit_count() - (om & ~mask_rest_a).bit_count())
