@@ -1,0 +1,112 @@
+"""`cellwms bench route|generate|score`: routing benchmark files (shared/bench/routing-instances.md).
+
+The benchmark code lives in `bench/` of a source checkout; these commands load it from there.
+"""
+
+import statistics
+import sys
+from pathlib import Path
+
+import click
+
+from server.core.layout import LayoutError
+
+
+def _bench():
+    """bench.instances and bench.routing, from the checkout this server runs from."""
+    try:
+        from bench import instances, routing
+    except ImportError:
+        root = Path(__file__).resolve().parents[2]
+        if not (root / "bench" / "instances.py").is_file():
+            raise click.ClickException("the benchmark code (bench/) comes with a source checkout of cellwms") from None
+        sys.path.insert(0, str(root))
+        from bench import instances, routing
+    return instances, routing
+
+
+def _csv(kind):
+    def convert(ctx, param, value):
+        try:
+            return [kind(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"a comma-separated list, not {value!r}") from None
+
+    return convert
+
+
+@click.group("bench")
+def bench_group():
+    """Benchmarks: routing instances, results and scores."""
+
+
+@bench_group.command("route")
+@click.option("--instances", "instances_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Instance file (JSON Lines).")
+@click.option("--method", default="auto", show_default=True, help="A routing method (auto = the server's choice).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Result file to write (JSON Lines).")
+@click.option("--repeat", default=5, show_default=True, type=click.IntRange(1), help="Timed calls per instance.")
+def route(instances_path, method, out, repeat):
+    """Route every instance with METHOD; write lengths, orders and median microseconds."""
+    instances, routing = _bench()
+    from server.core.routing import METHODS
+
+    if method not in METHODS:
+        raise click.BadParameter(f"unknown method {method!r}; known: {', '.join(sorted(METHODS))}",
+                                 param_hint="--method")
+    try:
+        items = instances.read_instances(instances_path)
+    except (LayoutError, instances.InstanceError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    results = []
+    for instance in items:
+        try:
+            results.append(routing.run_ours(instance, method, repeat))
+        except LayoutError as e:
+            raise click.ClickException(f"{instance.id}: {e}") from None
+    instances.write_jsonl(out, results)
+    us = statistics.median(r.us for r in results) if results else 0.0
+    click.echo(f"{len(results)} routes by {method} -> {out} (median {us:.1f} µs per route)")
+
+
+@bench_group.command("generate")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Instance file to write.")
+@click.option("--aisles", default="5,10,15,20,25,30", show_default=True, callback=_csv(int))
+@click.option("--blocks", default="1,2,3,4", show_default=True, callback=_csv(int))
+@click.option("--picks", default="5,10,20,30,50,100", show_default=True, callback=_csv(int))
+@click.option("--storage", default="uniform,abc", show_default=True, callback=_csv(str))
+@click.option("--per-cell", default=10, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=2024, show_default=True, type=int)
+def generate(out, aisles, blocks, picks, storage, per_cell, seed):
+    """Write generated instances over the grid (ABC: 20% of slots nearest the depot get 80% of picks)."""
+    instances, _ = _bench()
+    if bad := [s for s in storage if s not in instances.STORAGE]:
+        raise click.BadParameter(f"unknown storage {', '.join(bad)}; known: uniform, abc", param_hint="--storage")
+    try:
+        items = instances.generate(aisles, blocks, picks, storage, per_cell, seed)
+    except LayoutError as e:
+        raise click.ClickException(str(e)) from None
+    instances.write_jsonl(out, items)
+    click.echo(f"{len(items)} instances -> {out}")
+
+
+@bench_group.command("score")
+@click.option("--instances", "instances_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--results", "results_path", required=True, type=click.Path(exists=True, dir_okay=False))
+def score(instances_path, results_path):
+    """Recompute every length from its order; fail on a wrong length or an incomplete order."""
+    instances, _ = _bench()
+    try:
+        scores = instances.score_file(instances.read_instances(instances_path), instances.read_results(results_path))
+    except (LayoutError, instances.InstanceError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    bad = [s for s in scores if s.errors]
+    for s in bad:
+        click.echo(f"{s.id}: {'; '.join(s.errors)}", err=True)
+    total = sum(s.length for s in scores)
+    click.echo(f"{len(scores)} results, total length {total:.1f}, {len(bad)} with errors")
+    if bad:
+        sys.exit(1)
+
+
+commands = [bench_group]
