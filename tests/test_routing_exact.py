@@ -196,3 +196,14 @@ def test_c_extension_agrees_on_benchmark_sizes():
 
 def test_method_is_registered():
     assert METHODS["optimal"] is ex.optimal
+
+
+@pytest.mark.skipif(ex._exact is None, reason="C extension not built")
+def test_c_extension_rejects_points_outside_the_layout():
+    small, big = Layout(aisles=3, blocks=1, slots=5), Layout(aisles=9, blocks=2, slots=5)
+    with pytest.raises(LayoutError, match="outside"):
+        ex.solve_c(small, [big.point(8, 0, 1)])
+    with pytest.raises(LayoutError, match="outside"):
+        ex.solve_c(small, [big.point(1, 1, 1)])
+    with pytest.raises(LayoutError, match="1 or 2 blocks"):
+        ex.solve_c(Layout(aisles=3, blocks=3), [big.point(1, 1, 1)])

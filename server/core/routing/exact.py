@@ -308,15 +308,60 @@ def _euler_order(layout, points, seg, types, crossings, lo, hi) -> list[int]:
     return order
 
 
-# --- the registered method -----------------------------------------------------------------------
+# --- the C extension and the registered method ----------------------------------------------
+
 
 try:
     from server.core.routing import _exact
 except ImportError:  # the optional C extension was not built
     _exact = None
+_c_ready = False
+
+
+def _load_tables_into_c() -> None:
+    """Give the extension the same tables the Python version uses (once, on first use)."""
+    global _c_ready
+    for blocks in range(1, MAX_BLOCKS + 1):
+        tab = tables(blocks)
+        entries = [e for row in tab.horiz for e in row]
+        starts = [0]
+        for row in tab.horiz:
+            starts.append(starts[-1] + len(row))
+        _exact.set_tables(
+            LayoutError, blocks, len(tab.states),
+            bytes(x for b in range(blocks) for row in tab.vert[b] for x in row),
+            b"".join(x.to_bytes(2, "little") for x in starts),
+            bytes(ns for ns, _, _ in entries),
+            bytes(crossings for _, crossings, _ in entries),
+            bytes(x for _, _, h in entries for x in h),
+            bytes(tab.close), bytes(tab.depot),
+        )
+    _c_ready = True
+
+
+def solve_c(layout: Layout, points: list[PickPoint], want_order: bool = True):
+    """As solve_python, in C (needs the extension)."""
+    _check_blocks(layout)
+    if not points:
+        return [], 0.0
+    if not _c_ready:
+        _load_tables_into_c()
+    result = _exact.solve(
+        points if isinstance(points, list) else list(points), layout.aisles, layout.blocks,
+        layout.depot_aisle, layout.block_length, layout.aisle_pitch, layout.cross_aisle_y, want_order,
+    )
+    return result if want_order else (None, result)
+
+
+solve = solve_c if _exact is not None else solve_python
 
 
 @register("optimal")
 def optimal(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
     """An optimal tour over distinct pick points: (visiting order, length)."""
-    return solve_python(layout, points)
+    return solve(layout, points)
+
+
+def optimal_length(layout: Layout, points: list[PickPoint]) -> float:
+    """Only the optimal length, for distinct points already checked (no order: faster)."""
+    return solve(layout, points, False)[1]
