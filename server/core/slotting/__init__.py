@@ -1,0 +1,40 @@
+"""Slotting: putaway suggestions from an incremental index, and the re-slotting plan.
+
+See docs/slotting.md for how suggestions are ranked.
+"""
+
+from server.core.slotting.index import (
+    ACTIVE,
+    BLOCKED,
+    MIXED,
+    MIXED_SCAN,
+    MIXING_RULES,
+    ONE_LOT,
+    ONE_SKU,
+    VELOCITY_CLASSES,
+    ZONE_ORDER,
+    Candidate,
+    CellSpec,
+    Content,
+    NothingFitsError,
+    SlotIndex,
+    SlottingError,
+    UnknownCellError,
+    UnknownSkuError,
+)
+from server.core.slotting.plan import (
+    Move,
+    ReslottingPlan,
+    co_picking,
+    plan_reslotting,
+    velocity,
+    velocity_classes,
+)
+from server.core.slotting.rankset import RankSet
+
+__all__ = [
+    "ACTIVE", "BLOCKED", "MIXED", "MIXED_SCAN", "MIXING_RULES", "ONE_LOT", "ONE_SKU", "VELOCITY_CLASSES",
+    "ZONE_ORDER", "Candidate", "CellSpec", "Content", "Move", "NothingFitsError", "RankSet", "ReslottingPlan",
+    "SlotIndex", "SlottingError", "UnknownCellError", "UnknownSkuError", "co_picking", "plan_reslotting",
+    "velocity", "velocity_classes",
+]

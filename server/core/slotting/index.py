@@ -1,0 +1,534 @@
+"""Putaway suggestions from an incremental index of cells and what they hold.
+
+`SlotIndex` keeps, for every cell, its free capacity and contents, and these buckets:
+
+- per SKU: the cells holding it (consolidation candidates);
+- per (cell type, velocity zone, capacity profile): empty active cells, in a `RankSet` sorted by
+  walking distance from the depot; all cells of a bucket have the same capacity, so one check
+  tells whether the whole bucket can take the goods;
+- per (cell type, velocity zone): active mixed cells that hold something and still have room,
+  sorted by distance.
+
+`apply()` (every stock change) and `block()` / `unblock()` update a few entries; `suggest()`
+reads the SKU's own cells and the first cells of a few buckets, never all cells.
+
+Units: volume in cm3, weight in g, as in the catalogue; kept internally as integer mm3 and mg
+so that adding and removing stock never drifts.
+"""
+
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+from server.core.layout import Layout, LayoutError
+from server.core.slotting.rankset import RankSet
+
+# Mixing rules of a cell (or of its zone).
+ONE_LOT = "one_lot"  # one SKU and one lot per cell
+ONE_SKU = "one_sku"  # one SKU per cell, many lots
+MIXED = "mixed"  # any SKUs and lots together
+MIXING_RULES = (ONE_LOT, ONE_SKU, MIXED)
+_RULE_CODE = {ONE_LOT: 0, ONE_SKU: 1, MIXED: 2}
+
+ACTIVE = "active"
+BLOCKED = "blocked"
+
+VELOCITY_CLASSES = ("A", "B", "C")
+# Velocity zones tried, in order, for goods of each velocity class (0 = A, nearest the depot).
+ZONE_ORDER = {"A": (0, 1, 2), "B": (1, 2, 0), "C": (2, 1, 0)}
+# How many partly filled mixed cells a suggestion looks at per bucket, nearest first.
+MIXED_SCAN = 32
+
+_UNLIMITED = 1 << 62
+_MILLI = 1000
+
+
+class SlottingError(ValueError):
+    """Bad input to the slotting index (the message says what and why)."""
+
+
+class UnknownCellError(SlottingError):
+    pass
+
+
+class UnknownSkuError(SlottingError):
+    pass
+
+
+class NothingFitsError(SlottingError):
+    """No active cell can take the goods; the message says what was asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class CellSpec:
+    """A storage cell as the index sees it. Capacity None means "not limited by this measure"."""
+
+    id: Any
+    aisle: int
+    block: int
+    slot: int
+    level: int = 0
+    cell_type: str = "shelf"
+    max_volume_cm3: float | None = None
+    max_weight_g: float | None = None
+    max_units: int | None = None
+    status: str = ACTIVE
+    mixing: str | None = None  # None: the zone's rule, else the index default
+    zone: str | None = None
+
+
+class Content(NamedTuple):
+    """One quant: a quantity of one SKU, lot and expiry in one cell."""
+
+    cell_id: Any
+    sku: Any
+    lot: str
+    expiry: date | None
+    quantity: int
+    unit_volume_cm3: float | None = None
+    unit_weight_g: float | None = None
+
+
+class Candidate(NamedTuple):
+    """One suggested cell. reason: "same lot", "same SKU", "empty" or "mixed" (has room)."""
+
+    cell_id: Any
+    reason: str
+    distance: float
+    zone: str  # velocity zone of the cell: "A" (nearest the depot), "B", "C"
+
+
+def _milli(value, what: str) -> int:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise UnknownSkuError(f"{what} must be a number >= 0 (got {value!r})")
+    return round(value * _MILLI)
+
+
+def _capacity(value, what: str, cell_id, scale: int) -> int:
+    if value is None:
+        return _UNLIMITED
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise SlottingError(f"cell {cell_id!r}: {what} must be a number >= 0 or None (got {value!r})")
+    return round(value * scale)
+
+
+class SlotIndex:
+    def __init__(
+        self,
+        layout: Layout,
+        cells: Iterable[CellSpec],
+        contents: Iterable[Content] = (),
+        *,
+        skus: Mapping[Any, tuple[float, float]] | None = None,
+        zone_mixing: Mapping[str, str] | None = None,
+        default_mixing: str = ONE_SKU,
+        velocity_shares: tuple[float, float] = (0.2, 0.3),
+    ):
+        """cells: all storage cells; contents: current quants; skus: sku -> (unit cm3, unit g);
+        velocity_shares: the nearest 20% of each cell type's cells form zone A, the next 30% B."""
+        zone_mixing = dict(zone_mixing or {})
+        for rule in (default_mixing, *zone_mixing.values()):
+            if rule not in MIXING_RULES:
+                raise SlottingError(f"unknown mixing rule {rule!r}; known: {', '.join(MIXING_RULES)}")
+        share_a, share_b = velocity_shares
+        if not (share_a >= 0 and share_b >= 0 and share_a + share_b <= 1):
+            raise SlottingError(f"velocity shares must be >= 0 and add up to at most 1 (got {velocity_shares!r})")
+        self.layout = layout
+        self.default_mixing = default_mixing
+        self.zone_mixing = zone_mixing
+        self.velocity_shares = (share_a, share_b)
+        self._specs: list[CellSpec] = list(cells)
+        n = len(self._specs)
+        self._index_of: dict[Any, int] = {}
+        self._type: list[str] = [""] * n
+        self._rule: list[int] = [0] * n
+        self._active = bytearray(n)
+        # Capacity and use in mm3, mg and units, as machine ints (no object per cell).
+        self._cap_v = array("q", bytes(8 * n))
+        self._cap_w = array("q", bytes(8 * n))
+        self._cap_u = array("q", bytes(8 * n))
+        self._used_v = array("q", bytes(8 * n))
+        self._used_w = array("q", bytes(8 * n))
+        self._used_u = array("q", bytes(8 * n))
+        self._contents: list[dict | None] = [None] * n
+        self._dist = [0.0] * n
+        self._rank = array("q", bytes(8 * n))
+        self._zone = [0] * n
+        self._in_empty = bytearray(n)
+        self._in_partial = bytearray(n)
+        self._empty_set: list[RankSet | None] = [None] * n
+        self._partial_set: list[RankSet | None] = [None] * n
+        self._holders: dict[Any, dict[int, int]] = {}
+        self._sku_dims: dict[Any, tuple[int, int]] = {}
+        self._plans: dict = {}
+
+        distance_of: dict[tuple[int, int, int], float] = {}
+        depots = layout.depots
+        for i, spec in enumerate(self._specs):
+            if spec.id in self._index_of:
+                raise SlottingError(f"cell {spec.id!r} appears twice")
+            self._index_of[spec.id] = i
+            key = (spec.aisle, spec.block, spec.slot)
+            if key not in distance_of:
+                try:
+                    point = layout.point(*key)
+                except LayoutError as error:
+                    raise SlottingError(f"cell {spec.id!r}: {error}") from None
+                distance_of[key] = min(layout.distance(depot, point) for depot in depots)
+            self._dist[i] = distance_of[key]
+            rule = spec.mixing or zone_mixing.get(spec.zone, default_mixing)
+            if rule not in _RULE_CODE:
+                raise SlottingError(f"cell {spec.id!r}: unknown mixing rule {rule!r}; known: {', '.join(MIXING_RULES)}")
+            if spec.status not in (ACTIVE, BLOCKED):
+                raise SlottingError(f"cell {spec.id!r}: status must be {ACTIVE!r} or {BLOCKED!r} (got {spec.status!r})")
+            self._rule[i] = _RULE_CODE[rule]
+            self._type[i] = spec.cell_type
+            self._active[i] = spec.status == ACTIVE
+            self._cap_v[i] = _capacity(spec.max_volume_cm3, "max volume", spec.id, _MILLI)
+            self._cap_w[i] = _capacity(spec.max_weight_g, "max weight", spec.id, _MILLI)
+            self._cap_u[i] = _capacity(spec.max_units, "max units", spec.id, 1)
+
+        # Walking distance order (lower levels first at one point) and velocity zones per cell type.
+        order = sorted(range(n), key=lambda i: (self._dist[i], self._specs[i].level, i))
+        self._cell_at_rank = array("q", order)
+        per_type: dict[str, list[int]] = {}
+        for rank, i in enumerate(order):
+            self._rank[i] = rank
+            per_type.setdefault(self._type[i], []).append(i)
+        for members in per_type.values():
+            a_end = round(len(members) * share_a)
+            b_end = round(len(members) * (share_a + share_b))
+            for position, i in enumerate(members):
+                self._zone[i] = 0 if position < a_end else 1 if position < b_end else 2
+        self.cell_types = tuple(sorted(per_type))
+
+        # Buckets: empty cells per (type, zone, capacity profile), mixed cells with room per (type, zone).
+        self._empty_buckets: dict[tuple[str, int], list[list]] = {}
+        profiles: dict[tuple, RankSet] = {}
+        self._partial_buckets: dict[tuple[str, int], RankSet] = {}
+        # Largest capacity in each partial bucket: goods bigger than that skip the bucket.
+        self._partial_max: dict[int, tuple[int, int, int]] = {}
+        for i in range(n):
+            tz = (self._type[i], self._zone[i])
+            profile = (*tz, self._cap_v[i], self._cap_w[i], self._cap_u[i])
+            if profile not in profiles:
+                profiles[profile] = RankSet()
+                self._empty_buckets.setdefault(tz, []).append([*profile[2:], profiles[profile]])
+            self._empty_set[i] = profiles[profile]
+            if self._rule[i] == 2:
+                if tz not in self._partial_buckets:
+                    self._partial_buckets[tz] = RankSet()
+                members = self._partial_set[i] = self._partial_buckets[tz]
+                most = self._partial_max.get(id(members), (0, 0, 0))
+                self._partial_max[id(members)] = (max(most[0], self._cap_v[i]), max(most[1], self._cap_w[i]),
+                                                  max(most[2], self._cap_u[i]))
+        for i in range(n):
+            self._refresh(i)
+
+        for sku, (volume, weight) in (skus or {}).items():
+            self.set_sku(sku, volume, weight)
+        for content in contents:
+            self.apply(*content)
+
+    # --- updates ------------------------------------------------------------------------------
+
+    def set_sku(self, sku, unit_volume_cm3: float, unit_weight_g: float) -> None:
+        """Record (or change) a SKU's unit volume and weight; cells holding it are recounted."""
+        dims = (_milli(unit_volume_cm3, "unit volume (cm3)"), _milli(unit_weight_g, "unit weight (g)"))
+        old = self._sku_dims.get(sku)
+        if old == dims:
+            return
+        self._sku_dims[sku] = dims
+        if old is not None:
+            for i in self._holders.get(sku, ()):
+                units = sum(q for key, q in self._contents[i].items() if key[0] == sku)
+                self._used_v[i] += units * (dims[0] - old[0])
+                self._used_w[i] += units * (dims[1] - old[1])
+                self._refresh(i)
+
+    def apply(self, cell_id, sku, lot: str = "", expiry: date | None = None, delta: int = 0,
+              unit_volume_cm3: float | None = None, unit_weight_g: float | None = None) -> None:
+        """A stock change: `delta` units (negative: taken out) of SKU/lot/expiry in a cell."""
+        i = self._index_of.get(cell_id)
+        if i is None:
+            raise UnknownCellError(f"unknown cell {cell_id!r}")
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            raise SlottingError(f"a stock change needs a whole number of units (got {delta!r})")
+        if unit_volume_cm3 is not None or unit_weight_g is not None:
+            old = self._sku_dims.get(sku)
+            if unit_volume_cm3 is None or unit_weight_g is None:
+                if old is None:
+                    raise UnknownSkuError(f"SKU {sku!r}: both unit volume and unit weight are needed")
+            else:
+                self.set_sku(sku, unit_volume_cm3, unit_weight_g)
+        dims = self._sku_dims.get(sku)
+        if dims is None:
+            raise UnknownSkuError(f"SKU {sku!r} has no unit volume and weight yet; pass them or call set_sku()")
+        contents = self._contents[i]
+        key = (sku, lot, expiry)
+        old_q = contents.get(key, 0) if contents else 0
+        new_q = old_q + delta
+        if new_q < 0:
+            raise SlottingError(f"cell {cell_id!r} holds {old_q} of SKU {sku!r} lot {lot!r}, cannot take out {-delta}")
+        if delta == 0:
+            return
+        if contents is None:
+            contents = self._contents[i] = {}
+        held = self._holders.get(sku)
+        if new_q:
+            contents[key] = new_q
+            if old_q == 0:
+                if held is None:
+                    held = self._holders[sku] = {}
+                held[i] = held.get(i, 0) + 1
+        else:
+            del contents[key]
+            if held[i] == 1:
+                del held[i]
+                if not held:
+                    del self._holders[sku]
+            else:
+                held[i] -= 1
+            if not contents:
+                self._contents[i] = None
+        self._used_v[i] += delta * dims[0]
+        self._used_w[i] += delta * dims[1]
+        self._used_u[i] += delta
+        self._refresh(i)
+
+    def block(self, cell_id) -> None:
+        self.set_status(cell_id, BLOCKED)
+
+    def unblock(self, cell_id) -> None:
+        self.set_status(cell_id, ACTIVE)
+
+    def set_status(self, cell_id, status: str) -> None:
+        i = self._index_of.get(cell_id)
+        if i is None:
+            raise UnknownCellError(f"unknown cell {cell_id!r}")
+        if status not in (ACTIVE, BLOCKED):
+            raise SlottingError(f"status must be {ACTIVE!r} or {BLOCKED!r} (got {status!r})")
+        self._active[i] = status == ACTIVE
+        self._refresh(i)
+
+    def _refresh(self, i: int) -> None:
+        """Put a cell into (or take it out of) the buckets its state calls for."""
+        active = self._active[i]
+        empty = active and self._contents[i] is None
+        if empty != self._in_empty[i]:
+            self._in_empty[i] = empty
+            (self._empty_set[i].add if empty else self._empty_set[i].discard)(self._rank[i])
+        if self._rule[i] == 2:
+            partial = bool(active and not empty and self._used_u[i] < self._cap_u[i]
+                           and self._used_v[i] < self._cap_v[i] and self._used_w[i] < self._cap_w[i])
+            if partial != self._in_partial[i]:
+                self._in_partial[i] = partial
+                (self._partial_set[i].add if partial else self._partial_set[i].discard)(self._rank[i])
+
+    # --- suggestions --------------------------------------------------------------------------
+
+    def suggest(self, sku, quantity: int, unit_volume_cm3: float | None = None, unit_weight_g: float | None = None,
+                lot: str = "", expiry: date | None = None, velocity: str = "B",
+                cell_types: Iterable[str] | None = None, limit: int = 5) -> list[Candidate]:
+        """Up to `limit` cells for `quantity` units, best first (see docs/slotting.md).
+
+        Raises NothingFitsError when no cell can take the whole quantity, SlottingError on bad input.
+        """
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise SlottingError(f"quantity must be a whole number above zero (got {quantity!r})")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+            raise SlottingError(f"limit must be a whole number above zero (got {limit!r})")
+        if unit_volume_cm3 is None or unit_weight_g is None:
+            dims = self._sku_dims.get(sku)
+            if dims is None:
+                raise UnknownSkuError(f"SKU {sku!r}: unit volume and weight unknown; pass them or call set_sku()")
+            uv = dims[0] if unit_volume_cm3 is None else _milli(unit_volume_cm3, "unit volume (cm3)")
+            uw = dims[1] if unit_weight_g is None else _milli(unit_weight_g, "unit weight (g)")
+        else:
+            uv = _milli(unit_volume_cm3, "unit volume (cm3)")
+            uw = _milli(unit_weight_g, "unit weight (g)")
+        types_key = cell_types if cell_types is None or isinstance(cell_types, tuple) else tuple(cell_types)
+        plan = self._plans.get((velocity, types_key))
+        if plan is None:
+            plan = self._plan(velocity, types_key)
+        zone_rank, type_ok, groups = plan
+        need_v = quantity * uv
+        need_w = quantity * uw
+        out: list[Candidate] = []
+        rank = self._rank
+        dist = self._dist
+        specs = self._specs
+        held = self._holders.get(sku)
+
+        if held:
+            found = []
+            active, types, rules, contents_of = self._active, self._type, self._rule, self._contents
+            used_v, used_w, used_u = self._used_v, self._used_w, self._used_u
+            cap_v, cap_w, cap_u = self._cap_v, self._cap_w, self._cap_u
+            key = (sku, lot, expiry)
+            for i in held:
+                if not active[i] or types[i] not in type_ok:
+                    continue
+                if (used_u[i] + quantity > cap_u[i] or used_v[i] + need_v > cap_v[i]
+                        or used_w[i] + need_w > cap_w[i]):
+                    continue
+                contents = contents_of[i]
+                rule = rules[i]
+                same_lot = key in contents
+                if rule == 0:
+                    if not same_lot or len(contents) > 1:
+                        continue
+                else:
+                    ok = True
+                    for other in contents:
+                        if other[0] != sku:
+                            if rule == 1:
+                                ok = False
+                                break
+                        elif expiry is not None and other[2] is not None and other[2] < expiry:
+                            ok = False  # a later lot in front of an earlier one: FEFO picking gets hard
+                            break
+                    if not ok:
+                        continue
+                found.append((0 if same_lot else 1, zone_rank[self._zone[i]], rank[i], i))
+            found.sort()
+            for tier, _, _, i in found[:limit]:
+                out.append(Candidate(specs[i].id, "same lot" if tier == 0 else "same SKU", dist[i],
+                                     "ABC"[self._zone[i]]))
+
+        if len(out) < limit:
+            cell_at = self._cell_at_rank
+            for zone_label, empty_buckets, partial_sets in groups:
+                want = limit - len(out)
+                picked = []
+                sources = 0
+                for cap_v_, cap_w_, cap_u_, members in empty_buckets:
+                    if quantity <= cap_u_ and need_v <= cap_v_ and need_w <= cap_w_ and members._len:
+                        picked.extend(members.first(want))
+                        sources += 1
+                if partial_sets:
+                    used_v, used_w, used_u = self._used_v, self._used_w, self._used_u
+                    cap_v, cap_w, cap_u = self._cap_v, self._cap_w, self._cap_u
+                    for members, (most_v, most_w, most_u) in partial_sets:
+                        if need_v > most_v or need_w > most_w or quantity > most_u or not members._len:
+                            continue
+                        taken = 0
+                        for r in members.first(MIXED_SCAN):
+                            i = cell_at[r]
+                            if (used_u[i] + quantity <= cap_u[i] and used_v[i] + need_v <= cap_v[i]
+                                    and used_w[i] + need_w <= cap_w[i] and not (held and i in held)):
+                                picked.append(r)
+                                taken += 1
+                                if taken == want:
+                                    break
+                        sources += taken > 0
+                if sources > 1:
+                    picked.sort()
+                for r in picked[:want]:
+                    i = cell_at[r]
+                    out.append(Candidate(specs[i].id, "empty" if self._contents[i] is None else "mixed",
+                                         dist[i], zone_label))
+                if len(out) >= limit:
+                    break
+
+        if not out:
+            types_text = "any type" if types_key is None else "type " + "/".join(types_key)
+            raise NothingFitsError(
+                f"no active cell of {types_text} can take {quantity} of SKU {sku!r} "
+                f"({need_v / _MILLI:,.0f} cm3, {need_w / _MILLI:,.0f} g) under its capacity and mixing rules"
+            )
+        return out
+
+    def _plan(self, velocity, types_key):
+        """What a suggestion reads, per (velocity class, cell types): zones in order and their buckets."""
+        if velocity not in ZONE_ORDER:
+            raise SlottingError(f"velocity class must be one of {', '.join(VELOCITY_CLASSES)} (got {velocity!r})")
+        if types_key is None:
+            types = self.cell_types
+        else:
+            unknown = [t for t in types_key if t not in self.cell_types]
+            if unknown:
+                raise SlottingError(f"no cells of type {', '.join(map(repr, unknown))} in this index; "
+                                    f"known: {', '.join(self.cell_types)}")
+            types = tuple(dict.fromkeys(types_key))
+            if not types:
+                raise SlottingError("allowed cell types must not be empty")
+        order = ZONE_ORDER[velocity]
+        zone_rank = [order.index(z) for z in range(3)]
+        groups = []
+        for zone in order:
+            empty = [bucket for t in types for bucket in self._empty_buckets.get((t, zone), ())]
+            partial = [(self._partial_buckets[(t, zone)], self._partial_max[id(self._partial_buckets[(t, zone)])])
+                       for t in types if (t, zone) in self._partial_buckets]
+            groups.append(("ABC"[zone], empty, partial))
+        plan = (zone_rank, frozenset(types), groups)
+        self._plans[(velocity, types_key)] = plan
+        return plan
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def cells(self) -> list[CellSpec]:
+        """The cells with their current status (to rebuild the index)."""
+        from dataclasses import replace
+
+        return [replace(spec, status=ACTIVE if self._active[i] else BLOCKED) for i, spec in enumerate(self._specs)]
+
+    def contents(self) -> list[Content]:
+        """Every quant the index holds, with its SKU's unit volume and weight."""
+        out = []
+        for i, contents in enumerate(self._contents):
+            for (sku, lot, expiry), quantity in (contents or {}).items():
+                uv, uw = self._sku_dims[sku]
+                out.append(Content(self._specs[i].id, sku, lot, expiry, quantity, uv / _MILLI, uw / _MILLI))
+        return out
+
+    def cell_contents(self, cell_id) -> dict:
+        """{(sku, lot, expiry): quantity} of one cell."""
+        i = self._index_of.get(cell_id)
+        if i is None:
+            raise UnknownCellError(f"unknown cell {cell_id!r}")
+        return dict(self._contents[i] or {})
+
+    def free(self, cell_id) -> tuple[float | None, float | None, int | None]:
+        """Free (volume cm3, weight g, units) of a cell; None where it is not limited."""
+        i = self._index_of.get(cell_id)
+        if i is None:
+            raise UnknownCellError(f"unknown cell {cell_id!r}")
+
+        def left(cap, used, scale):
+            return None if cap == _UNLIMITED else (cap - used) / scale if scale > 1 else cap - used
+
+        return (left(self._cap_v[i], self._used_v[i], _MILLI), left(self._cap_w[i], self._used_w[i], _MILLI),
+                left(self._cap_u[i], self._used_u[i], 1))
+
+    def cells_holding(self, sku) -> list:
+        """Cells holding a SKU, nearest the depot first."""
+        return [self._specs[i].id for i in sorted(self._holders.get(sku, ()), key=self._rank.__getitem__)]
+
+    def distance(self, cell_id) -> float:
+        return self._dist[self._index_of[cell_id]]
+
+    def zone(self, cell_id) -> str:
+        """Velocity zone of a cell: "A" nearest the depot, "B", "C" farthest."""
+        return "ABC"[self._zone[self._index_of[cell_id]]]
+
+    def mixing(self, cell_id) -> str:
+        return MIXING_RULES[self._rule[self._index_of[cell_id]]]
+
+    def state(self) -> dict:
+        """Everything the index knows, in a comparable form (tests: incremental == rebuilt)."""
+        ids = [spec.id for spec in self._specs]
+        return {
+            "cells": {ids[i]: (bool(self._active[i]), self._used_v[i], self._used_w[i], self._used_u[i],
+                               dict(self._contents[i] or {})) for i in range(len(ids))},
+            "holders": {sku: {ids[i]: count for i, count in held.items()} for sku, held in self._holders.items()},
+            "empty": {key + tuple(bucket[:3]): [ids[self._cell_at_rank[r]] for r in bucket[3]]
+                      for key, buckets in self._empty_buckets.items() for bucket in buckets},
+            "partial": {key: [ids[self._cell_at_rank[r]] for r in members]
+                        for key, members in self._partial_buckets.items()},
+        }
