@@ -201,8 +201,8 @@ def _start(layout: Layout, points: list[PickPoint], d) -> list[int]:
 
 
 def kicks_for(n: int) -> int:
-    """Double-bridge kicks for n picks (10 at 30 picks: ~1 ms here, mean gap ~0.5%)."""
-    return max(10, n // 3)
+    """Double-bridge kicks for n picks: 10 at 30 picks (about 1 ms here, bench/README.md)."""
+    return max(3, n // 3)
 
 
 @register("multiblock")
