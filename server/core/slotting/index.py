@@ -42,6 +42,10 @@ ZONE_ORDER = {"A": (0, 1, 2), "B": (1, 2, 0), "C": (2, 1, 0)}
 MIXED_SCAN = 32
 
 _UNLIMITED = 1 << 62
+_new = tuple.__new__
+# Columns of a cell's row in SlotIndex._hot (suggest() spells them as numbers: 0..7 after i << 3).
+_V, _W, _U, _CV, _CW, _CU, _RANK, _FLAGS = range(8)
+_ROW = 8  # builds a Candidate without NamedTuple's argument handling
 _MILLI = 1000
 
 
@@ -144,14 +148,9 @@ class SlotIndex:
         self._index_of: dict[Any, int] = {}
         self._type: list[str] = [""] * n
         self._rule: list[int] = [0] * n
-        self._active = bytearray(n)
-        # Capacity and use in mm3, mg and units, as machine ints (no object per cell).
-        self._cap_v = array("q", bytes(8 * n))
-        self._cap_w = array("q", bytes(8 * n))
-        self._cap_u = array("q", bytes(8 * n))
-        self._used_v = array("q", bytes(8 * n))
-        self._used_w = array("q", bytes(8 * n))
-        self._used_u = array("q", bytes(8 * n))
+        # What a suggestion reads about a cell, in one 64-byte row of machine ints (one cache line):
+        # used mm3, mg, units; capacity mm3, mg, units; distance rank; flags (active, rule, zone, type).
+        self._hot = array("q", bytes(8 * _ROW * n))
         self._contents: list[dict | None] = [None] * n
         self._dist = [0.0] * n
         self._rank = array("q", bytes(8 * n))
@@ -185,10 +184,10 @@ class SlotIndex:
                 raise SlottingError(f"cell {spec.id!r}: status must be {ACTIVE!r} or {BLOCKED!r} (got {spec.status!r})")
             self._rule[i] = _RULE_CODE[rule]
             self._type[i] = spec.cell_type
-            self._active[i] = spec.status == ACTIVE
-            self._cap_v[i] = _capacity(spec.max_volume_cm3, "max volume", spec.id, _MILLI)
-            self._cap_w[i] = _capacity(spec.max_weight_g, "max weight", spec.id, _MILLI)
-            self._cap_u[i] = _capacity(spec.max_units, "max units", spec.id, 1)
+            row = i * _ROW
+            self._hot[row + _CV] = _capacity(spec.max_volume_cm3, "max volume", spec.id, _MILLI)
+            self._hot[row + _CW] = _capacity(spec.max_weight_g, "max weight", spec.id, _MILLI)
+            self._hot[row + _CU] = _capacity(spec.max_units, "max units", spec.id, 1)
 
         # Walking distance order (lower levels first at one point) and velocity zones per cell type.
         order = sorted(range(n), key=lambda i: (self._dist[i], self._specs[i].level, i))
@@ -203,6 +202,12 @@ class SlotIndex:
             for position, i in enumerate(members):
                 self._zone[i] = 0 if position < a_end else 1 if position < b_end else 2
         self.cell_types = tuple(sorted(per_type))
+        self._type_code = {cell_type: code for code, cell_type in enumerate(self.cell_types)}
+        hot = self._hot
+        for i, spec in enumerate(self._specs):
+            hot[i * _ROW + _RANK] = self._rank[i]
+            hot[i * _ROW + _FLAGS] = ((spec.status == ACTIVE) | self._rule[i] << 1 | self._zone[i] << 3
+                                      | self._type_code[self._type[i]] << 5)
 
         # Buckets: empty cells per (type, zone, capacity profile), mixed cells with room per (type, zone).
         self._empty_buckets: dict[tuple[str, int], list[list]] = {}
@@ -212,7 +217,8 @@ class SlotIndex:
         self._partial_max: dict[int, tuple[int, int, int]] = {}
         for i in range(n):
             tz = (self._type[i], self._zone[i])
-            profile = (*tz, self._cap_v[i], self._cap_w[i], self._cap_u[i])
+            caps = self._hot[i * _ROW + _CV: i * _ROW + _CU + 1]
+            profile = (*tz, *caps)
             if profile not in profiles:
                 profiles[profile] = RankSet()
                 self._empty_buckets.setdefault(tz, []).append([*profile[2:], profiles[profile]])
@@ -222,8 +228,8 @@ class SlotIndex:
                     self._partial_buckets[tz] = RankSet()
                 members = self._partial_set[i] = self._partial_buckets[tz]
                 most = self._partial_max.get(id(members), (0, 0, 0))
-                self._partial_max[id(members)] = (max(most[0], self._cap_v[i]), max(most[1], self._cap_w[i]),
-                                                  max(most[2], self._cap_u[i]))
+                self._partial_max[id(members)] = (max(most[0], caps[0]), max(most[1], caps[1]),
+                                                  max(most[2], caps[2]))
         for i in range(n):
             self._refresh(i)
 
@@ -244,8 +250,8 @@ class SlotIndex:
         if old is not None:
             for i in self._holders.get(sku, ()):
                 units = sum(q for key, q in self._contents[i].items() if key[0] == sku)
-                self._used_v[i] += units * (dims[0] - old[0])
-                self._used_w[i] += units * (dims[1] - old[1])
+                self._hot[i * _ROW + _V] += units * (dims[0] - old[0])
+                self._hot[i * _ROW + _W] += units * (dims[1] - old[1])
                 self._refresh(i)
 
     def apply(self, cell_id, sku, lot: str = "", expiry: date | None = None, delta: int = 0,
@@ -293,9 +299,11 @@ class SlotIndex:
                 held[i] -= 1
             if not contents:
                 self._contents[i] = None
-        self._used_v[i] += delta * dims[0]
-        self._used_w[i] += delta * dims[1]
-        self._used_u[i] += delta
+        hot = self._hot
+        row = i * _ROW
+        hot[row] += delta * dims[0]
+        hot[row + _W] += delta * dims[1]
+        hot[row + _U] += delta
         self._refresh(i)
 
     def block(self, cell_id) -> None:
@@ -310,19 +318,22 @@ class SlotIndex:
             raise UnknownCellError(f"unknown cell {cell_id!r}")
         if status not in (ACTIVE, BLOCKED):
             raise SlottingError(f"status must be {ACTIVE!r} or {BLOCKED!r} (got {status!r})")
-        self._active[i] = status == ACTIVE
+        row = i * _ROW + _FLAGS
+        self._hot[row] = self._hot[row] & ~1 | (status == ACTIVE)
         self._refresh(i)
 
     def _refresh(self, i: int) -> None:
         """Put a cell into (or take it out of) the buckets its state calls for."""
-        active = self._active[i]
-        empty = active and self._contents[i] is None
+        hot = self._hot
+        row = i * _ROW
+        active = hot[row + _FLAGS] & 1
+        empty = bool(active and self._contents[i] is None)
         if empty != self._in_empty[i]:
             self._in_empty[i] = empty
             (self._empty_set[i].add if empty else self._empty_set[i].discard)(self._rank[i])
         if self._rule[i] == 2:
-            partial = bool(active and not empty and self._used_u[i] < self._cap_u[i]
-                           and self._used_v[i] < self._cap_v[i] and self._used_w[i] < self._cap_w[i])
+            partial = bool(active and not empty and hot[row + _U] < hot[row + _CU]
+                           and hot[row] < hot[row + _CV] and hot[row + _W] < hot[row + _CW])
             if partial != self._in_partial[i]:
                 self._in_partial[i] = partial
                 (self._partial_set[i].add if partial else self._partial_set[i].discard)(self._rank[i])
@@ -336,11 +347,15 @@ class SlotIndex:
 
         Raises NothingFitsError when no cell can take the whole quantity, SlottingError on bad input.
         """
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if quantity.__class__ is not int or quantity <= 0:
             raise SlottingError(f"quantity must be a whole number above zero (got {quantity!r})")
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        if limit.__class__ is not int or limit <= 0:
             raise SlottingError(f"limit must be a whole number above zero (got {limit!r})")
-        if unit_volume_cm3 is None or unit_weight_g is None:
+        if (unit_volume_cm3.__class__ is float and unit_weight_g.__class__ is float
+                and unit_volume_cm3 >= 0 and unit_weight_g >= 0):
+            uv = round(unit_volume_cm3 * _MILLI)  # the common case, without a call
+            uw = round(unit_weight_g * _MILLI)
+        elif unit_volume_cm3 is None or unit_weight_g is None:
             dims = self._sku_dims.get(sku)
             if dims is None:
                 raise UnknownSkuError(f"SKU {sku!r}: unit volume and weight unknown; pass them or call set_sku()")
@@ -353,29 +368,29 @@ class SlotIndex:
         plan = self._plans.get((velocity, types_key))
         if plan is None:
             plan = self._plan(velocity, types_key)
-        zone_rank, type_ok, groups = plan
+        zone_rank, type_mask, groups = plan
         need_v = quantity * uv
         need_w = quantity * uw
         out: list[Candidate] = []
-        rank = self._rank
+        hot = self._hot
         dist = self._dist
         specs = self._specs
         held = self._holders.get(sku)
 
         if held:
             found = []
-            active, types, rules, contents_of = self._active, self._type, self._rule, self._contents
-            used_v, used_w, used_u = self._used_v, self._used_w, self._used_u
-            cap_v, cap_w, cap_u = self._cap_v, self._cap_w, self._cap_u
+            contents_of = self._contents
             key = (sku, lot, expiry)
             for i in held:
-                if not active[i] or types[i] not in type_ok:
-                    continue
-                if (used_u[i] + quantity > cap_u[i] or used_v[i] + need_v > cap_v[i]
-                        or used_w[i] + need_w > cap_w[i]):
+                row = i << 3
+                flags = hot[row + 7]
+                if not flags & 1 or not type_mask >> (flags >> 5) & 1:
+                    continue  # blocked, or a cell type not allowed
+                if (hot[row + 2] + quantity > hot[row + 5] or hot[row] + need_v > hot[row + 3]
+                        or hot[row + 1] + need_w > hot[row + 4]):
                     continue
                 contents = contents_of[i]
-                rule = rules[i]
+                rule = flags >> 1 & 3
                 same_lot = key in contents
                 if rule == 0:
                     if not same_lot or len(contents) > 1:
@@ -392,11 +407,12 @@ class SlotIndex:
                             break
                     if not ok:
                         continue
-                found.append((0 if same_lot else 1, zone_rank[self._zone[i]], rank[i], i))
-            found.sort()
+                found.append((0 if same_lot else 1, zone_rank[flags >> 3 & 3], hot[row + 6], i))
+            if len(found) > 1:
+                found.sort()
             for tier, _, _, i in found[:limit]:
-                out.append(Candidate(specs[i].id, "same lot" if tier == 0 else "same SKU", dist[i],
-                                     "ABC"[self._zone[i]]))
+                out.append(_new(Candidate, (specs[i].id, "same lot" if tier == 0 else "same SKU", dist[i],
+                                            "ABC"[self._zone[i]])))
 
         if len(out) < limit:
             cell_at = self._cell_at_rank
@@ -409,16 +425,15 @@ class SlotIndex:
                         picked.extend(members.first(want))
                         sources += 1
                 if partial_sets:
-                    used_v, used_w, used_u = self._used_v, self._used_w, self._used_u
-                    cap_v, cap_w, cap_u = self._cap_v, self._cap_w, self._cap_u
                     for members, (most_v, most_w, most_u) in partial_sets:
                         if need_v > most_v or need_w > most_w or quantity > most_u or not members._len:
                             continue
                         taken = 0
                         for r in members.first(MIXED_SCAN):
                             i = cell_at[r]
-                            if (used_u[i] + quantity <= cap_u[i] and used_v[i] + need_v <= cap_v[i]
-                                    and used_w[i] + need_w <= cap_w[i] and not (held and i in held)):
+                            row = i << 3
+                            if (hot[row + 2] + quantity <= hot[row + 5] and hot[row] + need_v <= hot[row + 3]
+                                    and hot[row + 1] + need_w <= hot[row + 4] and not (held and i in held)):
                                 picked.append(r)
                                 taken += 1
                                 if taken == want:
@@ -428,8 +443,8 @@ class SlotIndex:
                     picked.sort()
                 for r in picked[:want]:
                     i = cell_at[r]
-                    out.append(Candidate(specs[i].id, "empty" if self._contents[i] is None else "mixed",
-                                         dist[i], zone_label))
+                    out.append(_new(Candidate, (specs[i].id, "empty" if self._contents[i] is None else "mixed",
+                                                dist[i], zone_label)))
                 if len(out) >= limit:
                     break
 
@@ -463,7 +478,8 @@ class SlotIndex:
             partial = [(self._partial_buckets[(t, zone)], self._partial_max[id(self._partial_buckets[(t, zone)])])
                        for t in types if (t, zone) in self._partial_buckets]
             groups.append(("ABC"[zone], empty, partial))
-        plan = (zone_rank, frozenset(types), groups)
+        type_mask = sum(1 << self._type_code[t] for t in types)
+        plan = (zone_rank, type_mask, groups)
         self._plans[(velocity, types_key)] = plan
         return plan
 
@@ -476,7 +492,8 @@ class SlotIndex:
         """The cells with their current status (to rebuild the index)."""
         from dataclasses import replace
 
-        return [replace(spec, status=ACTIVE if self._active[i] else BLOCKED) for i, spec in enumerate(self._specs)]
+        return [replace(spec, status=ACTIVE if self._hot[i * _ROW + _FLAGS] & 1 else BLOCKED)
+                for i, spec in enumerate(self._specs)]
 
     def contents(self) -> list[Content]:
         """Every quant the index holds, with its SKU's unit volume and weight."""
@@ -503,8 +520,8 @@ class SlotIndex:
         def left(cap, used, scale):
             return None if cap == _UNLIMITED else (cap - used) / scale if scale > 1 else cap - used
 
-        return (left(self._cap_v[i], self._used_v[i], _MILLI), left(self._cap_w[i], self._used_w[i], _MILLI),
-                left(self._cap_u[i], self._used_u[i], 1))
+        row = self._hot[i * _ROW: i * _ROW + _ROW]
+        return left(row[_CV], row[_V], _MILLI), left(row[_CW], row[_W], _MILLI), left(row[_CU], row[_U], 1)
 
     def cells_holding(self, sku) -> list:
         """Cells holding a SKU, nearest the depot first."""
@@ -524,7 +541,7 @@ class SlotIndex:
         """Everything the index knows, in a comparable form (tests: incremental == rebuilt)."""
         ids = [spec.id for spec in self._specs]
         return {
-            "cells": {ids[i]: (bool(self._active[i]), self._used_v[i], self._used_w[i], self._used_u[i],
+            "cells": {ids[i]: (tuple(self._hot[i * _ROW: i * _ROW + _ROW]),
                                dict(self._contents[i] or {})) for i in range(len(ids))},
             "holders": {sku: {ids[i]: count for i, count in held.items()} for sku, held in self._holders.items()},
             "empty": {key + tuple(bucket[:3]): [ids[self._cell_at_rank[r]] for r in bucket[3]]
