@@ -207,3 +207,32 @@ def test_c_extension_rejects_points_outside_the_layout():
         ex.solve_c(small, [big.point(1, 1, 1)])
     with pytest.raises(LayoutError, match="1 or 2 blocks"):
         ex.solve_c(Layout(aisles=3, blocks=3), [big.point(1, 1, 1)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 2).flatmap(lambda b: instances(blocks=b, max_picks=30)), st.data())
+def test_optimal_length_takes_duplicates_and_matches_route_length(instance, data):
+    layout, points = instance
+    with_twins = points + data.draw(st.lists(st.sampled_from(points), max_size=5))
+    assert ex.optimal_length(layout, with_twins) == route_length(layout, with_twins, "optimal")
+    assert ex.solve_python(layout, with_twins, want_order=False)[1] == route_length(layout, points, "optimal")
+
+
+def test_optimal_length_rejects_bad_input():
+    layout = Layout(aisles=3, blocks=1, slots=5)
+    with pytest.raises(LayoutError, match="empty"):
+        ex.optimal_length(layout, [])
+    with pytest.raises(LayoutError, match="outside"):
+        ex.optimal_length(layout, [Layout(aisles=3, blocks=1, slots=9).point(1, 0, 7)])
+    with pytest.raises(LayoutError, match="1 or 2 blocks"):
+        ex.optimal_length(Layout(aisles=3, blocks=3), [layout.point(1, 0, 1)])
+
+
+def test_pure_python_fallback(monkeypatch):
+    monkeypatch.setattr(ex, "_exact", None)
+    monkeypatch.setattr(ex, "solve", ex.solve_python)
+    layout = Layout(aisles=6, blocks=2, slots=10, depot_aisle=2)
+    points = layout.points([(0, 1, 9), (5, 0, 0), (3, 1, 4)])
+    assert route(layout, points, "optimal").length == ex.optimal_length(layout, points) == held_karp(layout, points)
+    with pytest.raises(LayoutError, match="outside"):
+        ex.optimal_length(Layout(aisles=3, blocks=1, slots=5), points)

@@ -24,7 +24,7 @@ typedef struct {
 
 static Tables tabs[MAXB + 1];
 static PyObject *layout_error;
-static PyObject *s_aisle, *s_block, *s_y;
+static PyObject *s_aisle, *s_block, *s_slot, *s_y;
 
 static int get_bytes(PyObject *o, Py_ssize_t n, const uint8_t **out) {
     if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != n) {
@@ -103,18 +103,19 @@ static double get_double(PyObject *o, PyObject *name) {
     return r;
 }
 
-/* solve(points, aisles, blocks, depot_aisle, block_length, aisle_pitch, cross_aisle_y, want_order)
- * -> (order, length) or length. */
+/* solve(points, aisles, blocks, depot_aisle, block_length, aisle_pitch, cross_aisle_y, want_order,
+ * slots) -> (order, length) or length. Points outside the layout raise LayoutError. */
 static PyObject *solve(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "solve() takes 8 arguments");
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "solve() takes 9 arguments");
         return NULL;
     }
     PyObject *seq = args[0];
     long A = PyLong_AsLong(args[1]), B = PyLong_AsLong(args[2]), D = PyLong_AsLong(args[3]);
     double BL = PyFloat_AsDouble(args[4]), P = PyFloat_AsDouble(args[5]);
     int want = PyObject_IsTrue(args[7]);
+    long S = PyLong_AsLong(args[8]);
     if (PyErr_Occurred() || want < 0) return NULL;
     if (!PyList_Check(seq) || !PyTuple_Check(args[6]) || PyTuple_GET_SIZE(args[6]) != B + 1) {
         PyErr_SetString(PyExc_TypeError, "solve() needs a list of points and a tuple of cross-aisle ys");
@@ -146,11 +147,11 @@ static PyObject *solve(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     long lo = D, hi = D;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *p = PyList_GET_ITEM(seq, i);
-        long a = get_long(p, s_aisle), b = get_long(p, s_block);
+        long a = get_long(p, s_aisle), b = get_long(p, s_block), sl = get_long(p, s_slot);
         double y = get_double(p, s_y);
         if (PyErr_Occurred()) goto fail_mem;
-        if (a < 0 || a >= A || b < 0 || b >= B) {
-            PyErr_Format(layout_error, "point (aisle %ld, block %ld) is outside the layout", a, b);
+        if (a < 0 || a >= A || b < 0 || b >= B || sl < 0 || sl >= S) {
+            PyErr_Format(layout_error, "point (aisle %ld, block %ld, slot %ld) is outside the layout", a, b, sl);
             goto fail_mem;
         }
         pa[i] = (int)a;
@@ -448,7 +449,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_exact", NULL, -1, m
 PyMODINIT_FUNC PyInit__exact(void) {
     s_aisle = PyUnicode_InternFromString("aisle");
     s_block = PyUnicode_InternFromString("block");
+    s_slot = PyUnicode_InternFromString("slot");
     s_y = PyUnicode_InternFromString("y");
-    if (!s_aisle || !s_block || !s_y) return NULL;
+    if (!s_aisle || !s_block || !s_slot || !s_y) return NULL;
     return PyModule_Create(&module);
 }

@@ -349,6 +349,7 @@ def solve_c(layout: Layout, points: list[PickPoint], want_order: bool = True):
     result = _exact.solve(
         points if isinstance(points, list) else list(points), layout.aisles, layout.blocks,
         layout.depot_aisle, layout.block_length, layout.aisle_pitch, layout.cross_aisle_y, want_order,
+        layout.slots,
     )
     return result if want_order else (None, result)
 
@@ -363,5 +364,12 @@ def optimal(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
 
 
 def optimal_length(layout: Layout, points: list[PickPoint]) -> float:
-    """Only the optimal length, for distinct points already checked (no order: faster)."""
+    """route_length(layout, points, "optimal") without the registry's overhead: the same checks
+    (LayoutError for no points, a point outside the layout, more than 2 blocks), no order, and
+    no deduplication (picks sharing a point leave the length unchanged)."""
+    if not points:
+        raise LayoutError("an empty pick list has no route")
+    if _exact is None:
+        for p in points:
+            layout.point(p.aisle, p.block, p.slot)
     return solve(layout, points, False)[1]
