@@ -18,7 +18,7 @@ so that adding and removing stock never drifts.
 
 from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -490,8 +490,6 @@ class SlotIndex:
 
     def cells(self) -> list[CellSpec]:
         """The cells with their current status (to rebuild the index)."""
-        from dataclasses import replace
-
         return [replace(spec, status=ACTIVE if self._hot[i * _ROW + _FLAGS] & 1 else BLOCKED)
                 for i, spec in enumerate(self._specs)]
 
