@@ -7,8 +7,9 @@ aisle, left to right, as the papers do. Between aisles the state of the partial 
 each of the B + 1 cross aisles, how often the tour crosses the cut there (0, 1 or 2: none,
 odd, even) and which of the crossing edges are already connected to each other on the left.
 Every component must reach the cut, and holds an even number of odd crossings. For one block
-these are Ratliff & Rosenthal's 7 classes (with the empty one); for two blocks the 24 of
-Roodbergen & de Koster's front/middle/back degree-and-connectivity classes (with the empty one).
+that gives 5 classes with edges plus the empty one (Ratliff & Rosenthal's 7 also count the
+finished tour, which we test after the last aisle); for two blocks, 23 front/middle/back
+degree-and-connectivity classes plus the empty one.
 
 Within an aisle, the part of block b between cross aisles b and b + 1 is covered in one of six
 ways, each the cheapest of its kind (the papers' vertical options):
