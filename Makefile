@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: venv demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(wildcard server/core/routing/*.c)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
 	touch $(STAMP)

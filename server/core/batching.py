@@ -25,11 +25,9 @@ other orders); the batches that hold urgent orders come first in the plan, earli
 and no method moves an urgent order into a batch that started without urgent orders, so the
 number of early batches never grows. The other batches follow by earliest cutoff, then arrival.
 
-Every batch's length comes from the routing method (`server.core.routing.METHODS[router]`, the
-same function `route_length` calls) over the batch's distinct pick points. Points are checked
-once, when the orders come in, not on every call: `route_length`'s own check and de-duplication
-cost several times the exact route itself. Lengths are memoised per set of orders, and
-`BatchPlan.evaluations` counts the router calls actually made.
+Every batch's length is `route_length(layout, points, router)` over the batch's distinct pick
+points (microseconds for 1-2 blocks with the exact router). Lengths are memoised per set of
+orders, and `BatchPlan.evaluations` counts the router calls actually made.
 """
 
 import heapq
@@ -42,6 +40,7 @@ from typing import Any
 
 from server.core.layout import Layout, LayoutError, PickPoint
 from server.core.routing import METHODS as ROUTERS
+from server.core.routing import route_length
 
 EPS = 1e-9
 
@@ -185,7 +184,6 @@ class _Problem:
             self.cutoffs.append(order.cutoff)
         self.n = len(self.ids)
         self.limits = [(k, limit) for k, limit in enumerate(self.cap) if limit is not None]
-        self.length = ROUTERS[router]
         self.cache: dict[int, float] = {}
         self.evaluations = 0
 
@@ -222,7 +220,7 @@ class _Problem:
             picks = set()
             for i in members:
                 picks.update(self.order_points[i])
-            length = self.length(self.layout, [self.points[p] for p in sorted(picks)])[1]
+            length = route_length(self.layout, [self.points[p] for p in sorted(picks)], self.router)
             self.cache[key] = length
             self.evaluations += 1
         return length

@@ -52,8 +52,10 @@ def _check(layout: Layout, points: list[PickPoint], method: str) -> None:
         raise LayoutError("an empty pick list has no route")
     if method not in METHODS:
         raise LayoutError(f"unknown routing method {method!r}; known: {', '.join(sorted(METHODS))}")
-    for point in points:
-        layout.point(point.aisle, point.block, point.slot)  # raises for a point outside the layout
+    aisles, blocks, slots = layout.aisles, layout.blocks, layout.slots
+    for p in points:
+        if not (0 <= p.aisle < aisles and 0 <= p.block < blocks and 0 <= p.slot < slots):
+            layout.point(p.aisle, p.block, p.slot)  # raises with the full message
 
 
 def route(layout: Layout, points: list[PickPoint], method: str = "auto") -> Route:
@@ -65,6 +67,9 @@ def route(layout: Layout, points: list[PickPoint], method: str = "auto") -> Rout
 
 
 def route_length(layout: Layout, points: list[PickPoint], method: str = "auto") -> float:
+    """The length only: the hot path of batching and slotting (microseconds for 1-2 blocks)."""
+    if method in ("auto", "optimal") and layout.blocks <= exact.MAX_BLOCKS:
+        return exact.optimal_length(layout, points)  # checks the points itself
     _check(layout, points, method)
     return METHODS[method](layout, distinct(points)[0])[1]
 
@@ -126,12 +131,12 @@ def nearest_neighbour_2opt(layout: Layout, points: list[PickPoint]) -> tuple[lis
     return [i - 1 for i in tour[1:-1]], length
 
 
-# "auto": exact for 1 and 2 blocks; for more, "multiblock" when registered, else the baseline.
-from server.core.routing import exact  # noqa: E402  (registers "optimal")
+# The methods register themselves on import.
+from server.core.routing import exact, heuristics, multiblock  # noqa: E402, F401
 
 
 @register("auto")
 def auto(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
     if layout.blocks <= exact.MAX_BLOCKS:
         return exact.optimal(layout, points)
-    return METHODS.get("multiblock", nearest_neighbour_2opt)(layout, points)
+    return multiblock.multiblock(layout, points)
