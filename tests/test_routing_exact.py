@@ -1,7 +1,6 @@
 """Exact routing ("optimal"): equals a Held-Karp optimum over the same geometry, for 1 and 2 blocks;
 the order walks exactly the claimed length; the C extension agrees with the Python version."""
 
-from operator import add
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,27 +9,7 @@ from hypothesis import strategies as st
 from server.core.layout import Layout, LayoutError
 from server.core.routing import METHODS, route, route_length
 from server.core.routing import exact as ex
-
-
-def held_karp(layout: Layout, points) -> float:
-    """Shortest closed walk depot -> all points -> depot (exact, exponential; n <= 12)."""
-    nodes = [layout.depot, *points]
-    d = layout.distance_matrix(nodes)
-    n = len(points)
-    inf = float("inf")
-    # dp[mask][j]: shortest path from the depot over the set mask of points, ending at point j.
-    cols = [[d[i + 1][j + 1] for i in range(n)] for j in range(n)]
-    dp = [[inf] * n for _ in range(1 << n)]
-    for j in range(n):
-        dp[1 << j][j] = d[0][j + 1]
-    for mask in range(1, 1 << n):
-        row = dp[mask]
-        for j in range(n):
-            bit = 1 << j
-            if mask & bit and mask != bit:
-                row[j] = min(map(add, dp[mask ^ bit], cols[j]))
-    full = dp[(1 << n) - 1]
-    return min(full[j] + d[j + 1][0] for j in range(n))
+from tests.routing_reference import optimal_tour_length as held_karp
 
 
 def distinct_points(layout, picks):

@@ -8,31 +8,7 @@ import pytest
 from server.core.layout import Layout, LayoutError
 from server.core.routing import METHODS, route, route_length
 from server.core.routing.heuristics import HEURISTICS, node_matrix, order_length
-
-
-def held_karp(matrix: list[list[float]]) -> float:
-    """Optimal closed tour from node 0 through all nodes (exponential; small n only)."""
-    n = len(matrix)
-    if n == 1:
-        return 0.0
-    full = 1 << (n - 1)
-    best = [[float("inf")] * (n - 1) for _ in range(full)]
-    for j in range(n - 1):
-        best[1 << j][j] = matrix[0][j + 1]
-    for subset in range(1, full):
-        row = best[subset]
-        for j in range(n - 1):
-            here = row[j]
-            if here == float("inf") or not subset >> j & 1:
-                continue
-            for k in range(n - 1):
-                if subset >> k & 1:
-                    continue
-                nxt = subset | 1 << k
-                value = here + matrix[j + 1][k + 1]
-                if value < best[nxt][k]:
-                    best[nxt][k] = value
-    return min(best[full - 1][j] + matrix[j + 1][0] for j in range(n - 1))
+from tests.routing_reference import held_karp
 
 
 def random_instance(rng: random.Random, max_picks: int, blocks: int | None = None):
