@@ -1,7 +1,8 @@
-"""Optional C helper for exact routing (server/core/routing/_exact.c).
+"""Optional C helpers for routing: exact (server/core/routing/_exact.c) and multiblock
+(server/core/routing/_multiblock.c).
 
-Everything else is in pyproject.toml. If the extension cannot be built (no compiler, no Python
-headers), the package still installs and the pure-Python version runs.
+Everything else is in pyproject.toml. If an extension cannot be built (no compiler, no Python
+headers), the package still installs and the pure-Python versions run.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             ["server/core/routing/_exact.c"],
             extra_compile_args=["-O2"],
             optional=True,
-        )
+        ),
+        Extension(
+            "server.core.routing._multiblock",
+            ["server/core/routing/_multiblock.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
     ]
 )

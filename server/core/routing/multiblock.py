@@ -10,6 +10,7 @@ picks on the benchmark machine, mean gap to LKH about 0.5% (bench/README.md).
 """
 
 import random
+from array import array
 
 from server.core.layout import Layout, PickPoint
 from server.core.routing import register
@@ -18,6 +19,7 @@ from server.core.routing.heuristics import _combined_block, _multi_block, node_m
 EPS = 1e-9
 NEIGHBOURS = 8
 SEGMENT = 10
+C_KICKS_BASE, C_KICKS_PER_PICK = 20, 2  # the C path's kicks: base + per pick
 _STARTS = (_combined_block,)  # more starts cost more than they gain after the kicks
 
 
@@ -205,10 +207,48 @@ def kicks_for(n: int) -> int:
     return max(3, n // 3)
 
 
-@register("multiblock")
-def multiblock(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
+try:
+    from server.core.routing import _multiblock as _c
+except ImportError:  # the optional C extension was not built
+    _c = None
+
+
+def c_kicks_for(n: int) -> int:
+    """Kicks for n picks in C."""
+    return int(C_KICKS_BASE + C_KICKS_PER_PICK * n)
+
+
+def flat(d: list[list[float]]) -> array:
+    """A matrix as the C extension takes it: m*m doubles, row-major."""
+    return array("d", [v for row in d for v in row])
+
+
+def _multiblock_python(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
     d = node_matrix(layout, points)
     tour = improve(d, _start(layout, points, d), kicks_for(len(points)))
     at = tour.index(0)
     tour = tour[at:] + tour[:at]
     return [v - 1 for v in tour[1:]], tour_cost(d, tour)
+
+
+def _multiblock_c(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
+    depot = layout.depot
+    ys = layout.cross_aisle_y
+    d = _c.node_matrix(
+        [depot.x] + [p.x for p in points], [depot.y] + [p.y for p in points],
+        [-1] + [p.block for p in points], [(a + b) / 2 for a, b in zip(ys, ys[1:], strict=False)],
+        layout.block_length,
+    )
+    start = [0] + [i + 1 for i in _multi_block(layout, points, _combined_block)]
+    tour, length = _c.improve(d, start, c_kicks_for(len(points)), 1)
+    at = tour.index(0)
+    return [v - 1 for v in tour[at + 1 :] + tour[:at]], length
+
+
+@register("multiblock")
+def multiblock(layout: Layout, points: list[PickPoint]) -> tuple[list[int], float]:
+    """A near-optimal tour over distinct pick points: (visiting order, length). In C when the
+    extension is built, else in Python."""
+    if _c is not None:
+        return _multiblock_c(layout, points)
+    return _multiblock_python(layout, points)
