@@ -1,6 +1,7 @@
 /* Optional C version of the improvement in server/core/routing/multiblock.py: the closed-form
  * distance matrix, then 2-opt and Or-opt over neighbour lists from a stack of active nodes, then
- * iterated local search with small double-bridge kicks. Deterministic (xorshift, fixed seed).
+ * iterated local search with double-bridge kicks (every other one small, three cuts within
+ * WINDOW stops; the others cut anywhere). Deterministic (xorshift, fixed seed).
  *
  *   node_matrix(xs, ys, blocks, mids, block_length) -> bytes of m*m doubles (row-major)
  *   improve(d, start, kicks, seed) -> (tour, length); d: a buffer of m*m doubles

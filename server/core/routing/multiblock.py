@@ -3,10 +3,14 @@
 The shortest-path distances between the depot and the picks come from the geometry in closed
 form. The start is the combined heuristic's order; then a local search of 2-opt and Or-opt
 moves (segments of up to SEGMENT stops, either way round) over neighbour lists, processed from
-a queue of active nodes; then an iterated local search: a fixed number of small double-bridge
-kicks (three cuts within ten consecutive stops), each repaired by the same local search, a kick
-kept when the tour is no longer. Deterministic (a fixed seed). Pure Python: about 1 ms for 30
-picks on the benchmark machine, mean gap to LKH about 0.5% (bench/README.md).
+a queue of active nodes; then an iterated local search of double-bridge kicks, each repaired by
+the same local search, a kick kept when the tour is no longer. Deterministic (a fixed seed).
+
+Two implementations. The optional C extension `_multiblock` (_multiblock.c, built by setup.py
+when a compiler is there) builds the matrix and runs the search: 20 + 2n kicks for n picks,
+every other one a small double bridge (three cuts within ten stops), the others cutting anywhere
+in the tour; about 0.2 ms for 30 picks. Without it, pure Python: n/3 small kicks, about 1 ms for
+30 picks and weaker (bench/README.md).
 """
 
 import random
@@ -214,7 +218,7 @@ except ImportError:  # the optional C extension was not built
 
 
 def c_kicks_for(n: int) -> int:
-    """Kicks for n picks in C."""
+    """Double-bridge kicks for n picks in C: 80 at 30 picks (about 0.2 ms, bench/README.md)."""
     return int(C_KICKS_BASE + C_KICKS_PER_PICK * n)
 
 
