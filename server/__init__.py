@@ -2,16 +2,16 @@
 
 import os
 
-from flask import Flask
-from sqlalchemy import event
-
-from server.config import load_config
-from server.extensions import babel, csrf, db, login_manager, migrate
-
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None):
+    # Imported here, so that `server.core` (pure Python) loads without Flask and SQLAlchemy.
+    from flask import Flask
+
+    from server.config import load_config
+    from server.extensions import babel, csrf, db, login_manager, migrate
+
     config = dict(config or {})
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("CELLWMS_INSTANCE") or os.path.abspath(
         "instance"
@@ -58,6 +58,7 @@ def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
     the second waits (busy_timeout) instead of failing, and read-check-write sequences such as
     reservations stay correct under concurrent requests.
     """
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
