@@ -10,8 +10,13 @@ PYTEST_WORKERS ?= 2
 
 $(STAMP): pyproject.toml setup.py $(wildcard server/core/routing/*.c)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev]'
 	touch $(STAMP)
+
+# The benchmarks' comparison solvers (OR-Tools, LKH) only when benchmarking.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
+	touch $@
 
 venv: $(STAMP)
 
@@ -24,7 +29,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 clean:
