@@ -50,6 +50,10 @@ class PrinterProfile:
     status: str = ""
     # Extra commands sent before every job (e.g. darkness, media type), as text.
     setup: str = ""
+    # ESC/POS: python-escpos capability profile to build with (e.g. "TM-T20II"); "" means "default".
+    escpos_capability: str = ""
+    # ZPL: font for text, e.g. "E:TT0003M_.FNT" (sent as ^A@); "" means resident font 0 (^A0).
+    font: str = ""
     notes: str = ""
 
     @property
@@ -67,7 +71,7 @@ class PrinterProfile:
 _KEYS = {
     "vendor", "model", "language", "dpi", "print_width_mm", "label_sizes", "paper_width_mm",
     "chars_per_line", "chars_per_line_font_b", "code_pages", "cyrillic_code_page", "features",
-    "status", "setup", "notes",
+    "status", "setup", "notes", "escpos_capability", "font",
 }
 _REQUIRED = ("vendor", "model", "language", "dpi", "print_width_mm")
 _FEATURES = {"cutter", "qr", "barcode", "datamatrix", "gs1", "status", "utf8", "graphics", "peeler"}
@@ -137,5 +141,6 @@ def parse_profile(name: str, data: dict, where: str = "profile") -> PrinterProfi
         paper_width_mm=data.get("paper_width_mm"), chars_per_line=data.get("chars_per_line"),
         chars_per_line_font_b=data.get("chars_per_line_font_b"), code_pages=code_pages,
         cyrillic_code_page=cyrillic, features=features, status=data.get("status", ""),
-        setup=data.get("setup", ""), notes=data.get("notes", ""),
+        setup=data.get("setup", ""), font=data.get("font", ""), notes=data.get("notes", ""),
+        escpos_capability=data.get("escpos_capability", ""),
     )
