@@ -131,7 +131,7 @@ def code128_zpl(items: list) -> tuple[str, int]:
             subset = "C"
             count += 1
         else:  # subset B; an odd digit run leaves its first digit here
-            out.append("><" if item == ">" else item)
+            out.append(">0" if item == ">" else item)  # ">0" is code value 30, ">" in subset B
             count += 1
             i += 1
     return "".join(out), count

@@ -101,6 +101,16 @@ def test_gs1_separators_round_trip(hri, kind):
     assert symbol.bytes.decode("ascii") == GS1_CASES[hri] == canvas.barcodes[0].payload
 
 
+def test_code128_escapes_round_trip():
+    from printers.zpl import Canvas
+
+    profile = load_profile("zebra-zd421-203")
+    canvas = Canvas(profile, 100, 50)
+    canvas.code128("v", 4, 4, "A>B^C~D_E 12345", 15, 0.25)
+    (symbol,) = _symbols(canvas.zpl(), profile.dpi)
+    assert symbol.text == "A>B^C~D_E 12345"
+
+
 def test_gs1_128_zpl_uses_fnc1():
     zpl = render("shipping-label", SAMPLES["shipping-label"], "zebra-zd421-203").decode()
     assert "^FD>;>800146070123456789016^FS" in zpl
