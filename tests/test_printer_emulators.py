@@ -193,3 +193,25 @@ def test_emulators_render_and_decode_jobs(zebra, epson):
     PrinterSpool(epson.url, ESCPOS, **FAST).print(RECEIPT)
     receipt = epson.decode(epson.wait_for_jobs(1)[0])
     assert receipt.lines == ["Накладная 42"] and receipt.cuts == 1
+
+
+def test_emulate_printer_command_runs_until_stopped(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "terminal.emulators.printer_cli", "--profile", "zebra-zd421-203", "--port", "0",
+         "--out", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        banner = child.stdout.readline()
+        assert "ZPL printer emulator" in banner
+        url = banner.split(" at ")[-1].strip()
+        assert PrinterSpool(url, ZPL, **FAST).print(LABEL).printed
+        assert child.stdout.readline().startswith("job 0:")
+        assert (tmp_path / "job-0000.zpl").read_bytes() == LABEL
+        assert (tmp_path / "job-0000.png").read_bytes().startswith(b"\x89PNG")
+    finally:
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=5)
+    assert child.returncode == 0 and "stopped" in out
