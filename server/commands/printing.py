@@ -4,12 +4,17 @@ The emulator lives in `terminal.emulators`; the server never imports `terminal`,
 runs it as a child process of the same Python.
 """
 
+import json
 import subprocess
 import sys
 
 import click
 
+from printers import documents
+from printers.errors import TemplateError
 from printers.profiles import ProfileError, load_profile
+from printers.spool import SpoolError, print_job
+from printers.transports import PrinterURLError, TransportError
 
 
 @click.group("emulate")
@@ -47,6 +52,61 @@ def printer(profile, port, host, serial, out):
 @click.group("print")
 def print_group():
     """Print test labels and receipts, and render previews."""
+
+
+def _document(template: str, profile_name: str, data_file: str | None) -> tuple[bytes, dict]:
+    """The template's data (a JSON file, or its sample) for a profile; click errors on bad input."""
+    try:
+        profile = load_profile(profile_name)
+        data = documents.sample(template)
+        if data_file:
+            with open(data_file, encoding="utf-8") as stream:
+                data = json.load(stream)
+        return profile, data
+    except (ProfileError, TemplateError) as error:
+        raise click.ClickException(str(error)) from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise click.ClickException(f"{data_file}: {error}") from None
+
+
+@print_group.command("preview")
+@click.argument("template", type=click.Choice(documents.TEMPLATE_NAMES))
+@click.option("--profile", "profile_name", required=True, help="Printer profile name or a .toml path.")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), help="JSON data (default: sample data).")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+def preview(template, profile_name, data_file, out):
+    """Render TEMPLATE as the printer would print it, to a PNG."""
+    profile, data = _document(template, profile_name, data_file)
+    try:
+        png = documents.preview_png(template, data, profile)
+    except TemplateError as error:
+        raise click.ClickException(str(error)) from None
+    with open(out, "wb") as stream:
+        stream.write(png)
+    click.echo(f"{template} for {profile.vendor} {profile.model}: {out}")
+
+
+@print_group.command("test")
+@click.option("--profile", "profile_name", required=True, help="Printer profile name or a .toml path.")
+@click.option("--to", "url", required=True, help="Printer URL: tcp://host:9100, cups://queue, usb://04b8:0202, "
+              "serial:///dev/ttyUSB0?baud=9600, file:///path.")
+@click.option("--template", default=None, type=click.Choice(documents.TEMPLATE_NAMES),
+              help="Default: a cell label on label printers, a packing slip on receipt printers.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for a printer that is not ready.")
+def test(profile_name, url, template, timeout):
+    """Print a test label or receipt, waiting out paper out or an open head."""
+    try:
+        profile = load_profile(profile_name)
+    except ProfileError as error:
+        raise click.ClickException(str(error)) from None
+    template = template or documents.templates_for(profile)[0]
+    try:
+        job = documents.render(template, documents.sample(template), profile)
+        result = print_job(url, profile, job, timeout=timeout)
+    except (TemplateError, PrinterURLError, TransportError, SpoolError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"printed {template} on {url} ({len(job)} bytes, {result.attempts} attempt(s), "
+               f"waited {result.waited_s:.1f} s)")
 
 
 commands = (emulate, print_group)
