@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from datetime import date
 
@@ -84,12 +85,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_demo_command_serves_pages(tmp_path):
+def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
     port = _free_port()
     env = dict(os.environ, CELLWMS_INSTANCE=str(tmp_path / "instance"), PYTHONUNBUFFERED="1")
     env.pop("DATABASE_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from server.cli import main; main()", "demo", "--port", str(port), "--no-stations"],
+        [sys.executable, "-c", "from server.cli import main; main()", "demo", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
     )
     lines: queue.Queue = queue.Queue()
@@ -103,17 +104,31 @@ def test_demo_command_serves_pages(tmp_path):
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        url = None
-        while url is None:
+        url, line = None, ""
+        while "Ctrl+C stops the demo" not in line:
             line = lines.get(timeout=300)  # a bound on waiting, not a performance check
             assert line is not None, "demo exited early:\n" + "".join(output)
             match = re.search(r"cellwms demo at (http://\S+)", line)
-            url = match.group(1) if match else None
+            url = match.group(1) if match else url
         assert url == f"http://127.0.0.1:{port}/"
         with urllib.request.urlopen(url, timeout=60) as response:
             assert response.status == 200
         text = "".join(output)
-        assert "BDG-1001" in text and "supervisor-demo" in text and "not started (--no-stations)" in text
+        assert "BDG-1001" in text and "supervisor-demo" in text
+        for template in ("cell-label", "sku-sticker", "tote-label", "badge", "shipping-label", "packing-slip",
+                         "handoff-act"):
+            assert f"printed {template} ->" in text
+        prints = tmp_path / "instance" / "demo-prints"
+
+        def saved():
+            return (len(list((prints / "zebra-zd421-203").glob("job-*.png"))),
+                    len(list((prints / "epson-tm-t20iii").glob("job-*.bin"))))
+
+        for _ in range(100):  # the emulators save a job just after confirming it; wait at most 10 s
+            if saved() == (5, 2):
+                break
+            time.sleep(0.1)
+        assert saved() == (5, 2)
         assert (tmp_path / "instance" / "demo.db").exists()
     finally:
         process.terminate()

@@ -4,6 +4,7 @@ Production runs the same application under gunicorn: `gunicorn -w 4 -b 0.0.0.0:8
 """
 
 import os
+import signal
 import time
 
 import click
@@ -13,6 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from server.commands.printing import DEMO_PRINTERS, print_every_template, start_emulator
 from server.extensions import db
 
 
@@ -100,10 +102,36 @@ def demo(port, host, no_stations):
         if no_stations:
             click.echo("stations: not started (--no-stations)")
         else:
-            click.echo("stations: emulated stations are not part of this version yet; the server runs alone")
+            click.echo("printer emulators (every template printed once; jobs and PNGs in "
+                       f"{prints_dir}):")
+            for name, url in printer_urls.items():
+                click.echo(f"  {name:<16} {url}")
+            for line in printed:
+                click.echo(f"  printed {line}")
+            click.echo(f"  previews: {base}/print")
+            click.echo("stations: emulated station agents arrive with the station agent")
         click.echo("Ctrl+C stops the demo")
 
-    _serve(app, host, port, banner)
+    # A terminated demo stops its printer emulators too (SIGTERM unwinds like Ctrl+C).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    prints_dir = os.path.join(app.instance_path, "demo-prints")
+    printer_urls, printed, emulators = {}, [], []
+    if not no_stations:
+        for name in DEMO_PRINTERS:
+            child, url = start_emulator(name, os.path.join(prints_dir, name))
+            emulators.append(child)
+            printer_urls[name] = url
+        printed = print_every_template(printer_urls)
+    try:
+        _serve(app, host, port, banner)
+    finally:
+        for child in emulators:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def _exit_on_sigterm(_signum, _frame):
+    raise SystemExit(0)
 
 
 def _shown_url(app) -> str:
