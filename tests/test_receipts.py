@@ -2,7 +2,7 @@
 
 Golden files: tests/golden/escpos/<template>--<profile>.bin hold the exact job bytes of each template's
 sample data (printers.receipts.SAMPLES) for each ESC/POS profile. After an intended change, rewrite them with
-    UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_receipts.py
+    CELLWMS_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_receipts.py
 and review the diff of the decoded text (`python -m printers.escpos_decode` is not needed: the test prints it).
 """
 
@@ -35,10 +35,10 @@ def profile_without(name: str, *features: str):
 def test_golden_bytes(template, profile):
     data = render(template, SAMPLES[template], profile)
     path = GOLDEN / f"{template}--{profile}.bin"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if os.environ.get("CELLWMS_UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
+    assert path.exists(), f"no golden file {path.name}: run with CELLWMS_UPDATE_GOLDEN=1"
     assert data == path.read_bytes(), "\n".join(decode(data).lines)
 
 
