@@ -1,0 +1,33 @@
+"""Station-side commands: `cellwms devices ...` and `cellwms emulate scale|scanner|camera ...`.
+
+The server's `cellwms` command hands these to `python -m terminal.cli` (the server never
+imports `terminal`). Each device family adds its commands in terminal/commands/<family>.py.
+"""
+
+import click
+
+from terminal.commands import cameras, scales, scanners
+
+
+@click.group()
+def main():
+    """cellwms station-side tools."""
+
+
+@main.group("devices")
+def devices():
+    """Find and check the devices of a station."""
+
+
+@main.group("emulate")
+def emulate():
+    """Run device emulators until stopped."""
+
+
+for family in (scales, scanners, cameras):
+    for group_name, command in family.commands:
+        {"devices": devices, "emulate": emulate}[group_name].add_command(command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""CLI commands for cameras (see terminal/cli.py)."""
+
+commands: list = []

@@ -1,0 +1,3 @@
+"""CLI commands for scales (see terminal/cli.py)."""
+
+commands: list = []

@@ -1,0 +1,3 @@
+"""CLI commands for scanners (see terminal/cli.py)."""
+
+commands: list = []
