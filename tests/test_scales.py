@@ -1,0 +1,188 @@
+"""Scales: golden frames per protocol, property tests for every codec, drivers against pty emulators, CLI."""
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from terminal.devices.scales import (
+    CODECS,
+    CasCodec,
+    HidPosCodec,
+    MassaKCodec,
+    MtSicsCodec,
+    Reading,
+    Toledo8217Codec,
+    cas,
+    hidpos,
+    massak,
+    mtsics,
+    toledo8217,
+)
+
+
+def r(value, unit="kg", stable=True, net=False, tare=None, status="ok"):
+    return Reading(value, unit, stable, net, tare, status)
+
+
+# ---- golden frames (from the protocols' documentation) ----
+
+def test_mtsics_golden():
+    c = MtSicsCodec("g")
+    assert c.feed(b"S S     100.00 g\r\n") == [r(100.0, "g")]
+    assert c.feed(b"S D     129.07 g\r\n") == [r(129.07, "g", False, status="motion")]
+    assert c.feed(b"S +\r\nS -\r\nS I\r\n") == [r(None, "g", False, status=s) for s in ("overload", "under_zero", "fault")]
+    assert c.feed(b"Z A\r\n") == [] and (c.acks[-1].command, c.acks[-1].ok) == ("Z", True)
+    assert c.feed(b"T S     100.00 g\r\n") == [] and c.tare == 100.0
+    assert c.feed(b"S S      50.00 g\r\n") == [r(50.0, "g", net=True, tare=100.0)]
+    assert c.feed(b"TA A      0.00 g\r\n") == [] and c.tare is None
+    assert c.feed(b'I4 A "B021002593"\r\n') == [] and c.info["I4"] == "B021002593"
+    assert c.feed(b"ES\r\n") == [] and c.acks[-1].ok is False
+    assert c.feed(b"S S     -2.00 g\r\n") == [r(-2.0, "g", False, status="under_zero")]
+    assert mtsics.request_stable() == b"S\r\n" and mtsics.zero() == b"Z\r\n" and mtsics.tare() == b"T\r\n"
+    assert mtsics.tare_preset(100, "g", 2) == b"TA 100.00 g\r\n" and mtsics.reset() == b"@\r\n"
+
+
+def test_toledo8217_golden():
+    c = Toledo8217Codec("kg")
+    assert c.feed(b"\x0201.234\r") == [r(1.234)]
+    motion, over, under = (bytes([2, ord("?"), 0x60 | bit, 13]) for bit in (1, 2, 4))
+    assert c.feed(motion + over + under) == [r(None, stable=False, status=s) for s in ("motion", "overload", "under_zero")]
+    assert c.feed(b"\x02?\x70\r") == []  # center of zero, stable: status only
+    assert c.encode("tare") == b"T" and c.feed(b"\x0200.500\r") == [r(0.5, net=True)]
+    assert c.encode("clear") == b"C" and c.encode("zero") == b"Z" and c.encode("weight") == b"W"
+    assert toledo8217.weight_frame(1.234) == b"\x0201.234\r"
+
+
+def test_cas_golden():
+    c = CasCodec()
+    assert c.feed(b"ST,GS,+  1.234kg\r\n") == [r(1.234)]
+    assert c.feed(b"US,GS,+  1.200kg\r\n") == [r(1.2, stable=False, status="motion")]
+    assert c.feed(b"ST,NT,+  0.850kg\r\n") == [r(0.85, net=True)]
+    assert c.feed(b"ST,GS,-  0.010kg\r\n") == [r(-0.01, stable=False, status="under_zero")]
+    assert c.feed(b"OL,GS,        kg\r\n") == [r(None, stable=False, status="overload")]
+    assert c.feed(b"ST,GS,01,1A,+  2.000kg\r\n") == [r(2.0)]  # id and lamp fields
+    assert c.feed(b"ST,GS,+ 250.0 g\r\n") == [r(250.0, "g")]
+    assert cas.frame("ST", "GS", 1.234) == b"ST,GS,+  1.234kg\r\n"
+
+
+def test_massak_golden():
+    assert massak.get_massa() == bytes.fromhex("f855ce0100232300")  # CMD_GET_MASSA as in the manual
+    c = MassaKCodec()
+    frame = massak.ack_massa(1234, 1, True, False, False)
+    assert frame[:6] == bytes.fromhex("f855ce090024") and len(frame) == 16
+    assert c.feed(frame) == [r(1.234)]
+    assert c.feed(massak.ack_massa(150, 2, False, True, False, tare=20)) == [r(1.5, stable=False, net=True, tare=0.2, status="motion")]
+    assert c.feed(massak.error(0x08)) == [r(None, stable=False, status="overload")]
+    assert c.feed(massak.reply(massak.CMD_ACK_SET)) == [] and c.acks[-1].command == "zero"
+    bad = bytearray(frame)
+    bad[-1] ^= 1
+    assert c.feed(bytes(bad)) == []
+
+
+def test_hidpos_golden():
+    c = HidPosCodec()
+    assert c.feed(bytes.fromhex("03040bff3100")) == [r(4.9, "oz")]  # DYMO M10: 4.9 oz
+    assert c.feed(bytes.fromhex("0304020018 01".replace(" ", ""))) == [r(280.0, "g")]
+    assert c.feed(bytes.fromhex("030202000000")) == [r(0.0, "g")]
+    assert c.feed(bytes.fromhex("030302000a00")) == [r(10.0, "g", False, status="motion")]
+    assert c.feed(bytes.fromhex("030602000000")) == [r(None, "g", False, status="overload")]
+    assert c.feed(bytes.fromhex("030502000500")) == [r(-5.0, "g", False, status="under_zero")]
+    assert c.feed(bytes.fromhex("0304020018")) == []  # short read dropped
+    assert hidpos.report(4, "g", 0, 280) == bytes.fromhex("030402001801")
+
+
+# ---- properties ----
+
+def stable_frame(protocol, rng):
+    value = rng.randint(1, 9999) / 1000
+    return {
+        "mt-sics": mtsics.weight_frame(True, value, "kg"),
+        "toledo-8217": toledo8217.weight_frame(value),
+        "cas": cas.frame("ST", "GS", value),
+        "massa-k-100": massak.ack_massa(int(value * 1000), 1, True, False, False),
+        "hid-pos": hidpos.report(4, "kg", -3, int(value * 1000)),
+    }[protocol], value
+
+
+def unstable_frames(protocol, rng):
+    value = rng.randint(1, 9999) / 1000
+    return {
+        "mt-sics": [mtsics.weight_frame(False, value, "kg"), b"S +\r\n", b"S -\r\n", mtsics.weight_frame(True, -value, "kg")],
+        "toledo-8217": [toledo8217.status_frame(b) for b in (1, 2, 4, 8)],
+        "cas": [cas.frame("US", "GS", value), cas.frame("OL", "GS", None), cas.frame("ST", "GS", -value)],
+        "massa-k-100": [massak.ack_massa(int(value * 1000), 1, False, False, False), massak.error(8),
+                        massak.ack_massa(-int(value * 1000), 1, True, False, False)],
+        "hid-pos": [hidpos.report(s, "kg", -3, int(value * 1000)) for s in (1, 3, 5, 6, 7, 8)],
+    }[protocol]
+
+
+# garbage that cannot spell a stable frame by itself
+SAFE_GARBAGE = {"mt-sics": b"SDI+- \r\nZTAxyz", "toledo-8217": b"\x02?\r abc\x01", "cas": b"ST,GUNO+-\r\n kg",
+                "massa-k-100": b"\x55\xce\x24\x00\x01\x09", "hid-pos": b"\x04\x02\x01\x00\xff"}
+PROTOCOLS = sorted(CODECS)
+
+
+def chunks(data, rng):
+    i = 0
+    while i < len(data):
+        n = rng.randint(1, 8)
+        yield data[i:i + n]
+        i += n
+
+
+def feed_all(codec, data, rng, hid=False):
+    if hid:  # hidraw: one report (or a short read) per read
+        return [x for piece in data for x in codec.feed(piece)]
+    return [x for piece in chunks(b"".join(data), rng) for x in codec.feed(piece)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(PROTOCOLS), st.binary(max_size=400), st.integers(0, 2**32))
+def test_random_bytes_never_raise(protocol, data, seed):
+    codec = CODECS[protocol]("kg")
+    for reading in feed_all(codec, [data], random.Random(seed)):
+        assert isinstance(reading, Reading)
+        if reading.stable:  # a stable reading is backed by a whole good frame in the input
+            assert reading.frame in data and reading.value is not None and reading.value >= 0
+            assert CODECS[protocol]("kg").feed(reading.frame)[-1] == reading
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(PROTOCOLS), st.integers(0, 2**32), st.integers(1, 12))
+def test_truncated_unstable_frames_and_garbage_never_make_a_stable_weight(protocol, seed, n):
+    rng = random.Random(seed)
+    pieces = []
+    for _ in range(n):
+        frame = rng.choice(unstable_frames(protocol, rng))
+        pieces.append(frame[:rng.randint(1, len(frame))] if rng.random() < 0.4 else frame)
+        if rng.random() < 0.4:
+            pieces.append(bytes(rng.choice(SAFE_GARBAGE[protocol]) for _ in range(rng.randint(1, 10))))
+    readings = feed_all(CODECS[protocol]("kg"), pieces, rng, hid=protocol == "hid-pos")
+    assert not any(x.stable for x in readings)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(PROTOCOLS), st.binary(max_size=60), st.integers(0, 2**32))
+def test_resynchronises_on_the_next_good_frame(protocol, garbage, seed):
+    rng = random.Random(seed)
+    cut = rng.choice(unstable_frames(protocol, rng))
+    good, value = stable_frame(protocol, rng)
+    good2, value2 = stable_frame(protocol, rng)
+    codec = CODECS[protocol]("kg")
+    # a line protocol needs the end of the garbage line before a frame can start
+    sep = {"mt-sics": b"\r\n", "cas": b"\r\n", "toledo-8217": b"\r"}.get(protocol, b"")
+    pieces = [garbage, cut[:rng.randint(1, len(cut))] + sep, good, good2]
+    readings = feed_all(codec, pieces, rng, hid=protocol == "hid-pos")
+    stable = [x.value for x in readings if x.stable]
+    assert stable[-2:] == [value, value2] or stable[-1:] == [value2]
+    assert stable[-1] == value2
+
+
+def test_every_scale_profile_loads():
+    from terminal.devices.profiles import available
+    from terminal.devices.scales.profile import load
+
+    names = available("scales")
+    protocols = {load(n)[1]["protocol"] for n in names}
+    assert protocols == set(CODECS) and len(names) >= 5
