@@ -100,8 +100,8 @@ def stable_frame(protocol, rng):
         "mt-sics": mtsics.weight_frame(True, value, "kg"),
         "toledo-8217": toledo8217.weight_frame(value),
         "cas": cas.frame("ST", "GS", value),
-        "massa-k-100": massak.ack_massa(int(value * 1000), 1, True, False, False),
-        "hid-pos": hidpos.report(4, "kg", -3, int(value * 1000)),
+        "massa-k-100": massak.ack_massa(round(value * 1000), 1, True, False, False),
+        "hid-pos": hidpos.report(4, "kg", -3, round(value * 1000)),
     }[protocol], value
 
 
@@ -111,9 +111,9 @@ def unstable_frames(protocol, rng):
         "mt-sics": [mtsics.weight_frame(False, value, "kg"), b"S +\r\n", b"S -\r\n", mtsics.weight_frame(True, -value, "kg")],
         "toledo-8217": [toledo8217.status_frame(b) for b in (1, 2, 4, 8)],
         "cas": [cas.frame("US", "GS", value), cas.frame("OL", "GS", None), cas.frame("ST", "GS", -value)],
-        "massa-k-100": [massak.ack_massa(int(value * 1000), 1, False, False, False), massak.error(8),
-                        massak.ack_massa(-int(value * 1000), 1, True, False, False)],
-        "hid-pos": [hidpos.report(s, "kg", -3, int(value * 1000)) for s in (1, 3, 5, 6, 7, 8)],
+        "massa-k-100": [massak.ack_massa(round(value * 1000), 1, False, False, False), massak.error(8),
+                        massak.ack_massa(-round(value * 1000), 1, True, False, False)],
+        "hid-pos": [hidpos.report(s, "kg", -3, round(value * 1000)) for s in (1, 3, 5, 6, 7, 8)],
     }[protocol]
 
 
