@@ -1,7 +1,10 @@
 """Scales: golden frames per protocol, property tests for every codec, drivers against pty emulators, CLI."""
 
 import random
+import threading
+import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +189,69 @@ def test_every_scale_profile_loads():
     names = available("scales")
     protocols = {load(n)[1]["protocol"] for n in names}
     assert protocols == set(CODECS) and len(names) >= 5
+
+
+# ---- drivers against pty emulators ----
+
+SERIAL_PROFILES = ["mettler-toledo-ics425", "mettler-toledo-ariva-s-8217", "cas-pdii", "massa-k-mk-15-2-tb"]
+
+
+def serial_profile(name):
+    from terminal.devices.scales.profile import load
+
+    data = dict(load(name)[1])
+    data["poll_interval"] = 0.05
+    return data
+
+
+def settled(driver, value, timeout=5.0):
+    """The first stable reading of `value` (older readings may still be in the buffer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reading = driver.stable_weight(timeout=deadline - time.monotonic())
+        if reading is not None and reading.value == pytest.approx(value):
+            return reading
+    return None
+
+
+@pytest.mark.parametrize("name", SERIAL_PROFILES)
+def test_driver_against_emulator_settles_tares_and_survives_unplug(name, tmp_path):
+    from terminal.devices.scales.driver import ScaleDriver
+    from terminal.emulators.scale import ScaleEmulator
+
+    profile = serial_profile(name)
+    said = []
+    with ScaleEmulator(profile, link=str(tmp_path / "scale"), settle=0.15) as emu:
+        emu.put(2.0)
+        with ScaleDriver(profile, emu.port, say=said.append) as driver:
+            first = driver.stable_weight(timeout=5)
+            assert first is not None and first.value == pytest.approx(2.0) and first.stable
+            emu.put(3.5)  # moving: some readings in motion, none stable until it settles
+            weight = driver.stable_weight(timeout=5)
+            assert weight is not None and weight.value == pytest.approx(3.5)
+
+            emu.put(99.0)  # overload: never a stable weight
+            time.sleep(0.2)
+            over = [x for x in driver.readings(count=3, timeout=2)]
+            assert over and not any(x.stable for x in over) and {x.status for x in over} == {"overload"}
+            emu.put(3.5)
+
+            if "tare" in profile["commands"]:
+                assert settled(driver, 3.5).value == pytest.approx(3.5)
+                driver.tare()
+                time.sleep(0.3)  # let the scale take the tare before the load changes
+                emu.put(4.0)
+                net = settled(driver, 0.5)
+                assert net.value == pytest.approx(0.5) and net.net
+
+            emu.garbage()
+            emu.partial()
+            assert driver.stable_weight(timeout=5) is not None
+
+            emu.unplug()
+            time.sleep(0.2)
+            threading.Timer(0.3, emu.replug).start()
+            back = driver.stable_weight(timeout=6)
+            assert back is not None and back.stable
+            assert driver.reconnects >= 1
+            assert any("lost" in s for s in said) and any("reconnected" in s for s in said)

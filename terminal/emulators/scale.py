@@ -1,0 +1,273 @@
+"""A serial scale on a pty, for each serial scale protocol, built on the codecs' frame definitions.
+
+The scale is reached through a stable symlink (`link`) to the current pty slave, so `unplug()`
+can close the pty (the driver sees the port vanish) and `replug()` re-points the link to a new
+pty, as a USB serial adapter that comes back as the same /dev/serial/by-id path.
+Physics: `put(kg)` loads the platform; the reading settles exponentially (settle seconds) with
+noise while moving, then is stable on the division grid. Zero, tare, overload above capacity,
+under zero below zero. Faults: `garbage(bytes)`, `partial()` (next frame cut short), unplug/replug.
+"""
+
+import contextlib
+import math
+import os
+import random
+import select
+import struct
+import tempfile
+import threading
+import time
+import tty
+from pathlib import Path
+
+from terminal.devices.scales import cas, massak, mtsics, toledo8217
+
+SERIAL_PROTOCOLS = ("mt-sics", "toledo-8217", "cas", "massa-k-100")
+
+
+class ScaleEmulator:
+    def __init__(self, profile: dict, link: str | None = None, settle: float = 0.3, seed: int = 0):
+        if profile["protocol"] not in SERIAL_PROTOCOLS:
+            raise ValueError(f"no pty emulator for protocol {profile['protocol']!r} (serial only: {', '.join(SERIAL_PROTOCOLS)})")
+        self.profile = profile
+        self.protocol = profile["protocol"]
+        self.unit = profile.get("unit", "kg")
+        self.division = float(profile["division"])
+        self.capacity = float(profile["capacity"])
+        self.decimals = int(profile.get("decimals", 3))
+        self.period = float(profile.get("poll_interval", 0.1))
+        self.settle = settle
+        self.rng = random.Random(seed)
+        self.link = Path(link or Path(tempfile.mkdtemp(prefix="cellwms-scale-")) / "scale")
+        self.lock = threading.RLock()
+        self.load, self.shown, self.since = 0.0, 0.0, time.monotonic()
+        self.zero_offset, self.tare_value = 0.0, 0.0
+        self.streaming = self.protocol == "cas"
+        self._garbage, self._partial = b"", False
+        self._master = self._slave = None
+        self._stop = threading.Event()
+        self._thread = None
+        self.received = bytearray()
+
+    # ---- life cycle ----
+    def start(self):
+        self._open_pty()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="scale-emulator")
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(2)
+        self._close_pty()
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def port(self) -> str:
+        return str(self.link)
+
+    def _open_pty(self):
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        tmp = self.link.with_name(self.link.name + ".new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        tmp.symlink_to(os.ttyname(slave))
+        os.replace(tmp, self.link)
+        with self.lock:
+            self._master, self._slave = master, slave
+
+    def _close_pty(self):
+        with self.lock:
+            fds, self._master, self._slave = (self._master, self._slave), None, None
+        for fd in fds:
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    # ---- faults ----
+    def unplug(self):
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        self._close_pty()
+
+    def replug(self):
+        self._open_pty()
+
+    def garbage(self, data: bytes = b"\x00\xff#noise\xf8\x55"):
+        with self.lock:
+            self._garbage += data
+
+    def partial(self):
+        with self.lock:
+            self._partial = True
+
+    # ---- physics ----
+    def put(self, kg: float):
+        with self.lock:
+            self.load, self.since = kg, time.monotonic()
+
+    def _state(self):
+        """(value on display, stable, overload)."""
+        with self.lock:
+            t = time.monotonic() - self.since
+            gross = self.load - self.zero_offset
+            if t < self.settle:
+                moving = gross + (self.shown - gross) * math.exp(-5 * t / self.settle)
+                value = moving + self.rng.uniform(-3, 3) * self.division
+                stable = False
+            else:
+                value, stable = gross, True
+            self.shown = value if not stable else gross
+            overload = self.load > self.capacity + 9 * self.division
+            net = value - self.tare_value
+            return round(round(net / self.division) * self.division, self.decimals), stable, overload
+
+    def _zero(self):
+        with self.lock:
+            if self._state()[1]:
+                self.zero_offset, self.tare_value = self.load, 0.0
+                return True
+            return False
+
+    def _tare(self, value=None):
+        with self.lock:
+            value_now, stable, _ = self._state()
+            if value is not None:
+                self.tare_value = value
+                return True
+            if stable and value_now > 0:
+                self.tare_value += value_now
+                return True
+            return False
+
+    # ---- frames ----
+    def frame(self) -> bytes:
+        value, stable, over = self._state()
+        net = self.tare_value > 0
+        d = self.decimals
+        if self.protocol == "mt-sics":
+            if over:
+                return b"S +\r\n"
+            return b"S -\r\n" if value < 0 and stable else mtsics.weight_frame(stable, value, self.unit, d)
+        if self.protocol == "toledo-8217":
+            if over or value < 0 or not stable:
+                bits = toledo8217.OVER_BIT if over else toledo8217.UNDER_BIT if value < 0 else toledo8217.MOTION_BIT
+                return toledo8217.status_frame(bits)
+            return toledo8217.weight_frame(value, d)
+        if self.protocol == "cas":
+            if over:
+                return cas.frame("OL", "NT" if net else "GS", None, self.unit, d)
+            return cas.frame("ST" if stable else "US", "NT" if net else "GS", value, self.unit, d)
+        if over:
+            return massak.error(massak.ERR_OVERLOAD)
+        raw = round(value * 1000)  # division code 1: grams
+        return massak.ack_massa(raw, 1, stable, net, raw == 0, tare=round(self.tare_value * 1000))
+
+    def _answer(self, data: bytes) -> bytes:
+        """Replies to what the host sent (the bytes are kept in self.received)."""
+        out = b""
+        if self.protocol == "mt-sics":
+            *lines, rest = data.split(b"\n")
+            for raw in lines:
+                cmd = raw.strip().split()
+                word = cmd[0].decode(errors="replace") if cmd else ""
+                if word in ("S", "SI"):
+                    out += self.frame()
+                elif word == "SIR":
+                    self.streaming = True
+                elif word == "Z":
+                    out += b"Z A\r\n" if self._zero() else b"Z I\r\n"
+                elif word == "T":
+                    out += mtsics.tare_frame(self.tare_value, self.unit, self.decimals) if self._tare() else b"T I\r\n"
+                elif word == "TA":
+                    if len(cmd) >= 2:
+                        self._tare(float(cmd[1]))
+                    out += mtsics.tare_frame(self.tare_value, self.unit, self.decimals, "TA")
+                elif word == "@":
+                    self.streaming = False
+                    out += mtsics.info_frame("I4", "B021002593")
+                elif word == "I2":
+                    out += mtsics.info_frame("I2", f"{self.profile.get('model', 'emulated')} {self.capacity} {self.unit}")
+                elif word == "I4":
+                    out += mtsics.info_frame("I4", "B021002593")
+                elif word:
+                    out += b"ES\r\n"
+            return out, rest
+        if self.protocol == "toledo-8217":
+            for ch in data:
+                c = chr(ch & 0x7F)
+                if c == "W":
+                    out += self.frame()
+                elif c == "Z":
+                    self._zero()
+                    out += toledo8217.status_frame(self._status_bits())
+                elif c == "T":
+                    self._tare()
+                    out += toledo8217.status_frame(self._status_bits())
+                elif c == "C":
+                    self.tare_value = 0.0
+                    out += toledo8217.status_frame(self._status_bits())
+            return out, b""
+        if self.protocol == "massa-k-100":
+            bodies, rest = massak.split_frames(data)
+            for body in bodies:
+                if body[0] == massak.CMD_GET_MASSA:
+                    out += self.frame()
+                elif body[0] == massak.CMD_SET_ZERO:
+                    out += massak.reply(massak.CMD_ACK_SET) if self._zero() else massak.error(0x15)
+                elif body[0] == massak.CMD_SET_TARE and len(body) == 5:
+                    (raw,) = struct.unpack_from("<i", body, 1)
+                    ok = self._tare(raw / 1000 if raw else None)
+                    out += massak.reply(massak.CMD_ACK_SET_TARE if ok else massak.CMD_NACK_TARE)
+                else:
+                    out += massak.reply(massak.CMD_NACK)
+            return out, rest
+        return b"", b""  # CAS streams and takes no commands
+
+    def _status_bits(self) -> int:
+        value, stable, over = self._state()
+        bits = (0 if stable else toledo8217.MOTION_BIT) | (toledo8217.OVER_BIT if over else 0)
+        bits |= toledo8217.UNDER_BIT if value < 0 else 0
+        return bits | (toledo8217.CENTER_ZERO_BIT if value == 0 else 0)
+
+    def _send(self, fd, data: bytes):
+        with self.lock:
+            if self._garbage:
+                data, self._garbage = self._garbage + data, b""
+            if self._partial and data:
+                data, self._partial = data[:max(1, len(data) // 2)], False
+        with contextlib.suppress(OSError):
+            os.write(fd, data)
+
+    def _run(self):
+        pending = b""
+        next_stream = time.monotonic()
+        while not self._stop.is_set():
+            with self.lock:
+                fd = self._master
+            if fd is None:
+                time.sleep(0.02)
+                continue
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.02)
+                if ready:
+                    data = os.read(fd, 1024)
+                    self.received += data
+                    reply, pending = self._answer(pending + data)
+                    if reply:
+                        self._send(fd, reply)
+            except (OSError, ValueError):
+                time.sleep(0.02)  # unplugged under us, or no reader yet
+                continue
+            if self.streaming and time.monotonic() >= next_stream:
+                next_stream = time.monotonic() + self.period
+                self._send(fd, self.frame())
