@@ -255,3 +255,34 @@ def test_driver_against_emulator_settles_tares_and_survives_unplug(name, tmp_pat
             assert back is not None and back.stable
             assert driver.reconnects >= 1
             assert any("lost" in s for s in said) and any("reconnected" in s for s in said)
+
+
+# ---- CLI ----
+
+def test_cli_probe_against_emulator_in_a_subprocess(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    link = tmp_path / "scale"
+    emu = subprocess.Popen([sys.executable, "-m", "terminal.cli", "emulate", "scale", "--profile",
+                            "mettler-toledo-ics425", "--link", str(link), "--load", "1.5"],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert emu.stdout.readline().strip() == str(link)
+        result = CliRunner().invoke(main, ["devices", "probe", "--profile", "mettler-toledo-ics425",
+                                           "--port", str(link), "--count", "3", "--json"])
+        assert result.exit_code == 0, result.output
+        lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+        assert len(lines) == 3 and lines[-1]["unit"] == "kg"
+        assert set(lines[0]) >= {"value", "unit", "stable", "net", "tare", "status"}
+    finally:
+        emu.terminate()
+        emu.wait(5)
+    assert CliRunner().invoke(main, ["devices", "list"]).exit_code == 0
+    missing = CliRunner().invoke(main, ["devices", "probe", "--profile", "no-such", "--port", "x"])
+    assert missing.exit_code != 0 and "not a scale or scanner profile" in missing.output

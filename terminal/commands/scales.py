@@ -1,3 +1,115 @@
-"""CLI commands for scales (see terminal/cli.py)."""
+"""CLI commands for scales, and the shared `devices list` / `devices probe` (see terminal/cli.py).
 
-commands: list = []
+`devices probe` finds the profile among scales first, then scanners; scanner probing is
+terminal.devices.scanners.probe(profile_name, url, count, as_json), provided by the scanner code.
+"""
+
+import glob
+import json
+import signal
+import threading
+
+import click
+
+from terminal.devices.profiles import ProfileError, read_profile
+
+
+@click.command("list")
+def list_devices():
+    """Serial ports, input devices and cameras on this machine."""
+    from serial.tools import list_ports
+
+    click.echo("serial ports:")
+    for port in sorted(list_ports.comports(), key=lambda p: p.device):
+        click.echo(f"  {port.device}  {port.description}  {port.hwid}")
+    click.echo("input devices (/dev/input/by-id):")
+    for path in sorted(glob.glob("/dev/input/by-id/*")):
+        click.echo(f"  {path}")
+    click.echo("hid devices (/dev/hidraw*):")
+    for path in sorted(glob.glob("/dev/hidraw*")):
+        click.echo(f"  {path}")
+    click.echo("cameras (/dev/video*):")
+    for path in sorted(glob.glob("/dev/video*")):
+        click.echo(f"  {path}")
+
+
+@click.command("probe")
+@click.option("--profile", "profile_name", required=True, help="scale or scanner profile (name or .toml path)")
+@click.option("--port", "url", required=True, help="/dev/ttyUSB0, a pty, socket://host:port, rfc2217://, /dev/hidrawN")
+@click.option("--count", default=5, show_default=True, help="readings to print")
+@click.option("--timeout", default=5.0, show_default=True, help="seconds to wait for each reading")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object a line")
+def probe(profile_name, url, count, timeout, as_json):
+    """Print live weights (scales) or decoded scans (scanners) from a device."""
+    try:
+        read_profile("scales", profile_name)
+    except ProfileError:
+        try:
+            read_profile("scanners", profile_name)
+        except ProfileError as error:
+            raise click.ClickException(f"{profile_name}: not a scale or scanner profile ({error})") from None
+        try:
+            from terminal.devices.scanners import probe as probe_scanner
+        except ImportError as error:
+            raise click.ClickException(f"scanner probing is not available yet (terminal.devices.scanners.probe: {error})") from None
+        return probe_scanner(profile_name, url, count, as_json)
+    probe_scale(profile_name, url, count, as_json, timeout)
+
+
+def probe_scale(profile_name, url, count, as_json, timeout=5.0):
+    from terminal.devices.scales.driver import ScaleDriver
+    from terminal.devices.scales.profile import load
+
+    try:
+        name, profile = load(profile_name)
+    except ProfileError as error:
+        raise click.ClickException(str(error)) from None
+
+    def say(text):
+        click.echo(text, err=True)
+
+    try:
+        driver = ScaleDriver(profile, url, say=say).open()
+    except Exception as error:  # noqa: BLE001 - any open failure is the installer's answer
+        raise click.ClickException(f"cannot open {url}: {error}") from None
+    seen = 0
+    with driver:
+        for reading in driver.readings(count=count, timeout=timeout):
+            seen += 1
+            if as_json:
+                click.echo(json.dumps({"profile": name, "port": url, **reading.as_dict()}))
+            else:
+                value = "-" if reading.value is None else f"{reading.value:g}"
+                mark = "stable" if reading.stable else reading.status
+                click.echo(f"{value} {reading.unit} {'net' if reading.net else 'gross'} {mark}")
+    if seen < count:
+        raise click.ClickException(f"{name}: {seen} of {count} readings from {url} within {timeout:g} s")
+
+
+@click.command("scale")
+@click.option("--profile", "profile_name", required=True, help="scale profile (serial protocols)")
+@click.option("--link", default=None, help="path of the symlink to the pty (default: a temp dir)")
+@click.option("--load", "load_kg", default=1.0, show_default=True, help="load on the platform, kg")
+def scale(profile_name, link, load_kg):
+    """Run a scale emulator on a new pty; prints its path and runs until stopped."""
+    from terminal.devices.scales.profile import load
+    from terminal.emulators.scale import ScaleEmulator
+
+    try:
+        _, profile = load(profile_name)
+        emu = ScaleEmulator(profile, link=link)
+    except (ProfileError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with emu:
+        emu.put(load_kg)
+        click.echo(emu.port, nl=True)
+        try:
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+
+commands = [("devices", list_devices), ("devices", probe), ("emulate", scale)]
