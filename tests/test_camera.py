@@ -96,27 +96,35 @@ def test_decoder_loop_rejects_zero_window():
         DecoderLoop(absent_frames=0)
 
 
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory, frames):
+    """The scene recorded once as MJPG .avi and mp4v .mp4."""
+    recorders = {}
+    for suffix in (".avi", ".mp4"):
+        path = tmp_path_factory.mktemp("clips") / f"pack{suffix}"
+        with ClipRecorder(path, size=(1280, 720), fps=15) as recorder:
+            for frame in frames:
+                recorder.write(frame)
+        recorders[suffix] = recorder
+    return recorders
+
+
 @pytest.mark.parametrize("suffix,fourcc", [(".avi", "MJPG"), (".mp4", "mp4v")])
-def test_recorded_clip_opens_again_with_all_frames_and_same_scans(tmp_path, frames, suffix, fourcc):
-    path = tmp_path / f"pack{suffix}"
-    with ClipRecorder(path, size=(1280, 720), fps=15) as recorder:
-        for frame in frames:
-            recorder.write(frame)
-    assert recorder.fourcc == fourcc and recorder.paths == [path]
+def test_recorded_clip_opens_again_with_all_frames_and_same_scans(clips, frames, suffix, fourcc):
+    recorder = clips[suffix]
+    (path,) = recorder.paths
+    assert recorder.fourcc == fourcc and path.suffix == suffix
     assert count_frames(path) == len(frames) == recorder.frames_written
     with Camera(str(path)) as clip:
         assert clip.size == (1280, 720) and clip.fps == pytest.approx(15)
     assert [scan.key for scan in decode_clip(path, absent_frames=3)] == scene_expected()
 
 
-def test_playback_replays_a_clip_as_a_source(tmp_path, frames):
-    path = tmp_path / "clip.avi"
-    with ClipRecorder(path, fps=15) as recorder:
-        for frame in frames:
-            recorder.write(frame)
-    scans = list(DecoderLoop(absent_frames=3).run(Playback(str(path))))
+def test_playback_replays_a_clip_as_a_source(clips, frames):
+    path = str(clips[".avi"].paths[0])
+    scans = list(DecoderLoop(absent_frames=3).run(Playback(path)))
     assert [scan.key for scan in scans] == scene_expected()
-    looped = sum(1 for _, _ in zip(range(len(frames) + 5), Playback(str(path), loop=True), strict=False))
+    looped = sum(1 for _, _ in zip(range(len(frames) + 5), Playback(path, loop=True), strict=False))
     assert looped == len(frames) + 5
 
 
@@ -187,3 +195,19 @@ def test_profile_with_unknown_key_is_rejected(tmp_path):
     bad.write_text('model = "X"\nwidth = 640\nheight = 480\nfps = 30\nfourcc = "YUYV"\nzoom = 2\n')
     with pytest.raises(ProfileError, match="zoom"):
         load_profile(str(bad))
+
+
+def test_emulate_camera_writes_a_clip_that_probes_to_the_scene(tmp_path):
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+    from terminal.devices.camera import probe
+
+    out = tmp_path / "syn.avi"
+    result = CliRunner().invoke(main, ["emulate", "camera", "--profile", "generic-uvc", "--out", str(out),
+                                       "--frames", "12"])
+    assert result.exit_code == 0, result.output
+    assert "12 frames 1280x720 MJPG" in result.output and count_frames(out) == 12
+    lines = []
+    assert probe("generic-uvc", str(out), count=5, as_json=True, echo=lines.append) == 1
+    assert '"aim": "]E0"' in lines[0] and '"data": "4607001771234"' in lines[0]

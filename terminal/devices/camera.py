@@ -327,3 +327,45 @@ def decode_clip(path: str | os.PathLike, absent_frames: int = 5) -> list[CameraS
     """Once-per-appearance scans of a whole clip."""
     with Camera(str(path)) as clip:
         return list(DecoderLoop(absent_frames).run(clip))
+
+
+# --- probe (for `cellwms devices probe` with a camera profile) ----------------------------------
+
+def gs1_fields(scan: CameraScan) -> dict[str, str]:
+    """AI -> value of a GS1 scan (biip), {} for plain codes or content biip cannot parse."""
+    if not scan.is_gs1:
+        return {}
+    try:
+        import biip
+
+        message = biip.parse(scan.aim + scan.text).gs1_message
+    except Exception:  # noqa: BLE001 - a probe prints what it can
+        return {}
+    return {element.ai.ai: element.value for element in message.element_strings} if message else {}
+
+
+def scan_record(scan: CameraScan) -> dict:
+    return {"aim": scan.aim, "data": scan.text, "format": scan.format, "frame": scan.frame,
+            "gs1": gs1_fields(scan)}
+
+
+def probe(profile_name: str, url: str, count: int = 5, as_json: bool = False, echo=print) -> int:
+    """Decode up to `count` scans (once per appearance) from a camera or clip; returns scans printed."""
+    import json
+
+    profile = load_profile(profile_name)
+    printed = 0
+    with open_camera(url, profile) as camera:
+        if not as_json:
+            echo(f"# {profile.model}: {url} {camera.size[0]}x{camera.size[1]} @ {camera.fps:g} fps")
+        for scan in DecoderLoop(profile.decode_absent_frames).run(camera):
+            record = scan_record(scan)
+            if as_json:
+                echo(json.dumps(record, ensure_ascii=False))
+            else:
+                fields = " ".join(f"({ai}){value}" for ai, value in record["gs1"].items())
+                echo(f"frame {scan.frame}: {scan.aim} {scan.text.replace(chr(29), '<GS>')}  [{scan.format}] {fields}")
+            printed += 1
+            if printed >= count:
+                break
+    return printed
