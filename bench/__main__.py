@@ -15,6 +15,7 @@ BENCHMARKS = {
     "routing": "bench.routing",
     "slotting": "bench.slotting",
     "batching": "bench.batching",
+    "camera": "bench.camera",
 }
 
 
