@@ -250,3 +250,23 @@ def test_probe_cli_json_lines(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [(d["aim"], d["text"]) for d in lines] == [("]E0", "4601234567893"), ("]d2", MARK)]
     assert lines[1]["fields"][0] == {"ai": "01", "title": "GTIN", "value": "04604060001104"}
+
+
+def test_emulate_scanner_command():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "emulate", "scanner", "--profile",
+                             "honeywell-voyager-1450g", "--rate", "20000"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=Path(__file__).parent.parent)
+    try:
+        port = proc.stdout.readline().strip()
+        profile = load_profile("honeywell-voyager-1450g")[1]
+        with SerialScanner(profile, port) as driver:
+            proc.stdin.write("]d2 0104604060001104215Jk{GS}93dGVz\n")
+            proc.stdin.flush()
+            assert driver.read(5) == [Scan("0104604060001104215Jk" + GS + "93dGVz", "]d2")]
+    finally:
+        proc.terminate()
+        proc.wait(5)
