@@ -211,3 +211,19 @@ def test_emulate_camera_writes_a_clip_that_probes_to_the_scene(tmp_path):
     lines = []
     assert probe("generic-uvc", str(out), count=5, as_json=True, echo=lines.append) == 1
     assert '"aim": "]E0"' in lines[0] and '"data": "4607001771234"' in lines[0]
+
+
+def test_devices_probe_reads_a_camera_clip(tmp_path):
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    out = tmp_path / "syn.avi"
+    assert CliRunner().invoke(main, ["emulate", "camera", "--profile", "generic-uvc", "--out", str(out),
+                                     "--frames", "12"]).exit_code == 0
+    result = CliRunner().invoke(main, ["devices", "probe", "--profile", "generic-uvc", "--port", str(out),
+                                       "--count", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"data": "4607001771234"' in result.output
+    unknown = CliRunner().invoke(main, ["devices", "probe", "--profile", "no-such-device", "--port", "x"])
+    assert unknown.exit_code != 0 and "no scale, scanner or camera profile" in unknown.output

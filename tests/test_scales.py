@@ -285,4 +285,4 @@ def test_cli_probe_against_emulator_in_a_subprocess(tmp_path):
         emu.wait(5)
     assert CliRunner().invoke(main, ["devices", "list"]).exit_code == 0
     missing = CliRunner().invoke(main, ["devices", "probe", "--profile", "no-such", "--port", "x"])
-    assert missing.exit_code != 0 and "not a scale or scanner profile" in missing.output
+    assert missing.exit_code != 0 and "no scale, scanner or camera profile" in missing.output

@@ -1,7 +1,7 @@
 """CLI commands for scales, and the shared `devices list` / `devices probe` (see terminal/cli.py).
 
-`devices probe` finds the profile among scales first, then scanners; scanner probing is
-terminal.devices.scanners.probe(profile_name, url, count, as_json), provided by the scanner code.
+`devices probe` finds the profile among scales, scanners and cameras, in that order, and hands
+scanners and cameras to their own probe functions.
 """
 
 import glob
@@ -34,26 +34,38 @@ def list_devices():
 
 
 @click.command("probe")
-@click.option("--profile", "profile_name", required=True, help="scale or scanner profile (name or .toml path)")
-@click.option("--port", "url", required=True, help="/dev/ttyUSB0, a pty, socket://host:port, rfc2217://, /dev/hidrawN")
+@click.option("--profile", "profile_name", required=True, help="scale, scanner or camera profile (name or .toml path)")
+@click.option("--port", "url", required=True,
+              help="/dev/ttyUSB0, a pty, socket://host:port, rfc2217://, /dev/hidrawN, /dev/input/eventN, "
+                   "a camera index, /dev/videoN, rtsp://... or a clip file")
 @click.option("--count", default=5, show_default=True, help="readings to print")
 @click.option("--timeout", default=5.0, show_default=True, help="seconds to wait for each reading")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object a line")
 def probe(profile_name, url, count, timeout, as_json):
-    """Print live weights (scales) or decoded scans (scanners) from a device."""
-    try:
-        read_profile("scales", profile_name)
-    except ProfileError:
+    """Print live weights (scales), decoded scans (scanners) or scans seen by a camera."""
+    kind = _profile_kind(profile_name)
+    if kind == "scales":
+        probe_scale(profile_name, url, count, as_json, timeout)
+        return
+    if kind == "scanners":
+        from terminal.devices.scanners import probe as probe_scanner
+
+        code = probe_scanner(profile_name, url, count, as_json, timeout=timeout)
+    else:
+        from terminal.devices.camera import probe as probe_camera
+
+        code = 0 if probe_camera(profile_name, url, count, as_json) else 1
+    raise SystemExit(code)
+
+
+def _profile_kind(profile_name: str) -> str:
+    for kind in ("scales", "scanners", "cameras"):
         try:
-            read_profile("scanners", profile_name)
-        except ProfileError as error:
-            raise click.ClickException(f"{profile_name}: not a scale or scanner profile ({error})") from None
-        try:
-            from terminal.devices.scanners import probe as probe_scanner
-        except ImportError as error:
-            raise click.ClickException(f"scanner probing is not available yet (terminal.devices.scanners.probe: {error})") from None
-        return probe_scanner(profile_name, url, count, as_json)
-    probe_scale(profile_name, url, count, as_json, timeout)
+            read_profile(kind, profile_name)
+            return kind
+        except ProfileError:
+            continue
+    raise click.ClickException(f"{profile_name}: no scale, scanner or camera profile of that name")
 
 
 def probe_scale(profile_name, url, count, as_json, timeout=5.0):
