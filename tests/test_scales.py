@@ -286,3 +286,47 @@ def test_cli_probe_against_emulator_in_a_subprocess(tmp_path):
     assert CliRunner().invoke(main, ["devices", "list"]).exit_code == 0
     missing = CliRunner().invoke(main, ["devices", "probe", "--profile", "no-such", "--port", "x"])
     assert missing.exit_code != 0 and "no scale, scanner or camera profile" in missing.output
+
+
+# ---- USB HID POS scale against a FIFO standing in for /dev/hidrawN ----
+
+def test_hid_driver_against_emulator_settles_and_survives_unplug(tmp_path):
+    from terminal.devices.scales.driver import ScaleDriver
+    from terminal.devices.scales.profile import load
+    from terminal.emulators.scale import HidScaleEmulator
+
+    profile = dict(load("dymo-m10")[1])
+    profile["poll_interval"] = 0.02
+    said = []
+    with HidScaleEmulator(profile, link=str(tmp_path / "hidraw0"), settle=0.1) as emu:
+        emu.set_weight(2.5)
+        with ScaleDriver(profile, emu.port, say=said.append) as driver:
+            weight = settled(driver, 2.5, timeout=3)
+            assert weight is not None and weight.stable and weight.unit == "kg"
+            assert said == []  # no writer yet at open is not a lost device
+
+            emu.motion()
+            time.sleep(0.05)
+            moving = list(driver.readings(count=8, timeout=2))[-4:]
+            assert moving and not any(x.stable for x in moving) and {x.status for x in moving} == {"motion"}
+
+            emu.put(99.0)
+            time.sleep(0.05)
+            over = list(driver.readings(count=8, timeout=2))[-4:]
+            assert over and not any(x.stable for x in over) and {x.status for x in over} == {"overload"}
+
+            emu.put(-0.25)
+            under = [x for x in driver.readings(count=20, timeout=2) if x.status == "under_zero"]
+            assert under and not any(x.stable for x in under) and under[-1].value == pytest.approx(-0.25)
+
+            emu.put(1.25)
+            assert settled(driver, 1.25, timeout=3) is not None
+
+            emu.unplug()
+            assert not emu.link.exists()
+            threading.Timer(0.2, emu.replug).start()
+            emu.put(0.75)
+            back = settled(driver, 0.75, timeout=3)
+            assert back is not None and back.stable
+            assert driver.reconnects >= 1
+            assert any("lost" in s for s in said) and any("reconnected" in s for s in said)

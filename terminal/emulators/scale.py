@@ -6,6 +6,10 @@ pty, as a USB serial adapter that comes back as the same /dev/serial/by-id path.
 Physics: `put(kg)` loads the platform; the reading settles exponentially (settle seconds) with
 noise while moving, then is stable on the division grid. Zero, tare, overload above capacity,
 under zero below zero. Faults: `garbage(bytes)`, `partial()` (next frame cut short), unplug/replug.
+
+`HidScaleEmulator` stands in for a USB HID POS scale's /dev/hidrawN node: a FIFO at `link`
+that gets one 6-byte report (`hidpos.report`) per poll interval. unplug() removes the FIFO and
+stops writing (the reader sees end of file, then no path); replug() makes it again.
 """
 
 import contextlib
@@ -20,15 +24,19 @@ import time
 import tty
 from pathlib import Path
 
-from terminal.devices.scales import cas, massak, mtsics, toledo8217
+from terminal.devices.scales import cas, hidpos, massak, mtsics, toledo8217
 
 SERIAL_PROTOCOLS = ("mt-sics", "toledo-8217", "cas", "massa-k-100")
 
 
 class ScaleEmulator:
+    protocols = SERIAL_PROTOCOLS
+    kind = "pty"
+
     def __init__(self, profile: dict, link: str | None = None, settle: float = 0.3, seed: int = 0):
-        if profile["protocol"] not in SERIAL_PROTOCOLS:
-            raise ValueError(f"no pty emulator for protocol {profile['protocol']!r} (serial only: {', '.join(SERIAL_PROTOCOLS)})")
+        if profile["protocol"] not in self.protocols:
+            raise ValueError(f"no {self.kind} emulator for protocol {profile['protocol']!r} "
+                             f"(only: {', '.join(self.protocols)})")
         self.profile = profile
         self.protocol = profile["protocol"]
         self.unit = profile.get("unit", "kg")
@@ -271,3 +279,139 @@ class ScaleEmulator:
             if self.streaming and time.monotonic() >= next_stream:
                 next_stream = time.monotonic() + self.period
                 self._send(fd, self.frame())
+
+
+class HidScaleEmulator(ScaleEmulator):
+    """A USB HID POS scale (protocol hid-pos) on a FIFO standing in for /dev/hidrawN.
+
+    Same physics as ScaleEmulator (`put`, settle, overload, under zero); `motion(True)` keeps the
+    platform moving (never stable) until `motion(False)` or the next `put`. No zero or tare: a HID
+    POS scale takes none over USB. Reports are written whole (6 bytes < PIPE_BUF, so atomic);
+    when no reader is there, or the pipe is full, a report is dropped as a real scale's would be.
+    """
+
+    protocols = ("hid-pos",)
+    kind = "hidraw"
+
+    def __init__(self, profile: dict, link: str | None = None, settle: float = 0.3, seed: int = 0):
+        super().__init__(profile, link, settle, seed)
+        if link is None:
+            self.link = self.link.with_name("hidraw")
+        self.period = float(profile.get("poll_interval", 0.2))
+        self.exponent = -self.decimals
+        self._fd = None
+        self._plugged = False
+        self._moving = False
+        self.sent = 0
+
+    # ---- life cycle ----
+    def start(self):
+        self._make_fifo()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="hid-scale-emulator")
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(2)
+        self.unplug()
+
+    def _make_fifo(self):
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        os.mkfifo(self.link)
+        with self.lock:
+            self._plugged = True
+
+    def _close_fd(self):
+        with self.lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # ---- faults ----
+    def unplug(self):
+        with self.lock:
+            self._plugged = False
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        self._close_fd()
+
+    def replug(self):
+        self._make_fifo()
+
+    # ---- physics ----
+    def put(self, kg: float):
+        with self.lock:
+            self._moving = False
+        super().put(kg)
+
+    set_weight = put
+
+    def motion(self, on: bool = True):
+        with self.lock:
+            self._moving = on
+            self.since = time.monotonic()
+
+    # ---- reports ----
+    def frame(self) -> bytes:
+        with self.lock:
+            if self._moving:
+                self.since = time.monotonic()
+            value, stable, over = self._state()
+        if over:
+            return hidpos.report(6, self.unit, self.exponent, 0)
+        raw = round(abs(value) * 10 ** self.decimals)
+        if value < 0:
+            status = 5
+        elif not stable:
+            status = 3
+        else:
+            status = 2 if raw == 0 else 4
+        return hidpos.report(status, self.unit, self.exponent, raw)
+
+    def _connect(self):
+        """Open the FIFO for writing once a reader has it open (ENXIO until then)."""
+        with self.lock:
+            if not self._plugged or self._fd is not None:
+                return self._fd
+        try:
+            fd = os.open(self.link, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return None
+        with self.lock:
+            if self._plugged and self._fd is None:
+                self._fd = fd
+                return fd
+        os.close(fd)
+        return None
+
+    def _send(self, fd, data: bytes):
+        with self.lock:
+            if self._garbage:
+                data, self._garbage = self._garbage + data, b""
+            if self._partial and data:
+                data, self._partial = data[:max(1, len(data) // 2)], False
+        try:
+            os.write(fd, data)
+            self.sent += 1
+        except BlockingIOError:
+            pass  # nobody reading fast enough: the report is lost
+        except OSError:
+            self._close_fd()  # the reader went away (EPIPE): wait for the next one
+
+    def _run(self):
+        next_report = time.monotonic()
+        while not self._stop.is_set():
+            fd = self._connect()
+            if fd is None:
+                time.sleep(0.01)
+                continue
+            now = time.monotonic()
+            if now < next_report:
+                time.sleep(min(0.01, next_report - now))
+                continue
+            next_report = now + self.period
+            self._send(fd, self.frame())

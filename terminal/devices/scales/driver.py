@@ -10,7 +10,7 @@ import time
 
 import serial
 
-from . import codec_for, massak, mtsics
+from . import codec_for, hidpos, massak, mtsics
 from .reading import Reading
 
 log = logging.getLogger("cellwms.scales")
@@ -28,11 +28,13 @@ class ScaleDriver:
         self.reconnects = 0
         self._last_poll = 0.0
         self._hid_fd = None
+        self._hid_data = False  # a report came since the device was opened
 
     # ---- transport ----
     def open(self):
         if self.protocol == "hid-pos":
             self._hid_fd = os.open(self.url, os.O_RDONLY | os.O_NONBLOCK)
+            self._hid_data = False
             return self
         parity = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}[self.profile.get("parity", "N")]
         self.port = serial.serial_for_url(self.url, baudrate=self.profile.get("baudrate", 9600),
@@ -48,7 +50,8 @@ class ScaleDriver:
                 self.port.close()
             self.port = None
         if self._hid_fd is not None:
-            os.close(self._hid_fd)
+            with contextlib.suppress(OSError):
+                os.close(self._hid_fd)
             self._hid_fd = None
 
     def __enter__(self):
@@ -118,10 +121,7 @@ class ScaleDriver:
                     self._last_poll = now
                     self._write(self._request())
                 if self._hid_fd is not None:
-                    try:
-                        data = os.read(self._hid_fd, 64)
-                    except BlockingIOError:
-                        data, _ = b"", time.sleep(0.02)
+                    data = self._read_hid()
                 else:
                     data = self.port.read(max(1, self.port.in_waiting))
                 readings = self.codec.feed(data) if data else []
@@ -132,6 +132,29 @@ class ScaleDriver:
                     return []
             if time.monotonic() >= deadline:
                 return []
+
+    def _read_hid(self) -> bytes:
+        """Whole reports from the hidraw node (or a FIFO standing in for one); b"" when none yet.
+
+        A real hidraw node fails with ENODEV when unplugged; a FIFO gives end of file when its
+        writer goes away. Either, or the path vanishing, is "lost" for the reconnect path. End of
+        file before the first report only means the writer has not opened it yet: wait.
+        """
+        try:
+            data = os.read(self._hid_fd, hidpos.SIZE * 10)  # a multiple of the report: never split one
+        except BlockingIOError:  # open, nothing to read yet
+            data, eof = b"", False
+        else:
+            eof = not data
+        if data:
+            self._hid_data = True
+            return data
+        if not os.path.exists(self.url):
+            raise FileNotFoundError(f"{self.url} is gone")
+        if eof and self._hid_data:
+            raise ConnectionError("end of file: the device went away")
+        time.sleep(0.02)  # nothing read: no busy loop
+        return b""
 
     def readings(self, count: int | None = None, timeout: float = 5.0):
         """Yield readings until `count` are out; stop when none comes for `timeout` seconds."""
