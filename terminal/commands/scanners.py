@@ -29,7 +29,7 @@ def scanner_command(profile_name, link, rate, every):
     with ScannerEmulator(profile, link=link, byte_rate=rate) as emulator:
         click.echo(emulator.port, nl=True)
         click.echo(f"{profile['vendor']} {profile['model']} ({name}) on {emulator.port} "
-                   f"-> {emulator.link.resolve()}; type codes to scan, Ctrl+C stops", err=True)
+                   f"-> {emulator.pty.link.resolve()}; type codes to scan, Ctrl+C stops", err=True)
         sys.stdout.flush()
 
         def from_stdin():

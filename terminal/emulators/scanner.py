@@ -15,10 +15,10 @@ import queue
 import tempfile
 import threading
 import time
-import tty
 from pathlib import Path
 
 from terminal.devices.scanners.framing import ScanFormat, encode
+from terminal.emulators.pty_port import PtyPort
 
 SAMPLES = [  # (AIM identifier, data): what the demo scans
     ("]E0", "4601234567893"),
@@ -33,9 +33,7 @@ class ScannerEmulator:
         self.profile = profile
         self.fmt = ScanFormat.from_profile(profile)
         self.byte_rate = byte_rate or profile.get("baudrate", 9600) / 10
-        self.link = Path(link or Path(tempfile.mkdtemp(prefix="cellwms-scanner-")) / "scanner")
-        self.lock = threading.RLock()
-        self._master = self._slave = None
+        self.pty = PtyPort(Path(link or Path(tempfile.mkdtemp(prefix="cellwms-scanner-")) / "scanner"))
         self._queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread = None
@@ -43,7 +41,7 @@ class ScannerEmulator:
 
     # ---- life cycle ----
     def start(self):
-        self._open_pty()
+        self.pty.open()
         self._thread = threading.Thread(target=self._run, daemon=True, name="scanner-emulator")
         self._thread.start()
         return self
@@ -53,9 +51,7 @@ class ScannerEmulator:
         self._queue.put(None)
         if self._thread:
             self._thread.join(2)
-        self._close_pty()
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+        self.pty.remove()
 
     def __enter__(self):
         return self.start()
@@ -65,26 +61,7 @@ class ScannerEmulator:
 
     @property
     def port(self) -> str:
-        return str(self.link)
-
-    def _open_pty(self):
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        tmp.symlink_to(os.ttyname(slave))
-        os.replace(tmp, self.link)
-        with self.lock:
-            self._master, self._slave = master, slave
-
-    def _close_pty(self):
-        with self.lock:
-            fds, self._master, self._slave = (self._master, self._slave), None, None
-        for fd in fds:
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        return self.pty.path
 
     # ---- scanning ----
     def scan(self, text: str, aim: str = ""):
@@ -111,18 +88,15 @@ class ScannerEmulator:
 
     # ---- faults ----
     def unplug(self):
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
-        self._close_pty()
+        self.pty.unplug()
 
     def replug(self):
-        self._open_pty()
+        self.pty.replug()
 
     def _write(self, data: bytes):
         step = max(1, int(self.byte_rate * 0.01))        # bytes per 10 ms
         for i in range(0, len(data), step):
-            with self.lock:
-                master = self._master
+            master = self.pty.master
             if master is None:
                 return                                    # unplugged: the bytes are lost
             with contextlib.suppress(OSError):
