@@ -21,10 +21,10 @@ import struct
 import tempfile
 import threading
 import time
-import tty
 from pathlib import Path
 
 from terminal.devices.scales import cas, hidpos, massak, mtsics, toledo8217
+from terminal.emulators.pty_port import PtyPort
 
 SERIAL_PROTOCOLS = ("mt-sics", "toledo-8217", "cas", "massa-k-100")
 
@@ -52,14 +52,14 @@ class ScaleEmulator:
         self.zero_offset, self.tare_value = 0.0, 0.0
         self.streaming = self.protocol == "cas"
         self._garbage, self._partial = b"", False
-        self._master = self._slave = None
+        self.pty = PtyPort(self.link)
         self._stop = threading.Event()
         self._thread = None
         self.received = bytearray()
 
     # ---- life cycle ----
     def start(self):
-        self._open_pty()
+        self.pty.open()
         self._thread = threading.Thread(target=self._run, daemon=True, name="scale-emulator")
         self._thread.start()
         return self
@@ -68,9 +68,7 @@ class ScaleEmulator:
         self._stop.set()
         if self._thread:
             self._thread.join(2)
-        self._close_pty()
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+        self.pty.remove()
 
     def __enter__(self):
         return self.start()
@@ -82,33 +80,12 @@ class ScaleEmulator:
     def port(self) -> str:
         return str(self.link)
 
-    def _open_pty(self):
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        tmp.symlink_to(os.ttyname(slave))
-        os.replace(tmp, self.link)
-        with self.lock:
-            self._master, self._slave = master, slave
-
-    def _close_pty(self):
-        with self.lock:
-            fds, self._master, self._slave = (self._master, self._slave), None, None
-        for fd in fds:
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
     # ---- faults ----
     def unplug(self):
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
-        self._close_pty()
+        self.pty.unplug()
 
     def replug(self):
-        self._open_pty()
+        self.pty.replug()
 
     def garbage(self, data: bytes = b"\x00\xff#noise\xf8\x55"):
         with self.lock:
@@ -260,8 +237,7 @@ class ScaleEmulator:
         pending = b""
         next_stream = time.monotonic()
         while not self._stop.is_set():
-            with self.lock:
-                fd = self._master
+            fd = self.pty.master
             if fd is None:
                 time.sleep(0.02)
                 continue
