@@ -10,6 +10,8 @@ import time
 
 import serial
 
+from terminal.devices.reconnect import reopen_with_backoff, take
+
 from . import codec_for, hidpos, massak, mtsics
 from .reading import Reading
 
@@ -63,20 +65,14 @@ class ScaleDriver:
     def _reconnect(self, error, deadline: float) -> bool:
         self.say(f"scale {self.url}: lost ({error}); reconnecting")
         self.close()
-        delay, tries = self.backoff[0], 0
-        while time.monotonic() < deadline:
-            tries += 1
-            try:
-                self.open()
-            except (OSError, serial.SerialException):
-                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-                delay = min(delay * 2, self.backoff[1])
-                continue
-            self.reconnects += 1
-            self.codec.buffer = b"" if hasattr(self.codec, "buffer") else None
-            self.say(f"scale {self.url}: reconnected after {tries} tries")
-            return True
-        return False
+        tries = reopen_with_backoff(self.open, deadline, self.backoff, (OSError, serial.SerialException))
+        if tries is None:
+            return False
+        self.reconnects += 1
+        if hasattr(self.codec, "buffer"):
+            self.codec.buffer = b""  # a frame cut by the unplug is not a reading
+        self.say(f"scale {self.url}: reconnected after {tries} tries")
+        return True
 
     # ---- commands ----
     def _request(self) -> bytes:
@@ -158,16 +154,7 @@ class ScaleDriver:
 
     def readings(self, count: int | None = None, timeout: float = 5.0):
         """Yield readings until `count` are out; stop when none comes for `timeout` seconds."""
-        n = 0
-        while count is None or n < count:
-            batch = self.read(timeout)
-            if not batch:
-                return
-            for reading in batch:
-                yield reading
-                n += 1
-                if count is not None and n >= count:
-                    return
+        yield from take(self.read, count, timeout)
 
     def stable_weight(self, timeout: float = 5.0) -> Reading | None:
         """The next stable reading, or None when the scale does not settle in time."""

@@ -11,6 +11,8 @@ import time
 
 import serial
 
+from terminal.devices.reconnect import reopen_with_backoff, take
+
 from .framing import Framer, Scan, ScanFormat
 
 log = logging.getLogger("cellwms.scanners")
@@ -48,20 +50,12 @@ class SerialScanner:
         self.say(f"scanner {self.url}: lost ({error}); reconnecting")
         self.close()
         self.framer.reset()            # a frame cut by the unplug is not a scan
-        delay, tries = self.backoff[0], 0
-        while deadline is None or time.monotonic() < deadline:
-            tries += 1
-            try:
-                self.open()
-            except (OSError, serial.SerialException):
-                wait = delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
-                time.sleep(wait)
-                delay = min(delay * 2, self.backoff[1])
-                continue
-            self.reconnects += 1
-            self.say(f"scanner {self.url}: reconnected after {tries} tries")
-            return True
-        return False
+        tries = reopen_with_backoff(self.open, deadline, self.backoff, (OSError, serial.SerialException))
+        if tries is None:
+            return False
+        self.reconnects += 1
+        self.say(f"scanner {self.url}: reconnected after {tries} tries")
+        return True
 
     def read(self, timeout: float | None = 1.0) -> list[Scan]:
         """Scans that arrive within timeout (None: wait for ever); returns as soon as there are some."""
@@ -82,13 +76,4 @@ class SerialScanner:
 
     def scans(self, count: int | None = None, timeout: float | None = None):
         """Yield scans until `count` are out; stop when none comes for `timeout` seconds."""
-        n = 0
-        while count is None or n < count:
-            batch = self.read(timeout)
-            if not batch:
-                return
-            for scan in batch:
-                yield scan
-                n += 1
-                if count is not None and n >= count:
-                    return
+        yield from take(self.read, count, timeout)
