@@ -9,7 +9,7 @@ The protocol has no commands in stream mode.
 
 import re
 
-from .reading import MAX_BUFFER, OVERLOAD, Reading, make
+from .reading import OVERLOAD, Reading, make, split_lines
 
 HEADER = re.compile(rb"(ST|US|OL),(GS|NT),")
 LINE = re.compile(rb"(ST|US|OL),(GS|NT),(?:[^,]*,)*?\s*([+-]?)\s*(\d*\.?\d*)\s*([A-Za-z]{1,3})\s*")
@@ -28,19 +28,14 @@ class CasCodec:
         self.buffer = b""
 
     def feed(self, data: bytes) -> list[Reading]:
-        self.buffer += data
+        lines, self.buffer = split_lines(self.buffer + data)
         out: list[Reading] = []
-        while True:
-            end = self.buffer.find(b"\n")
-            if end < 0:
-                break
-            line, self.buffer = self.buffer[:end].rstrip(b"\r"), self.buffer[end + 1:]
+        for line in lines:
             for header in reversed(list(HEADER.finditer(line))):  # a cut-off frame glued in front
                 reading = self._parse(line[header.start():])
                 if reading is not None:
                     out.append(reading)
                     break
-        self.buffer = self.buffer[-MAX_BUFFER:]
         return out
 
     def _parse(self, line: bytes) -> Reading | None:

@@ -13,7 +13,7 @@ Commands end with CR LF. Replies used here:
 
 import re
 
-from .reading import FAULT, MAX_BUFFER, OVERLOAD, UNDER_ZERO, Ack, Reading, make
+from .reading import FAULT, OVERLOAD, UNDER_ZERO, Ack, Reading, make, split_lines
 
 NUM = rb"([+-]?\s*\d+(?:\.\d*)?|[+-]?\s*\.\d+)"
 WEIGHT = re.compile(rb"(S)\s+([SD])\s+" + NUM + rb"\s+(\S+)\s*")
@@ -89,17 +89,12 @@ class MtSicsCodec:
         self.info: dict[str, str] = {}
 
     def feed(self, data: bytes) -> list[Reading]:
-        self.buffer += data
+        lines, self.buffer = split_lines(self.buffer + data)
         out: list[Reading] = []
-        while True:
-            end = self.buffer.find(b"\n")
-            if end < 0:
-                break
-            line, self.buffer = self.buffer[:end].rstrip(b"\r"), self.buffer[end + 1:]
+        for line in lines:
             reading = self._line(line)
             if reading is not None:
                 out.append(reading)
-        self.buffer = self.buffer[-MAX_BUFFER:]
         return out
 
     def _line(self, line: bytes) -> Reading | None:

@@ -46,3 +46,9 @@ class Ack:
     command: str
     ok: bool
     detail: str = ""
+
+
+def split_lines(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Complete LF-ended lines (CR stripped) and what is left, cut to MAX_BUFFER bytes."""
+    *lines, rest = buffer.split(b"\n")
+    return [line.rstrip(b"\r") for line in lines], rest[-MAX_BUFFER:]
