@@ -7,8 +7,10 @@ PROBLEM_MIMETYPE = "application/problem+json"
 
 
 class Problem(Exception):
-    def __init__(self, status: int, slug: str, title: str, detail: str | None = None, **extra):
+    def __init__(self, status: int, slug: str, title: str, detail: str | None = None, *,
+                 headers: dict | None = None, **extra):
         super().__init__(title)
+        self.headers = headers or {}
         self.status = status
         self.slug = slug
         self.title = title
@@ -27,6 +29,7 @@ def problem_response(problem: Problem):
     response = jsonify(problem.to_dict())
     response.status_code = problem.status
     response.mimetype = PROBLEM_MIMETYPE
+    response.headers.update(problem.headers)
     if problem.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="cellwms"'
     return response

@@ -6,12 +6,21 @@ from server.models.idempotency import IdempotencyRecord
 from server.models.orders import Order, OrderStatus
 from server.models.people import ApiToken, Role, SignInFailure, User
 from server.models.shipping import Parcel
-from server.models.stations import Station, StationKind
+from server.models.stations import (
+    JobState,
+    MediaFile,
+    Station,
+    StationEvent,
+    StationJob,
+    StationKind,
+    StationSession,
+)
 from server.models.stock import KIND_EFFECTS, Movement, MovementKind, Quant
 from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse, Zone, ZoneKind
 
 __all__ = [
-    "KIND_EFFECTS", "ApiToken", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord",
-    "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
-    "SignInFailure", "Sku", "SkuBarcode", "Station", "StationKind", "Tote", "User", "Warehouse", "Zone", "ZoneKind",
+    "KIND_EFFECTS", "ApiToken", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
+    "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
+    "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
+    "Tote", "User", "Warehouse", "Zone", "ZoneKind",
 ]

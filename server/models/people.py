@@ -56,6 +56,10 @@ class User(UserMixin, Timestamped, db.Model):
         return Role.admin in self.roles or bool(self.roles & set(roles))
 
     @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+    @property
     def is_active(self) -> bool:  # flask-login
         return self.active
 

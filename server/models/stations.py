@@ -3,11 +3,11 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.models.base import Timestamped
+from server.models.base import Timestamped, utcnow
 from server.models.people import Role
 
 
@@ -40,9 +40,99 @@ class Station(Timestamped, db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The agent's last heartbeat: devices (name -> kind, state, detail, since), outbox, agent.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    health: Mapped[dict | None] = mapped_column(JSON)
 
     warehouse = relationship("Warehouse")
 
     @property
     def role(self) -> str:
         return STATION_ROLE[StationKind(self.kind)]
+
+
+class StationSession(db.Model):
+    """Who works at a station now, in which scenario, and the scenario's state (one row per station)."""
+
+    __tablename__ = "station_sessions"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    scenario: Mapped[str] = mapped_column(String(32), default="")
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user = relationship("User")
+
+
+class StationEvent(db.Model):
+    """One input at a station (scan, weight, photo, clip, device status, job result, button), stored
+    once per sender's `event_id`, with the prompt it got (`outcome`). The station page's live
+    stream reads these rows."""
+
+    __tablename__ = "station_events"
+    __table_args__ = (Index("ix_station_events_station_id_id", "station_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    seq: Mapped[int | None] = mapped_column(BigInteger)  # the agent's counter; None from pages
+    source: Mapped[str] = mapped_column(String(16), default="agent")  # agent, page, api
+    kind: Mapped[str] = mapped_column(String(16))
+    device: Mapped[str] = mapped_column(String(64), default="")
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="stored")  # stored, rejected
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    outcome: Mapped[dict | None] = mapped_column(JSON)  # the prompt, or None for quiet events
+
+
+class JobState(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    done = "done"
+    failed = "failed"
+
+
+class StationJob(db.Model):
+    """A device job for a station's agent: print, photo, record_start/stop, read_weight, beep."""
+
+    __tablename__ = "station_jobs"
+    __table_args__ = (Index("ix_station_jobs_station_id_state", "station_id", "state"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    device: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default=JobState.queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str | None] = mapped_column(String(16))  # done, printed, paper_out, head_open, failed
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by_event: Mapped[str | None] = mapped_column(String(64))
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MediaFile(db.Model):
+    """A photo or clip from a station, uploaded in resumable chunks and stored by checksum."""
+
+    __tablename__ = "media_files"
+    __table_args__ = (UniqueConstraint("station_id", "sha256", name="uq_media_files_station_sha256"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    kind: Mapped[str] = mapped_column(String(8))  # photo, clip
+    content_type: Mapped[str] = mapped_column(String(64), default="application/octet-stream")
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    complete: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -92,7 +92,7 @@ def _complete_sign_in(user: User, next_url: str | None):
     touch_login(user)
     limits.clear(limits.user_key(user.id), limits.name_key(user.username))
     db.session.commit()
-    flash(_("Signed in as %(name)s.", name=user.full_name or user.username), "ok")
+    flash(_("Signed in as %(name)s.", name=user.display_name), "ok")
     return redirect(next_url or url_for("web.home"))
 
 

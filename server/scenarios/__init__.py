@@ -1,0 +1,316 @@
+"""Scenarios: the scan-driven state machines of the flows (one module per flow).
+
+Every station input (a scan from an agent or typed into a page by a wedge scanner, a stable
+weight, a photo, a clip, a device status, a job result, a key) ends in `handle_inputs()`: it
+stores each input once by its `event_id`, hands it to the station's scenario and stores the
+`Prompt` it answers (message, sound, device jobs). Station pages and agents only show prompts
+and forward input.
+
+A flow registers its scenario for a station kind with `register()`; a station without one runs
+`identify`: it signs workers in and out by badge and says what each scanned code is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_babel import force_locale, lazy_gettext
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Station, StationEvent, StationSession, User
+from server.models.base import utcnow
+from server.services import stations as station_service
+from server.services.scan import Classification, Kind, classify, record_scan
+
+INPUT_KINDS = ("scan", "weight", "photo", "clip", "device_status", "job_result", "button")
+SOUNDS = ("ok", "error", "none")
+
+
+def _(msgid: str, **params):
+    return lazy_gettext(msgid, **params)
+
+
+class InputError(ValueError):
+    """An input whose payload cannot be used: stored as rejected, answered with an error prompt."""
+
+
+@dataclass
+class Prompt:
+    message: str
+    sound: str = "ok"
+    title: str = ""
+    details: list[str] = field(default_factory=list)
+    jobs: list[int] = field(default_factory=list)
+    scenario: str = ""
+    user: str | None = None
+    screen: dict = field(default_factory=dict)  # scenario data the station page draws
+
+    def as_json(self) -> dict:
+        return {
+            "scenario": self.scenario, "title": str(self.title), "message": str(self.message), "sound": self.sound,
+            "details": [str(d) for d in self.details], "jobs": list(self.jobs), "user": self.user,
+            "screen": self.screen,
+        }
+
+
+@dataclass
+class StationInput:
+    event_id: str
+    kind: str
+    payload: dict
+    device: str = ""
+    seq: int | None = None
+    occurred_at: datetime | None = None
+    source: str = "agent"
+
+
+@dataclass
+class Context:
+    """What a scenario sees of the station, the worker and the session; where it queues jobs."""
+
+    station: Station
+    session: StationSession
+    user: User | None
+    event: StationInput
+    jobs: list[int] = field(default_factory=list)
+
+    def job(self, kind: str, payload: dict | None = None, device: str | None = None) -> int:
+        job = station_service.create_job(self.station, kind, payload or {}, device=device,
+                                         event_id=self.event.event_id, user=self.user)
+        self.jobs.append(job.id)
+        return job.id
+
+    def sign_in(self, user: User) -> None:
+        self.session.user_id, self.user = user.id, user
+        self.session.state, self.session.scenario = {}, ""
+        self.session.started_at = utcnow()
+
+    def sign_out(self) -> None:
+        self.session.user_id, self.user = None, None
+        self.session.state, self.session.scenario = {}, ""
+
+
+class Scenario:
+    """Base: badge sign-in/out, and a plain answer for every kind of input. Flows override the
+    `on_*` methods they care about; `on_code` gets every scan that is not a badge."""
+
+    name = "identify"
+
+    def handle(self, ctx: Context, event: StationInput) -> Prompt | None:
+        return getattr(self, f"on_{event.kind}")(ctx, event.payload)
+
+    def on_scan(self, ctx: Context, payload: dict) -> Prompt | None:
+        station, event = ctx.station, ctx.event
+        max_bytes = current_app.config["CELLWMS_SCAN_MAX_BYTES"]
+        result = classify(payload["raw"], station.warehouse_id, symbology=payload.get("symbology"),
+                          max_bytes=max_bytes)
+        prompt = self.on_badge(ctx, result) if result.kind == Kind.badge else self.on_code(ctx, result)
+        record_scan(result, max_bytes=max_bytes, station_id=station.id, user_id=ctx.user.id if ctx.user else None,
+                    warehouse_id=station.warehouse_id, event_id=event.event_id, scanned_at=event.occurred_at,
+                    source=event.source, meaning=result.answer())
+        return prompt
+
+    def on_badge(self, ctx: Context, result: Classification) -> Prompt:
+        user = db.session.get(User, result.entity_id)
+        if user is None or not user.active:
+            return Prompt(_("This badge is not active."), "error", title=_("Badge"))
+        if ctx.user is not None and ctx.user.id == user.id:
+            ctx.sign_out()
+            return Prompt(_("Signed out: %(name)s", name=user.display_name), "ok", title=_("Badge"))
+        ctx.sign_in(user)
+        return Prompt(_("Hello, %(name)s", name=user.display_name), "ok", title=_("Badge"))
+
+    def on_code(self, ctx: Context, result: Classification) -> Prompt:
+        sound = "error" if result.kind == Kind.unknown else "ok"
+        return Prompt(result.message, sound, title=result.kind, screen={"scan": result.answer()})
+
+    def on_weight(self, ctx: Context, payload: dict) -> Prompt | None:
+        return Prompt(_("Weight: %(value)s %(unit)s", value=_number(payload["value"]), unit=payload["unit"]),
+                      "none", title=_("Scale"), screen={"weight": payload})
+
+    def on_photo(self, ctx: Context, payload: dict) -> Prompt | None:
+        return Prompt(_("Photo saved."), "ok", title=_("Camera"), screen={"media": payload["media"]})
+
+    def on_clip(self, ctx: Context, payload: dict) -> Prompt | None:
+        if payload.get("partial"):
+            return Prompt(_("The camera was lost: the video is cut short."), "error", title=_("Camera"))
+        return Prompt(_("Video saved."), "none", title=_("Camera"))
+
+    def on_device_status(self, ctx: Context, payload: dict) -> Prompt | None:
+        name = ctx.event.device or payload.get("device_kind", "")
+        if payload["state"] == "up":
+            return Prompt(_("%(device)s is working.", device=name), "none", title=_("Devices"))
+        return Prompt(_("%(device)s: %(detail)s", device=name, detail=payload.get("detail") or payload["state"]),
+                      "error", title=_("Devices"))
+
+    def on_job_result(self, ctx: Context, payload: dict) -> Prompt | None:
+        job = station_service.record_job_result(ctx.station, payload)
+        if payload["result"] in ("done", "printed"):
+            return None
+        what = job.kind if job is not None else _("Job")
+        return Prompt(_("%(job)s failed: %(detail)s", job=what, detail=payload.get("detail") or payload["result"]),
+                      "error", title=_("Devices"))
+
+    def on_button(self, ctx: Context, payload: dict) -> Prompt | None:
+        if payload["key"] == "sign_out" and ctx.user is not None:
+            name = ctx.user.display_name
+            ctx.sign_out()
+            return Prompt(_("Signed out: %(name)s", name=name), "ok", title=_("Badge"))
+        return Prompt(_("This key does nothing here."), "error")
+
+
+SCENARIOS: dict[str, Scenario] = {}
+IDENTIFY = Scenario()
+
+
+def register(station_kind: str, scenario: Scenario) -> Scenario:
+    SCENARIOS[station_kind] = scenario
+    return scenario
+
+
+def scenario_for(station: Station) -> Scenario:
+    return SCENARIOS.get(station.kind, IDENTIFY)
+
+
+# --- storing inputs -------------------------------------------------------------------------
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _check_payload(kind: str, payload: dict) -> dict:
+    """A checked copy of the payload (scan bytes decoded to `raw`), or InputError."""
+    if kind not in INPUT_KINDS:
+        raise InputError(f"unknown kind {kind!r}")
+    if not isinstance(payload, dict):
+        raise InputError("payload must be an object")
+    checked = dict(payload)
+
+    def need(key: str, types, what: str):
+        value = payload.get(key)
+        if not isinstance(value, types) or isinstance(value, bool):  # JSON true is not a number
+            raise InputError(f"{key}: {what}")
+        return value
+
+    if kind == "scan":
+        try:
+            checked["raw"] = base64.b64decode(need("raw_b64", str, "base64 text required"), validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError("raw_b64: not valid base64") from None
+        if not isinstance(payload.get("symbology", ""), str):
+            raise InputError("symbology: text required")
+    elif kind == "weight":
+        value = need("value", (int, float), "a number is required")
+        if not math.isfinite(value):
+            raise InputError("value: a finite number is required")
+        if need("unit", str, "text required") not in ("kg", "g", "lb", "oz"):
+            raise InputError("unit: one of kg, g, lb, oz")
+    elif kind in ("photo", "clip"):
+        media = need("media", str, "sha256 hex required")
+        if len(media) != 64 or any(c not in "0123456789abcdef" for c in media):
+            raise InputError("media: sha256 hex (64 lowercase hex digits) required")
+        if need("size", int, "a whole number of bytes is required") < 0:
+            raise InputError("size: must not be negative")
+    elif kind == "device_status":
+        if need("state", str, "text required") not in ("up", "down", "degraded"):
+            raise InputError("state: one of up, down, degraded")
+    elif kind == "job_result":
+        need("job_id", int, "a job id is required")
+        if need("result", str, "text required") not in station_service.JOB_RESULTS:
+            raise InputError(f"result: one of {', '.join(station_service.JOB_RESULTS)}")
+    elif kind == "button":
+        need("key", str, "text required")
+    return checked
+
+
+def _rejected(reason: str) -> dict:
+    return {"scenario": "", "title": "", "message": str(_("Input not accepted: %(reason)s", reason=reason)),
+            "sound": "error", "details": [], "jobs": [], "user": None, "screen": {"problem": reason}}
+
+
+def session_of(station: Station) -> StationSession:
+    session = db.session.get(StationSession, station.id)
+    if session is None:
+        session = StationSession(station_id=station.id, state={}, scenario="")
+        db.session.add(session)
+    return session
+
+
+def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | None = None) -> list[dict]:
+    """Store each input once and answer it. Returns one outcome per input, in order:
+    {"event_id", "status": "stored"|"duplicate"|"rejected", "prompt": dict | None}.
+
+    `user` is the worker who typed it (a page); agent inputs belong to whoever is signed in at
+    the station. The caller's transaction commits everything together.
+    """
+    ids = [i.event_id for i in inputs]
+    earlier = {
+        e.event_id: e for e in db.session.execute(
+            select(StationEvent).where(StationEvent.event_id.in_(ids))).scalars()
+    } if ids else {}
+    session = session_of(station)
+    if user is not None and session.user_id != user.id:
+        session.user_id = user.id
+    scenario = scenario_for(station)
+    outcomes = []
+    for event in inputs:
+        done = earlier.get(event.event_id)
+        if done is not None:
+            if done.station_id != station.id:
+                outcomes.append({"event_id": event.event_id, "status": "rejected",
+                                 "prompt": _rejected("event_id belongs to another station")})
+            else:
+                outcomes.append({"event_id": event.event_id, "status": "duplicate", "prompt": done.outcome})
+            continue
+        worker = db.session.get(User, session.user_id) if session.user_id else None
+        row = StationEvent(event_id=event.event_id, station_id=station.id, seq=event.seq, source=event.source,
+                           kind=event.kind, device=event.device, occurred_at=event.occurred_at,
+                           payload=_stored_payload(event.payload), user_id=worker.id if worker else None)
+        try:
+            checked = _check_payload(event.kind, event.payload)
+        except InputError as error:
+            row.status, row.outcome = "rejected", _rejected(str(error))
+        else:
+            ctx = Context(station=station, session=session, user=worker,
+                          event=StationInput(**{**event.__dict__, "payload": checked}))
+            language = worker.locale if worker is not None and worker.locale else None
+            with force_locale(language) if language else contextlib.nullcontext():
+                prompt = scenario.handle(ctx, ctx.event)
+                if prompt is not None:
+                    prompt.scenario = prompt.scenario or scenario.name
+                    prompt.jobs = ctx.jobs + [j for j in prompt.jobs if j not in ctx.jobs]
+                    prompt.user = ctx.user.display_name if ctx.user else None
+                    row.outcome = prompt.as_json()
+            if event.kind in ("photo", "clip"):
+                station_service.expect_media(station, checked, event.kind, event.event_id)
+            session.updated_at = utcnow()
+        earlier[event.event_id] = row
+        db.session.add(row)
+        outcomes.append({"event_id": event.event_id, "status": row.status, "prompt": row.outcome})
+    station.last_seen_at = utcnow()
+    return outcomes
+
+
+def _stored_payload(payload) -> dict:
+    """The payload as sent, kept for the record (a scan's bytes stay base64)."""
+    return payload if isinstance(payload, dict) else {"invalid": repr(payload)[:500]}
+
+
+def page_input(station: Station, user: User, kind: str, payload: dict) -> dict:
+    """An input typed or clicked on the station page: stored and answered like an agent's."""
+    event = StationInput(event_id=str(uuid.uuid4()), kind=kind, payload=payload, source="page",
+                         occurred_at=datetime.now(UTC))
+    return handle_inputs(station, [event], user=user)[0]
+
+
+__all__ = ["SCENARIOS", "Context", "InputError", "Prompt", "Scenario", "StationInput", "handle_inputs", "page_input",
+           "register", "scenario_for"]

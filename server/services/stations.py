@@ -1,0 +1,215 @@
+"""Station operations the scenarios, the API and the pages share: device jobs, heartbeats and
+health, and media files (photos, clips) uploaded in resumable chunks.
+
+Nothing here lives in process memory: jobs, health and uploads are rows, so any number of server
+workers serve the same stations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import JobState, MediaFile, Station, StationJob, User
+from server.models.base import utcnow
+from server.problems import Problem
+
+JOB_KINDS = ("print", "photo", "record_start", "record_stop", "read_weight", "beep")
+JOB_RESULTS = ("done", "printed", "paper_out", "head_open", "failed")
+SUCCESS_RESULTS = ("done", "printed")
+# A job sent to an agent without a result after this long is sent again (the agent de-duplicates).
+JOB_LEASE = timedelta(seconds=60)
+# A station whose agent has not called for this long is offline.
+OFFLINE_AFTER = timedelta(seconds=30)
+MEDIA_KINDS = {"photo": "image/jpeg", "clip": "video/x-msvideo"}
+MAX_CHUNK = 8 * 1024 * 1024
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+def create_job(station: Station, kind: str, payload: dict, *, device: str | None = None,
+               event_id: str | None = None, user: User | None = None) -> StationJob:
+    if kind not in JOB_KINDS:
+        raise Problem(422, "unknown-job-kind", f"Unknown job kind {kind!r}.", detail=f"One of {', '.join(JOB_KINDS)}.")
+    if kind == "print" and not isinstance(payload.get("template"), str):
+        raise Problem(422, "template-required", "A print job needs a template name.")
+    job = StationJob(station_id=station.id, kind=kind, device=device, payload=payload, state=JobState.queued,
+                     attempts=0, detail={}, created_by_event=event_id,
+                     created_by_user_id=user.id if user is not None else None)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def claim_jobs(station: Station, limit: int = 20) -> list[StationJob]:
+    """Jobs to send now: queued ones, and sent ones whose lease ran out, oldest first. Marks them sent."""
+    now = utcnow()
+    due = (StationJob.state == JobState.queued) | (
+        (StationJob.state == JobState.sent) & (StationJob.sent_at < now - JOB_LEASE))
+    query = (select(StationJob).where(StationJob.station_id == station.id, due)
+             .order_by(StationJob.id).limit(limit).with_for_update(skip_locked=True))
+    jobs = list(db.session.execute(query).scalars())
+    for job in jobs:
+        job.state, job.sent_at, job.attempts = JobState.sent, now, job.attempts + 1
+    return jobs
+
+
+def job_json(job: StationJob) -> dict:
+    return {"id": job.id, "kind": job.kind, "device": job.device, "payload": job.payload, "state": job.state,
+            "attempts": job.attempts, "result": job.result, "detail": job.detail,
+            "created_at": job.created_at.isoformat() if job.created_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+
+
+def record_job_result(station: Station, result: dict) -> StationJob | None:
+    """Apply a job_result event; the first result of a job wins (a re-sent result changes nothing)."""
+    job = db.session.get(StationJob, result["job_id"])
+    if job is None or job.station_id != station.id:
+        return None
+    if job.state in (JobState.done, JobState.failed):
+        return job
+    job.result = result["result"]
+    job.state = JobState.done if result["result"] in SUCCESS_RESULTS else JobState.failed
+    job.detail = {k: v for k, v in result.items() if k not in ("job_id", "result")}
+    job.finished_at = utcnow()
+    return job
+
+
+# --- heartbeat and health -------------------------------------------------------------------
+
+
+def record_heartbeat(station: Station, body: dict) -> None:
+    now = utcnow()
+    station.heartbeat_at = station.last_seen_at = now
+    station.health = {"agent": body.get("agent") or {}, "devices": body.get("devices") or {},
+                      "outbox": body.get("outbox") or {}}
+
+
+def station_health(station: Station, now=None) -> dict:
+    """ok, degraded (a device is not up) or offline (no heartbeat lately), with the details."""
+    now = now or utcnow()
+    health = station.health or {}
+    devices = health.get("devices") or {}
+    seen = station.heartbeat_at
+    if seen is not None and seen.tzinfo is None:  # SQLite hands back naive UTC
+        seen = seen.replace(tzinfo=now.tzinfo)
+    if seen is None or now - seen > OFFLINE_AFTER:
+        state = "offline"
+    elif any((d or {}).get("state") != "up" for d in devices.values()):
+        state = "degraded"
+    else:
+        state = "ok"
+    return {"station_id": station.id, "code": station.code, "name": station.name, "kind": station.kind,
+            "state": state, "heartbeat_at": seen.isoformat() if seen else None, "devices": devices,
+            "outbox": health.get("outbox") or {}, "agent": health.get("agent") or {}}
+
+
+# --- media ----------------------------------------------------------------------------------
+
+
+def media_dir() -> Path:
+    return Path(current_app.config["MEDIA_DIR"])
+
+
+def _find_media(station: Station, sha256: str) -> MediaFile | None:
+    return db.session.execute(
+        select(MediaFile).where(MediaFile.station_id == station.id, MediaFile.sha256 == sha256)
+    ).scalar_one_or_none()
+
+
+def expect_media(station: Station, payload: dict, kind: str, event_id: str | None) -> MediaFile:
+    """The media row an event names; created pending if the upload has not started yet."""
+    media = _find_media(station, payload["media"])
+    if media is None:
+        media = MediaFile(station_id=station.id, sha256=payload["media"], size=payload["size"], kind=kind,
+                          content_type=MEDIA_KINDS[kind], received=0, complete=False)
+        db.session.add(media)
+    if event_id and not media.event_id:
+        media.event_id = event_id
+    return media
+
+
+def open_upload(station: Station, sha256: str, size: int, kind: str, content_type: str | None = None,
+                filename: str = "") -> tuple[MediaFile, bool]:
+    """(media, created). The same file again answers with what has arrived so far."""
+    media = _find_media(station, sha256)
+    if media is not None:
+        if media.size != size:
+            raise Problem(409, "media-size-differs", "This checksum was announced with another size.",
+                          detail=f"Announced {media.size} bytes, now {size}.")
+        media.filename = media.filename or filename
+        return media, False
+    media = MediaFile(station_id=station.id, sha256=sha256, size=size, kind=kind,
+                      content_type=content_type or MEDIA_KINDS[kind], filename=filename, received=0, complete=False)
+    db.session.add(media)
+    db.session.flush()
+    return media, True
+
+
+def _partial_path(media: MediaFile) -> Path:
+    return media_dir() / "partial" / f"{media.station_id}-{media.sha256}.part"
+
+
+def stored_path(media: MediaFile) -> Path:
+    return media_dir() / media.sha256[:2] / media.sha256
+
+
+def reconcile(media: MediaFile) -> int:
+    """Bytes received so far, as the partial file on disk says (a discarded file means 0)."""
+    if not media.complete and media.received:
+        partial = _partial_path(media)
+        on_disk = partial.stat().st_size if partial.exists() else 0
+        if on_disk < media.received:
+            media.received = on_disk
+    return media.size if media.complete else media.received
+
+
+def write_chunk(media: MediaFile, offset: int, chunk: bytes) -> int:
+    """Append `chunk` at `offset`; returns the new offset. A wrong offset is 409 with the right one;
+    the last chunk checks the sha256 (422 and start again on a mismatch)."""
+    if media.complete:
+        return media.size
+    reconcile(media)
+    if offset != media.received:
+        raise Problem(409, "upload-offset", "The upload continues from another offset.",
+                      detail=f"Expected offset {media.received}.", offset=media.received,
+                      headers={"Upload-Offset": str(media.received)})
+    if len(chunk) > MAX_CHUNK:
+        raise Problem(413, "chunk-too-large", f"Send at most {MAX_CHUNK} bytes per request.")
+    if offset + len(chunk) > media.size:
+        raise Problem(422, "upload-too-long", "More bytes than the announced size.",
+                      detail=f"Announced {media.size} bytes.")
+    partial = _partial_path(media)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with open(partial, "r+b" if partial.exists() else "wb") as out:
+        out.truncate(offset)  # bytes past `received` belong to a request that did not commit
+        out.seek(offset)
+        out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    media.received = offset + len(chunk)
+    if media.received == media.size:
+        _finish(media, partial)
+    return media.received
+
+
+def _finish(media: MediaFile, partial: Path) -> None:
+    digest = hashlib.sha256()
+    with open(partial, "rb") as part:
+        for block in iter(lambda: part.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != media.sha256:
+        partial.unlink(missing_ok=True)  # the next request finds no file and starts from 0
+        raise Problem(422, "checksum-mismatch", "The file's bytes do not match its sha256; send it again.",
+                      offset=0, headers={"Upload-Offset": "0"})
+    target = stored_path(media)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(partial, target)
+    media.complete, media.completed_at = True, utcnow()
