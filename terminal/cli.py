@@ -1,4 +1,4 @@
-"""Station-side commands: `cellwms devices ...` and `cellwms emulate scale|scanner|camera ...`.
+"""Station-side commands: `cellwms station ...` (the agent), `cellwms devices ...`, `cellwms emulate ...`.
 
 The server's `cellwms` command hands these to `python -m terminal.cli` (the server never
 imports `terminal`). Each device family adds its commands in terminal/commands/<family>.py.
@@ -6,7 +6,7 @@ imports `terminal`). Each device family adds its commands in terminal/commands/<
 
 import click
 
-from terminal.commands import cameras, scales, scanners
+from terminal.commands import cameras, scales, scanners, station
 
 
 @click.group()
@@ -28,6 +28,7 @@ for family in (scales, scanners, cameras):
     for group_name, command in family.commands:
         {"devices": devices, "emulate": emulate}[group_name].add_command(command)
 
+main.add_command(station.command)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""`cellwms devices ...` and `cellwms emulate scale|scanner|camera ...`: station-side tools.
+"""`cellwms devices ...`, `cellwms emulate ...` and `cellwms station --profile ...`: station-side tools.
 
 They live in `terminal` (the station agent's package), which the server never imports: these
 commands replace this process with `python -m terminal.cli ...`, same arguments, same terminal.
@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from server.commands.people import station_group
 from server.commands.printing import emulate
 
 FORWARD = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
@@ -48,4 +49,23 @@ def _emulator(kind: str):
 for kind in EMULATORS:
     emulate.add_command(_emulator(kind))
 
-commands = [devices]
+class StationGroup(click.Group):
+    """`cellwms station create ...` and the other server-side station commands run here; anything
+    else is the station agent: `cellwms station --profile P --server URL --token T` runs
+    `python -m terminal.cli station ...` (see `cellwms station --profile x --help`)."""
+
+    def list_commands(self, ctx):
+        return station_group.list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return station_group.get_command(ctx, name)
+
+    def parse_args(self, ctx, args):
+        if (args and args[0] in self.list_commands(ctx)) or args == ["--help"]:
+            return super().parse_args(ctx, args)
+        _forward("station", *args)
+
+
+station = StationGroup("station", help=StationGroup.__doc__)
+
+commands = [devices, station]

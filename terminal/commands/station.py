@@ -1,0 +1,61 @@
+"""`cellwms station --profile P --server URL --token T`: run a station agent until stopped."""
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from terminal.devices.profiles import ProfileError
+
+
+def default_outbox(station: str) -> Path:
+    """$STATE_DIRECTORY (systemd StateDirectory=) or ~/.local/state/cellwms, one file per station."""
+    root = os.environ.get("STATE_DIRECTORY") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "cellwms")
+    return Path(root) / f"station-{station}.outbox.db"
+
+
+@click.command("station")
+@click.option("--profile", "profile_path", required=True, help="station profile: a .toml path or a name in "
+              "firmware_profiles/stations/")
+@click.option("--server", "server_url", required=True, envvar="CELLWMS_SERVER", help="e.g. http://wms.local:8000")
+@click.option("--token", required=True, envvar="CELLWMS_STATION_TOKEN",
+              help="the station's token (`cellwms station create`); or CELLWMS_STATION_TOKEN")
+@click.option("--outbox", "outbox_path", default=None, help="outbox file (default: $STATE_DIRECTORY or "
+              "~/.local/state/cellwms/station-<name>.outbox.db)")
+@click.option("--status-port", default=0, type=click.IntRange(0, 65535),
+              help="serve GET /status on 127.0.0.1:N for the station page (0: off)")
+@click.option("--heartbeat", "heartbeat_every", default=10.0, type=click.FloatRange(min=0.5), help="seconds")
+@click.option("--media-dir", default=None, help="where cameras write stills and clips")
+@click.option("-v", "--verbose", is_flag=True, help="debug logging")
+def command(profile_path, server_url, token, outbox_path, status_port, heartbeat_every, media_dir, verbose):
+    """Run the station agent: devices -> outbox -> server, and device jobs back."""
+    from terminal.station.agent import Agent
+    from terminal.station.profile import load_station_profile
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        profile = load_station_profile(profile_path)
+    except ProfileError as error:
+        click.echo(f"bad station profile: {error}", err=True)
+        sys.exit(2)
+    try:
+        agent = Agent(profile, server_url, token, str(outbox_path or default_outbox(profile.name)),
+                      media_dir=media_dir, status_port=status_port or None, heartbeat_every=heartbeat_every)
+    except (ValueError, ProfileError) as error:
+        click.echo(f"cannot start station {profile.name}: {error}", err=True)
+        sys.exit(2)
+
+    def on_signal(signum, frame):
+        agent.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = agent.run()
+    if agent.fatal:
+        click.echo(f"station {profile.name} stopped: {agent.fatal}", err=True)
+    sys.exit(code)
