@@ -102,7 +102,9 @@ def probe_scale(profile_name, url, count, as_json, timeout=5.0):
 @click.option("--profile", "profile_name", required=True, help="scale profile (serial protocols)")
 @click.option("--link", default=None, help="path of the symlink to the pty (default: a temp dir)")
 @click.option("--load", "load_kg", default=1.0, show_default=True, help="load on the platform, kg")
-def scale(profile_name, link, load_kg):
+@click.option("--loads", default="", help="comma-separated loads in kg to put on in turn, e.g. 0,1.25,0,2.4")
+@click.option("--every", type=float, default=5.0, show_default=True, help="seconds between --loads")
+def scale(profile_name, link, load_kg, loads, every):
     """Run a scale emulator on a new pty; prints its path and runs until stopped."""
     from terminal.devices.scales.profile import load
     from terminal.emulators.scale import ScaleEmulator
@@ -114,12 +116,19 @@ def scale(profile_name, link, load_kg):
         raise click.ClickException(str(error)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        cycle = [float(kg) for kg in loads.split(",") if kg.strip()]
+    except ValueError:
+        raise click.BadParameter(f"not a list of numbers: {loads!r}", param_hint="--loads") from None
     with emu:
         emu.put(load_kg)
         click.echo(emu.port, nl=True)
+        turn = 0
         try:
-            while not stop.wait(0.2):
-                pass
+            while not stop.wait(every if cycle else 0.2):
+                if cycle:
+                    emu.put(cycle[turn % len(cycle)])
+                    turn += 1
         except KeyboardInterrupt:
             pass
 

@@ -14,7 +14,9 @@ from terminal.devices.profiles import ProfileError
 @click.option("--link", default=None, help="Path of the symlink to the pty (default: a new temp dir).")
 @click.option("--rate", type=float, default=None, help="Bytes per second (default: baudrate / 10).")
 @click.option("--every", type=float, default=0.0, help="Scan the sample codes every N seconds (0: off).")
-def scanner_command(profile_name, link, rate, every):
+@click.option("--codes", "codes_file", type=click.File(encoding="utf-8"), default=None,
+              help="Codes for --every, one a line (same notation as stdin), instead of the samples.")
+def scanner_command(profile_name, link, rate, every, codes_file):
     """Serial scanner emulator on a new pty: prints its path, then scans each line read from stdin
     ({GS} or \\x1d for the group separator; "]d2 0104..." to give an AIM identifier) until stopped."""
     from terminal.devices.scanners import load_profile
@@ -34,23 +36,30 @@ def scanner_command(profile_name, link, rate, every):
 
         def from_stdin():
             for line in sys.stdin:
-                text = line.rstrip("\r\n").replace("{GS}", "\x1d").replace("\\x1d", "\x1d")
-                aim, _, rest = text.partition(" ")
-                if len(aim) == 3 and aim.startswith("]") and rest:
-                    emulator.scan(rest, aim)
-                elif text:
-                    emulator.scan(text)
+                scan = _parse_line(line)
+                if scan:
+                    emulator.scan(scan[1], scan[0])
 
         threading.Thread(target=from_stdin, daemon=True).start()
+        codes = [scan for scan in map(_parse_line, codes_file) if scan] if codes_file else SAMPLES
         i = 0
         try:
             while not stop.wait(every or 3600):
-                if every:
-                    aim, text = SAMPLES[i % len(SAMPLES)]
+                if every and codes:
+                    aim, text = codes[i % len(codes)]
                     emulator.scan(text, aim)
                     i += 1
         except KeyboardInterrupt:
             pass
+
+
+def _parse_line(line: str) -> tuple[str, str] | None:
+    """'0104...{GS}91..' or ']d2 0104...' -> (AIM identifier or "", text); None for a blank line."""
+    text = line.rstrip("\r\n").replace("{GS}", "\x1d").replace("\\x1d", "\x1d")
+    aim, _, rest = text.partition(" ")
+    if len(aim) == 3 and aim.startswith("]") and rest:
+        return aim, rest
+    return ("", text) if text else None
 
 
 commands = [("emulate", scanner_command)]
