@@ -49,11 +49,15 @@ class Agent:
         self._queues_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._status_server: ThreadingHTTPServer | None = None
+        self._started = False
 
     # life cycle
 
     def start(self) -> None:
         """Start everything; what the outbox already holds goes out first."""
+        if self._started:
+            return
+        self._started = True
         count, oldest = self.outbox.waiting()
         if count:
             log.info("outbox %s: %d events waiting since %s, sending them first", self.outbox.path, count, oldest)
@@ -101,7 +105,7 @@ class Agent:
             self.outbox.close()
 
     def run(self) -> int:
-        """Run until request_stop() (SIGTERM/SIGINT) or a fatal refusal; exit code."""
+        """Start (unless started), run until request_stop() (SIGTERM/SIGINT) or a fatal refusal; exit code."""
         self.start()
         try:
             self._stop.wait()

@@ -1,0 +1,335 @@
+"""The station agent over real HTTP on 127.0.0.1: offline queuing, draining in order exactly once,
+jobs run once, media upload, heartbeat, the local status endpoint, a refused token.
+
+Devices here are small test doubles of the device contract (terminal/station/__init__.py); the
+real devices are tested in their own files.
+"""
+
+import base64
+import json
+import socket
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from werkzeug.serving import make_server
+
+from terminal.station.agent import Agent
+from terminal.station.link import Link, Offline
+from terminal.station.outbox import Outbox
+
+WAIT = 20.0  # seconds a condition may take before the test fails with a message
+
+
+def wait_for(condition, what: str, timeout: float = WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Scanner:
+    """A scanner double: scan(text) emits a scan event like a real scanner device does."""
+
+    kind = "scanner"
+
+    def __init__(self):
+        self.emit = None
+        self.state = {"kind": "scanner", "state": "up", "detail": "", "since": now_iso()}
+
+    def start(self, emit):
+        self.emit = emit
+
+    def stop(self):
+        self.emit = None
+
+    def health(self):
+        return dict(self.state)
+
+    def run_job(self, job):
+        return {"result": "failed", "detail": "a scanner runs no jobs"}
+
+    def scan(self, text: str) -> str:
+        return self.emit("scan", {"raw_b64": base64.b64encode(text.encode()).decode(), "symbology": ""})
+
+    def unplug(self):
+        self.state = {"kind": "scanner", "state": "down", "detail": "unplugged", "since": now_iso()}
+        self.emit("device_status", {"state": "down", "detail": "unplugged", "device_kind": "scanner"})
+
+
+class Printer:
+    """A printer double: records every job it prints."""
+
+    kind = "printer"
+
+    def __init__(self):
+        self.printed: list[int] = []
+
+    def start(self, emit):
+        pass
+
+    def stop(self):
+        pass
+
+    def health(self):
+        return {"kind": "printer", "state": "up", "detail": "", "since": None}
+
+    def run_job(self, job):
+        self.printed.append(job["id"])
+        return {"result": "printed", "detail": f"{job['payload'].get('copies', 1)} copies"}
+
+
+class Station:
+    """A station profile double: its name and which device takes which job."""
+
+    def __init__(self, name="pack-1"):
+        self.name = name
+
+    def device_for_job(self, job):
+        return {"print": "printer", "read_weight": "scale"}.get(job.get("kind"))
+
+
+def make_agent(tmp_path, server_url, token="t", **options) -> tuple[Agent, Scanner, Printer]:
+    scanner, printer = Scanner(), Printer()
+    options = {"heartbeat_every": 10.0, "poll_wait": 1, "status_port": 0, **options}
+    agent = Agent(Station(), server_url, token, str(tmp_path / "outbox.db"),
+                  devices={"scanner": scanner, "printer": printer}, **options)
+    return agent, scanner, printer
+
+
+def get_status(agent: Agent) -> tuple[dict, dict]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{agent.status_port}/status", timeout=5) as resp:
+        return json.loads(resp.read()), dict(resp.headers)
+
+
+# --- without a server ---------------------------------------------------------------------
+
+
+def test_unreachable_server_is_offline_not_an_error():
+    link = Link(f"http://127.0.0.1:{free_port()}", "t", timeout=2)
+    with pytest.raises(Offline):
+        link.post_events([])
+    with pytest.raises(ValueError):
+        Link("ftp://example", "t")
+
+
+def test_offline_agent_keeps_queuing_and_its_status_says_so(tmp_path):
+    agent, scanner, _ = make_agent(tmp_path, f"http://127.0.0.1:{free_port()}", backoff=(0.05, 0.2))
+    agent.start()
+    try:
+        ids = [scanner.scan(f"CELL-{i}") for i in range(50)]
+        wait_for(lambda: agent.online is False, "the agent to notice it is offline")
+        status, headers = get_status(agent)
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert status["station"] == "pack-1" and status["online"] is False
+        assert status["waiting"] == 50 and status["oldest_at"] and status["media_waiting"] == 0
+        assert status["devices"]["scanner"]["state"] == "up"
+        assert set(status) >= {"station", "online", "waiting", "oldest_at", "media_waiting", "devices",
+                               "last_prompt", "server"}
+    finally:
+        agent.stop()
+    assert [e["event_id"] for e in Outbox(tmp_path / "outbox.db").pending(100)] == ids
+
+
+# --- against the real server ---------------------------------------------------------------
+
+
+class Server:
+    """The app served by werkzeug on 127.0.0.1 in a thread; stop() and start() again on the same port."""
+
+    def __init__(self, app):
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = None
+        self._thread = None
+
+    def start(self):
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="test-server", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def server(app):
+    running = Server(app)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def station(db):
+    from tests.factories import station, warehouse
+
+    wh = warehouse()
+    st, headers = station(wh, "PACK-1", "pack")
+    return st, headers["Authorization"].removeprefix("Bearer ")
+
+
+def stored_events(db, station_id: int) -> list:
+    from server.models import StationEvent
+
+    db.session.expire_all()
+    query = db.select(StationEvent).filter_by(station_id=station_id).order_by(StationEvent.id)
+    return list(db.session.execute(query).scalars())
+
+
+def test_scans_reach_the_server_in_order_once_with_prompts(tmp_path, db, server, station):
+    st, token = station
+    agent, scanner, _ = make_agent(tmp_path, server.url, token)
+    agent.start()
+    try:
+        ids = [scanner.scan(f"NOT-A-CODE-{i}") for i in range(250)]  # two batches: 200 + 50
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the outbox to drain")
+        assert agent.online is True
+        status, _ = get_status(agent)
+        assert status["online"] is True and status["waiting"] == 0
+        assert status["last_prompt"] and status["last_prompt"]["event_id"] == ids[-1]
+    finally:
+        agent.stop()
+    events = stored_events(db, st.id)
+    assert [e.event_id for e in events] == ids
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    assert base64.b64decode(events[0].payload["raw_b64"]) == b"NOT-A-CODE-0"
+
+
+def test_server_stopped_twice_events_land_exactly_once_in_order(tmp_path, db, server, station):
+    st, token = station
+    agent, scanner, _ = make_agent(tmp_path, server.url, token, backoff=(0.05, 0.2))
+    agent.start()
+    try:
+        ids = []
+        for round_ in range(3):
+            ids += [scanner.scan(f"R{round_}-{i}") for i in range(100)]
+            if round_ < 2:
+                server.stop()
+                ids += [scanner.scan(f"R{round_}-offline-{i}") for i in range(100)]
+                wait_for(lambda: agent.online is False, "the agent to see the server gone")
+                assert agent.outbox.waiting()[0] > 0
+                server.start()
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the outbox to drain after the restarts")
+    finally:
+        agent.stop()
+    assert [e.event_id for e in stored_events(db, st.id)] == ids
+
+
+def test_an_agent_restarted_resends_and_the_server_keeps_one_copy(tmp_path, db, server, station):
+    st, token = station
+    box = Outbox(tmp_path / "outbox.db")
+    ids = [box.put("scan", {"raw_b64": "QUJD", "symbology": ""}, "scanner") for _ in range(10)]
+    batch = box.pending(5)
+    Link(server.url, token).post_events(batch)  # sent, but the agent "died" before its ack
+    box.close()
+    agent, _, _ = make_agent(tmp_path, server.url, token)
+    agent.start()
+    try:
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the outbox to drain")
+    finally:
+        agent.stop()
+    assert [e.event_id for e in stored_events(db, st.id)] == ids
+
+
+def test_a_job_runs_once_even_when_sent_again(tmp_path, db, server, station):
+    from datetime import timedelta
+
+    from server.models import StationJob
+    from server.services.stations import create_job
+
+    st, token = station
+    job = create_job(st, "print", {"template": "sku-sticker", "data": {}, "copies": 2})
+    db.session.commit()
+    agent, _, printer = make_agent(tmp_path, server.url, token)
+    agent.start()
+    try:
+        def finished():
+            db.session.expire_all()
+            return db.session.get(StationJob, job.id).result
+
+        assert wait_for(finished, "the print job's result") == "printed"
+        # the server sends it again (as after a lost result): the agent must not print twice
+        db.session.get(StationJob, job.id).state = "sent"
+        db.session.get(StationJob, job.id).sent_at = datetime.now(UTC) - timedelta(minutes=5)
+        db.session.commit()
+        wait_for(lambda: agent.outbox.job_result(job.id) and finished() and (
+            db.session.get(StationJob, job.id).attempts >= 2), "the job to be sent again")
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the result to go out")
+    finally:
+        agent.stop()
+    assert printer.printed == [job.id]
+    stored = db.session.get(StationJob, job.id)
+    assert stored.result == "printed" and stored.detail["detail"] == "2 copies"
+
+
+def test_a_bad_token_stops_the_agent_with_a_clear_message(tmp_path, db, server, station):
+    agent, scanner, _ = make_agent(tmp_path, server.url, "not-the-token", status_port=None)
+    agent.start()
+    scanner.scan("X")
+    code = agent.run()  # returns once the refusal stopped it
+    assert code == 2 and "401" in agent.fatal and "token" in agent.fatal
+    assert Outbox(tmp_path / "outbox.db").waiting()[0] == 1  # nothing lost
+
+
+def test_heartbeat_carries_devices_and_goes_at_once_on_a_change(tmp_path, db, server, station):
+    from server.models import Station as StationRow
+
+    st, token = station
+    agent, scanner, _ = make_agent(tmp_path, server.url, token, heartbeat_every=3600)
+    agent.start()
+    try:
+        def health():
+            db.session.expire_all()
+            return db.session.get(StationRow, st.id).health
+
+        wait_for(lambda: (health() or {}).get("devices", {}).get("scanner"), "the first heartbeat")
+        assert health()["outbox"]["waiting"] == 0 and health()["agent"]["version"]
+        scanner.unplug()
+        wait_for(lambda: health()["devices"]["scanner"]["state"] == "down", "a heartbeat on the change")
+    finally:
+        agent.stop()
+
+
+def test_a_photo_uploads_with_its_event(tmp_path, db, server, station):
+    import hashlib
+
+    from server.models import MediaFile
+
+    st, token = station
+    agent, scanner, _ = make_agent(tmp_path, server.url, token)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8" + bytes(range(256)) * 5000 + b"\xff\xd9")  # 1.28 MB: two chunks
+    agent.start()
+    try:
+        scanner.emit("photo", {"role": "overhead", "job_id": None}, media=str(photo))
+
+        def complete():
+            db.session.expire_all()
+            return db.session.execute(db.select(MediaFile).filter_by(station_id=st.id, complete=True)).scalar()
+
+        media = wait_for(complete, "the photo to be complete on the server")
+        wait_for(lambda: agent.outbox.media_waiting() == 0 and agent.outbox.waiting()[0] == 0, "the agent to finish")
+    finally:
+        agent.stop()
+    assert media.sha256 == hashlib.sha256(photo.read_bytes()).hexdigest() and media.size == photo.stat().st_size
