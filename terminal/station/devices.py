@@ -213,6 +213,7 @@ class ScaleDevice(StationDevice):
         self.current = None          # the last Reading
         self.current_at = 0.0
         self.last_sent = None        # (value, unit, net, tare) of the last stable weight seen
+        self.readings = 0
         self._cond = threading.Condition()
 
     def _supervise(self) -> None:
@@ -252,6 +253,7 @@ class ScaleDevice(StationDevice):
     def _reading(self, reading) -> None:
         with self._cond:
             self.current, self.current_at = reading, time.monotonic()
+            self.readings += 1
             self._cond.notify_all()
         if not reading.stable:
             return
