@@ -306,3 +306,25 @@ def test_camera_unplugged_mid_clip_leaves_a_playable_partial_clip(tmp_path, star
         assert len(clips) == 2 and clips[1][0]["partial"] is False and clips[1][1] != path
         assert count_frames(clips[1][1]) == clips[1][0]["frames"] >= 5
         assert device.run_job({"id": 16, "kind": "record_stop", "payload": {}})["result"] == "failed"
+
+
+def test_mjpeg_emulator_is_a_network_camera_opencv_reads():
+    import urllib.request
+
+    with MjpegCameraEmulator(width=320, height=240, fps=30) as emulator:
+        capture = cv2.VideoCapture(emulator.url, cv2.CAP_FFMPEG)
+        try:
+            assert capture.isOpened()
+            frames = [capture.read() for _ in range(5)]
+            assert all(ok and frame.shape == (240, 320, 3) for ok, frame in frames)
+            jpeg = urllib.request.urlopen(emulator.snapshot_url, timeout=5).read()
+            assert jpeg[:2] == b"\xff\xd8"
+            emulator.unplug()
+            wait_for(lambda: not capture.read()[0], "the stream to break")
+            assert not cv2.VideoCapture(emulator.url, cv2.CAP_FFMPEG).isOpened()  # refused
+            emulator.replug()
+            again = cv2.VideoCapture(emulator.url, cv2.CAP_FFMPEG)
+            assert again.isOpened() and again.read()[0]
+            again.release()
+        finally:
+            capture.release()

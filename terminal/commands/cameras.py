@@ -4,6 +4,9 @@
 clip (barcodes at angles, blur, noise, a Chestny Znak DataMatrix) in the profile's size and codec,
 and lists the scans a camera decoder must read from it: a camera source to check a station with
 (`cellwms devices probe --profile P --port clip.avi`) when no camera is at hand.
+
+`cellwms emulate camera --profile P --mjpeg PORT` serves the scene instead as a network camera
+(MJPEG over HTTP on 127.0.0.1:PORT/video.mjpg, as IP cameras do) until interrupted.
 """
 
 import click
@@ -16,12 +19,25 @@ import click
 @click.option("--frames", type=int, default=None, help="frames to write (default: the whole scene once)")
 @click.option("--repeat", type=int, default=1, show_default=True, help="times to play the scene")
 @click.option("--fps", type=float, default=None, help="frame rate (default: the profile's clip_fps)")
-def camera_command(profile_name, out, frames, repeat, fps):
-    """Write a synthetic camera clip and print the scans it holds."""
+@click.option("--mjpeg", "mjpeg_port", type=int, default=None,
+              help="serve MJPEG over HTTP on 127.0.0.1:PORT (a network camera) instead of writing a clip")
+@click.option("--size", default=None, help="frame size for --mjpeg, e.g. 640x360 (default: the profile's)")
+def camera_command(profile_name, out, frames, repeat, fps, mjpeg_port, size):
+    """Write a synthetic camera clip and print the scans it holds (or serve it as MJPEG)."""
     from terminal.devices.camera import CameraError, ClipRecorder, load_profile
     from terminal.devices.profiles import ProfileError
     from terminal.emulators.camera import SyntheticCamera, scene, scene_expected, scene_frames
 
+    if mjpeg_port is not None:
+        from terminal.emulators import mjpeg_camera
+
+        try:
+            profile = load_profile(profile_name)
+            width, height = (int(n) for n in size.lower().split("x")) if size else (profile.width, profile.height)
+        except (ProfileError, ValueError) as error:
+            raise click.ClickException(str(error)) from None
+        mjpeg_camera.main(mjpeg_port, width, height, fps or profile.clip_fps, say=click.echo)
+        return
     try:
         profile = load_profile(profile_name)
         recorder = ClipRecorder(out, (profile.width, profile.height), fps or profile.clip_fps)
