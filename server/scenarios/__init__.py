@@ -237,8 +237,8 @@ def _rejected(reason: str) -> dict:
             "sound": "error", "details": [], "jobs": [], "user": None, "screen": {"problem": reason}}
 
 
-def session_of(station: Station) -> StationSession:
-    session = db.session.get(StationSession, station.id)
+def session_of(station: Station, *, lock: bool = False) -> StationSession:
+    session = db.session.get(StationSession, station.id, with_for_update=lock or None, populate_existing=lock)
     if session is None:
         session = StationSession(station_id=station.id, state={}, scenario="")
         db.session.add(session)
@@ -252,12 +252,14 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
     `user` is the worker who typed it (a page); agent inputs belong to whoever is signed in at
     the station. The caller's transaction commits everything together.
     """
+    # The session row first, locked (PostgreSQL): one station's inputs are handled one batch at a
+    # time, and a batch that waited here sees the events the batch before it stored.
+    session = session_of(station, lock=True)
     ids = [i.event_id for i in inputs]
     earlier = {
         e.event_id: e for e in db.session.execute(
             select(StationEvent).where(StationEvent.event_id.in_(ids))).scalars()
     } if ids else {}
-    session = session_of(station)
     if user is not None and session.user_id != user.id:
         session.user_id = user.id
     scenario = scenario_for(station)
@@ -272,23 +274,28 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
                 outcomes.append({"event_id": event.event_id, "status": "duplicate", "prompt": done.outcome})
             continue
         worker = db.session.get(User, session.user_id) if session.user_id else None
+        # kind and device are cut to their columns: an unknown long kind is rejected below, not lost.
         row = StationEvent(event_id=event.event_id, station_id=station.id, seq=event.seq, source=event.source,
-                           kind=event.kind, device=event.device, occurred_at=event.occurred_at,
-                           payload=_stored_payload(event.payload), user_id=worker.id if worker else None)
+                           kind=str(event.kind)[:16], device=str(event.device or "")[:64],
+                           occurred_at=event.occurred_at, payload=_stored_payload(event.payload),
+                           user_id=worker.id if worker else None)
         try:
             checked = _check_payload(event.kind, event.payload)
         except InputError as error:
-            row.status, row.outcome = "rejected", _rejected(str(error))
+            row.status = "rejected"
+            with _speaking(worker):
+                row.outcome = _rejected(str(error))
         else:
             ctx = Context(station=station, session=session, user=worker,
                           event=StationInput(**{**event.__dict__, "payload": checked}))
-            language = worker.locale if worker is not None and worker.locale else None
-            with force_locale(language) if language else contextlib.nullcontext():
-                prompt = scenario.handle(ctx, ctx.event)
-                if prompt is not None:
-                    prompt.scenario = prompt.scenario or scenario.name
-                    prompt.jobs = ctx.jobs + [j for j in prompt.jobs if j not in ctx.jobs]
-                    prompt.user = ctx.user.display_name if ctx.user else None
+            prompt = scenario.handle(ctx, ctx.event)
+            if prompt is not None:
+                prompt.scenario = prompt.scenario or scenario.name
+                prompt.jobs = ctx.jobs + [j for j in prompt.jobs if j not in ctx.jobs]
+                prompt.user = ctx.user.display_name if ctx.user else None
+                # Messages are lazy: they are put into words here, in the language of the worker
+                # at the station after the input (the one just signed in), else before it.
+                with _speaking(ctx.user or worker):
                     row.outcome = prompt.as_json()
             if event.kind in ("photo", "clip"):
                 station_service.expect_media(station, checked, event.kind, event.event_id)
@@ -298,6 +305,12 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
         outcomes.append({"event_id": event.event_id, "status": row.status, "prompt": row.outcome})
     station.last_seen_at = utcnow()
     return outcomes
+
+
+def _speaking(user: User | None):
+    """Prompts in `user`'s language (User.locale), else the request's."""
+    language = user.locale if user is not None and user.locale else None
+    return force_locale(language) if language else contextlib.nullcontext()
 
 
 def _stored_payload(payload) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -61,11 +61,18 @@ def claim_jobs(station: Station, limit: int = 20) -> list[StationJob]:
     return jobs
 
 
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 with its offset; SQLite hands back stored UTC times without one."""
+    if value is None:
+        return None
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
 def job_json(job: StationJob) -> dict:
     return {"id": job.id, "kind": job.kind, "device": job.device, "payload": job.payload, "state": job.state,
             "attempts": job.attempts, "result": job.result, "detail": job.detail,
-            "created_at": job.created_at.isoformat() if job.created_at else None,
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+            "created_at": iso_utc(job.created_at), "sent_at": iso_utc(job.sent_at),
+            "finished_at": iso_utc(job.finished_at)}
 
 
 def record_job_result(station: Station, result: dict) -> StationJob | None:
@@ -145,6 +152,8 @@ def open_upload(station: Station, sha256: str, size: int, kind: str, content_typ
             raise Problem(409, "media-size-differs", "This checksum was announced with another size.",
                           detail=f"Announced {media.size} bytes, now {size}.")
         media.filename = media.filename or filename
+        if content_type and not media.complete:  # an event made the row first, with the kind's default
+            media.content_type = content_type
         return media, False
     media = MediaFile(station_id=station.id, sha256=sha256, size=size, kind=kind,
                       content_type=content_type or MEDIA_KINDS[kind], filename=filename, received=0, complete=False)
