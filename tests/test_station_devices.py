@@ -328,3 +328,18 @@ def test_mjpeg_emulator_is_a_network_camera_opencv_reads():
             again.release()
         finally:
             capture.release()
+
+
+def test_wedge_scanner_recording_gives_scan_events_with_gs(tmp_path, started):
+    import struct
+
+    from terminal.devices.scanners.wedge import keystrokes
+
+    record = struct.Struct("llHHi")
+    events_in = keystrokes("4601234567893") + keystrokes(MARKING, t0=1.0)
+    path = tmp_path / "wedge.bin"
+    path.write_bytes(b"".join(record.pack(int(t), int(t % 1 * 1e6), *rest) for t, *rest in events_in))
+    events = Events()
+    started(scanner_station(tmp_path, path, profile="zebra-ds2208")["scanner"], events)
+    wait_for(lambda: len(events.of("scan")) == 2, "2 scans from the recording")
+    assert decoded(events) == [(b"4601234567893", ""), (MARKING.encode(), "")]
