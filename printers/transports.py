@@ -291,11 +291,11 @@ def parse_url(url: str) -> tuple[str, dict]:
     if scheme not in SCHEMES:
         raise PrinterURLError(
             f"unknown printer URL scheme {parts.scheme!r} in {url!r} (known: {', '.join(s + '://' for s in SCHEMES)})")
-    try:
-        port = parts.port
-    except ValueError:
-        raise PrinterURLError(f"{url}: port must be a number 1-65535") from None
     if scheme in ("tcp", "socket"):
+        try:
+            port = parts.port
+        except ValueError:
+            raise PrinterURLError(f"{url}: port must be a number 1-65535") from None
         if not parts.hostname:
             raise PrinterURLError(f"{url}: missing host")
         if scheme == "socket" and port is None:
@@ -307,7 +307,7 @@ def parse_url(url: str) -> tuple[str, dict]:
             raise PrinterURLError(f"{url}: expected cups://QUEUE")
         return scheme, {"queue": queue}
     if scheme == "usb":
-        ids = (parts.netloc or parts.path.strip("/")).split(":")
+        ids = (parts.netloc or parts.path.strip("/")).split(":")  # the product id is hex, not a port
         try:
             vendor, product = (int(x, 16) for x in ids)
         except ValueError:

@@ -88,6 +88,7 @@ def test_bad_urls(url, message):
 def test_good_urls_parse():
     assert parse_url("tcp://10.0.0.5") == ("tcp", {"host": "10.0.0.5", "port": 9100})
     assert parse_url("usb://04b8:0202") == ("usb", {"vendor": 0x04B8, "product": 0x0202})
+    assert parse_url("usb://04b8:0e28") == ("usb", {"vendor": 0x04B8, "product": 0x0E28})  # hex letters
     assert parse_url("serial:///dev/ttyUSB0?baud=19200&parity=even&rtscts=1") == (
         "serial", {"path": "/dev/ttyUSB0", "settings": {"baudrate": 19200, "parity": "E", "rtscts": True}})
     assert parse_url("cups://Zebra_ZD421") == ("cups", {"queue": "Zebra_ZD421"})
