@@ -94,8 +94,10 @@ class _Dropped(Exception):
 
 class PrinterSpool:
     def __init__(self, url: str, profile, *, timeout: float | None = None, io_timeout: float = DEFAULT_TIMEOUT,
-                 status_timeout: float = 2.0, first_backoff: float = 0.05, max_backoff: float = 5.0):
+                 status_timeout: float = 2.0, first_backoff: float = 0.05, max_backoff: float = 5.0,
+                 on_wait=None):
         self.url, self.profile = url, profile
+        self.on_wait = on_wait  # on_wait(reason): called each time a job waits for the printer
         self.timeout = timeout  # None: wait for the printer as long as it takes
         self.io_timeout, self.status_timeout = io_timeout, status_timeout
         self.first_backoff, self.max_backoff = first_backoff, max_backoff
@@ -138,6 +140,8 @@ class _Job:
         if spool.timeout is not None and time.monotonic() - self.started + self.backoff > spool.timeout:
             raise SpoolError(f"{spool.url}: not printed after {spool.timeout:g} s: {reason}", self.status,
                              self.attempts)
+        if spool.on_wait is not None:
+            spool.on_wait(reason)
         time.sleep(self.backoff)
         self.waited += self.backoff
         self.backoff = min(self.backoff * 2, spool.max_backoff)

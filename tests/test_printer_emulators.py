@@ -69,9 +69,11 @@ def test_emulator_answers_host_status(zebra):
 def test_paper_out_before_the_job_waits_then_prints_once(zebra):
     zebra.set_paper(False)
     timer = later(0.4, lambda: zebra.set_paper(True))
-    result = PrinterSpool(zebra.url, ZPL, **FAST).print(LABEL)
+    reasons = []
+    result = PrinterSpool(zebra.url, ZPL, **FAST, on_wait=reasons.append).print(LABEL)
     timer.join()
     assert result.printed and result.waited_s >= 0.3
+    assert reasons and all("paper" in reason for reason in reasons)  # why it waits, for the station's health
     assert [j.data for j in zebra.wait_for_jobs(1)] == [LABEL]
     assert zebra.pending == []
 

@@ -317,7 +317,8 @@ class PrinterDevice(StationDevice):
         self.reports_status = bool(self.protocol) and scheme in ("tcp", "socket", "serial", "usb")
         self.spool = PrinterSpool(self.url, self.profile, io_timeout=self.io_timeout,
                                   status_timeout=min(2.0, self.io_timeout),
-                                  first_backoff=self.backoff[0], max_backoff=self.backoff[1])
+                                  first_backoff=self.backoff[0], max_backoff=self.backoff[1],
+                                  on_wait=lambda reason: self._set_health("degraded", reason, new_detail=True))
         self._io = threading.Lock()  # one conversation with the printer at a time
         self.printed = 0
 
@@ -374,16 +375,11 @@ class PrinterDevice(StationDevice):
                 if self._stop.wait(delay):
                     return failed(f"station stopping; {template} not printed ({detail})")
             self.spool.timeout = max(1.0, self.max_wait - (time.monotonic() - started))
-            slow = threading.Timer(2 * self.io_timeout + 2, self._set_health,
-                                   ("degraded", "waiting for the printer to take the job"), {"new_detail": True})
-            slow.daemon = True
-            slow.start()
             try:
-                result = self.spool.print(data)
+                result = self.spool.print(data)  # waits (health degraded, with why) while the printer is not ready
             except SpoolError as error:
                 return self._gave_up("degraded", str(error), error.status)
             finally:
-                slow.cancel()
                 state, detail, _ = self._check()
                 self._set_health(state, detail, new_detail=True)
         self.printed += 1
