@@ -1,0 +1,237 @@
+// Station screen: wedge-scanner input, device job buttons, the live prompt (Server-Sent Events)
+// and, with ?agent=URL, the local agent's offline queue.
+(function () {
+  "use strict";
+
+  const RECENT = 12;
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function play(sound) {
+    if (window.cellwms && (sound === "ok" || sound === "error")) window.cellwms.play(sound);
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function setUp(root) {
+    const T = JSON.parse(root.dataset.texts || "{}");
+    const input = document.getElementById("station-input");
+    const form = document.getElementById("station-scan");
+    const promptBox = document.getElementById("prompt");
+    const worker = document.getElementById("worker");
+    const offline = document.getElementById("offline");
+    let shownId = Number(root.dataset.lastId || 0);
+    const answered = new Set(); // event_ids this page already showed from its own POST
+
+    function keepFocus() {
+      if (document.activeElement !== input) input.focus();
+    }
+
+    function showPrompt(prompt, sound) {
+      if (!prompt) return;
+      promptBox.className = "prompt sound-" + (prompt.sound || "none");
+      promptBox.querySelector(".prompt-title").textContent = prompt.title || "";
+      promptBox.querySelector(".prompt-message").textContent = prompt.message || "";
+      const details = promptBox.querySelector(".prompt-details");
+      details.replaceChildren(...(prompt.details || []).map(function (d) { return el("li", "", d); }));
+      if ("user" in prompt) worker.textContent = prompt.user || T.nobody;
+      const weight = document.getElementById("weight");
+      if (weight && prompt.screen && prompt.screen.weight) {
+        weight.textContent = prompt.screen.weight.value + " " + prompt.screen.weight.unit;
+      }
+      if (sound) play(prompt.sound);
+    }
+
+    function showProblem(message) {
+      showPrompt({ title: "", message: message, sound: "error", details: [] }, true);
+    }
+
+    function addEvent(ev) {
+      const list = document.getElementById("events");
+      if (list.querySelector('[data-event-id="' + ev.id + '"]')) return;
+      const item = el("li", "event sound-" + ((ev.prompt && ev.prompt.sound) || "none"));
+      item.dataset.eventId = ev.id;
+      const when = ev.received_at ? new Date(ev.received_at) : new Date();
+      const time = el("time", "", when.toLocaleTimeString([], { hour12: false }));
+      time.dateTime = ev.received_at || "";
+      item.append(time, " ", el("span", "event-kind", ev.kind), " ",
+        el("span", "event-message", ev.prompt ? ev.prompt.message : ""));
+      list.prepend(item);
+      while (list.children.length > RECENT) list.lastElementChild.remove();
+    }
+
+    function showJob(job) {
+      const list = document.getElementById("jobs");
+      let item = list.querySelector('[data-job-id="' + job.id + '"]');
+      const fresh = !item;
+      if (fresh) item = el("li");
+      item.className = "job state-" + job.state;
+      item.dataset.jobId = job.id;
+      const what = job.kind + (job.payload && job.payload.template ? " " + job.payload.template : "");
+      const parts = [el("span", "job-id", "#" + job.id), " ", el("span", "job-kind", what), " ",
+        el("span", "job-state", (T.job_states || {})[job.state] || job.state)];
+      if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", job.result));
+      item.replaceChildren(...parts);
+      if (fresh) {
+        // Newest first, by id.
+        const after = Array.from(list.children).find(function (li) { return Number(li.dataset.jobId) < job.id; });
+        list.insertBefore(item, after || null);
+        while (list.children.length > RECENT) list.lastElementChild.remove();
+      }
+    }
+
+    function showHealth(health) {
+      const state = document.getElementById("health-state");
+      state.className = "health state-" + health.state;
+      state.textContent = (T.states || {})[health.state] || health.state;
+      const devices = health.devices || {};
+      document.querySelectorAll("ul.devices").forEach(function (list) {
+        const kinds = (list.dataset.kinds || "").split(" ").filter(Boolean);
+        const items = Object.keys(devices).sort()
+          .filter(function (name) { return !kinds.length || kinds.includes((devices[name] || {}).kind); })
+          .map(function (name) {
+            const d = devices[name] || {};
+            const li = el("li", "device state-" + d.state);
+            li.append(el("span", "name", name), " ", el("span", "state", d.state || ""));
+            if (d.detail) li.append(" ", el("span", "detail", d.detail));
+            return li;
+          });
+        list.replaceChildren(...(items.length ? items : [el("li", "device none", T.no_device)]));
+      });
+    }
+
+    async function post(url, body) {
+      const response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json().catch(function () { return {}; });
+      return { ok: response.ok, body: answer };
+    }
+
+    async function sendInput(body) {
+      try {
+        const r = await post(root.dataset.inputUrl, body);
+        if (!r.ok) return showProblem(r.body.title || T.no_answer);
+        answered.add(r.body.event_id);
+        if (r.body.prompt) showPrompt(r.body.prompt, true);
+      } catch (err) {
+        showProblem(T.no_answer);
+      }
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const code = input.value;
+      input.value = "";
+      keepFocus();
+      if (code.trim()) sendInput({ kind: "scan", code: code });
+    });
+
+    document.getElementById("sign-out-station").addEventListener("click", function () {
+      keepFocus();
+      sendInput({ kind: "button", key: "sign_out" });
+    });
+
+    root.querySelectorAll(".job-button").forEach(function (button) {
+      button.addEventListener("click", async function () {
+        keepFocus();
+        try {
+          const r = await post(root.dataset.jobsUrl, { button: button.dataset.button });
+          if (!r.ok) return showProblem(r.body.title || T.no_answer);
+          showJob(r.body);
+        } catch (err) {
+          showProblem(T.no_answer);
+        }
+      });
+    });
+
+    // Gloved taps land anywhere: the scanner's keystrokes must still reach the input.
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest("input, select, textarea, .bar")) keepFocus();
+    });
+    input.addEventListener("blur", function () {
+      setTimeout(function () {
+        const active = document.activeElement;
+        if (!active || active === document.body || root.contains(active)) keepFocus();
+      }, 150);
+    });
+    keepFocus();
+
+    // Live prompts from the database, whoever sent the input.
+    let source = null;
+    let offlineTimer = null;
+    function connect() {
+      source = new EventSource(root.dataset.streamUrl + "?after=" + shownId);
+      source.addEventListener("open", function () {
+        clearTimeout(offlineTimer);
+        offline.hidden = true;
+        root.dataset.live = "yes";
+      });
+      source.addEventListener("error", function () {
+        root.dataset.live = "no";
+        clearTimeout(offlineTimer);
+        // A planned reconnect takes a moment; say "unreachable" only if it does not come back.
+        offlineTimer = setTimeout(function () {
+          if (source.readyState !== EventSource.OPEN) {
+            offline.textContent = T.unreachable;
+            offline.hidden = false;
+          }
+        }, 2500);
+        if (source.readyState === EventSource.CLOSED) {
+          setTimeout(connect, 5000); // the browser gave up (e.g. an error page): try again ourselves
+        }
+      });
+      source.addEventListener("prompt", function (message) {
+        const ev = JSON.parse(message.data);
+        if (ev.id <= shownId) return;
+        shownId = ev.id;
+        addEvent(ev);
+        showPrompt(ev.prompt, !answered.has(ev.event_id));
+        answered.delete(ev.event_id);
+      });
+      source.addEventListener("job", function (message) { showJob(JSON.parse(message.data)); });
+      source.addEventListener("health", function (message) { showHealth(JSON.parse(message.data)); });
+    }
+    connect();
+
+    // The local agent (?agent=http://127.0.0.1:PORT): its link and queue, even with the server away.
+    const agent = root.dataset.agent;
+    if (agent) {
+      const status = document.getElementById("agent-status");
+      const check = async function () {
+        try {
+          const response = await fetch(agent.replace(/\/$/, "") + "/status", { cache: "no-store" });
+          const body = await response.json();
+          status.hidden = false;
+          status.className = "banner " + (body.online ? "banner-ok" : "banner-error");
+          status.textContent = body.online ? T.agent_online
+            : T.agent_offline.replace("{count}", String(body.waiting || 0));
+          root.dataset.agentOnline = body.online ? "yes" : "no";
+        } catch (err) {
+          status.hidden = false;
+          status.className = "banner banner-error";
+          status.textContent = T.agent_silent;
+          root.dataset.agentOnline = "unknown";
+        }
+      };
+      check();
+      setInterval(check, 2000);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const root = document.getElementById("station");
+    if (root) setUp(root);
+  });
+})();

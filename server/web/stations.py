@@ -1,0 +1,295 @@
+"""Station screens: the list of stations with their health, one screen per station kind that shows
+the current prompt live, takes wedge-scanner input and queues device jobs.
+
+The live stream (`/stations/<code>/stream`, Server-Sent Events) reads the database, never process
+memory, so any number of server workers serve it: each poll opens a short session, reads the new
+StationEvent rows (by id, after Last-Event-ID), the station's recent jobs and its health, and
+closes the session (transaction ended, connection back to the pool) before it sleeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from printers.receipts import SAMPLES as RECEIPT_SAMPLES
+from printers.samples import SAMPLES as LABEL_SAMPLES
+from server import scenarios
+from server.extensions import db
+from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
+from server.problems import Problem, problem_response
+from server.services.stations import create_job, job_json, station_health
+
+stations = Blueprint("stations", __name__, template_folder="templates")
+
+VIEWERS = (Role.supervisor, Role.admin)
+KIND_NAMES = {
+    StationKind.dock: _l("Dock"),
+    StationKind.pick: _l("Pick"),
+    StationKind.pack: _l("Pack"),
+    StationKind.handoff: _l("Handoff"),
+    StationKind.returns: _l("Returns"),
+}
+STATE_NAMES = {"ok": _l("ok"), "degraded": _l("degraded"), "offline": _l("offline")}
+JOB_STATE_NAMES = {"queued": _l("queued"), "sent": _l("sent"), "done": _l("done"), "failed": _l("failed")}
+# The test label each kind prints: a template its printer takes, with sample data.
+TEST_LABEL = {
+    StationKind.dock: "sku-sticker",
+    StationKind.pick: "tote-label",
+    StationKind.pack: "shipping-label",
+    StationKind.handoff: "handoff-act",
+    StationKind.returns: "sku-sticker",
+}
+BUTTONS = {
+    "photo": _l("Take photo"),
+    "read_weight": _l("Read weight"),
+    "print_test": _l("Print test label"),
+    "beep": _l("Beep"),
+}
+KIND_BUTTONS = {
+    StationKind.dock: ("photo", "read_weight", "print_test", "beep"),
+    StationKind.pick: ("print_test", "beep"),
+    StationKind.pack: ("photo", "read_weight", "print_test", "beep"),
+    StationKind.handoff: ("photo", "read_weight", "print_test", "beep"),
+    StationKind.returns: ("photo", "read_weight", "print_test", "beep"),
+}
+RECENT = 12  # events and jobs shown on the screen
+MAX_CODE = 512
+
+
+def _job_for(station: Station, button: str) -> tuple[str, dict]:
+    if button == "photo":
+        return "photo", {"role": "overhead"}
+    if button == "read_weight":
+        return "read_weight", {"timeout": 5}
+    if button == "beep":
+        return "beep", {"sound": "ok"}
+    if button == "print_test":
+        template = TEST_LABEL[StationKind(station.kind)]
+        data = LABEL_SAMPLES.get(template) or RECEIPT_SAMPLES[template]
+        return "print", {"template": template, "data": data, "copies": 1}
+    raise Problem(422, "unknown-button", _("This button does nothing here."))
+
+
+# --- who may see what --------------------------------------------------------------------------
+
+
+def _may_use(station: Station) -> bool:
+    return current_user.has_any_role((station.role, *VIEWERS))
+
+
+def _visible_stations() -> list[Station]:
+    rows = db.session.execute(select(Station).where(Station.active.is_(True)).order_by(Station.code)).scalars()
+    return [s for s in rows if _may_use(s)]
+
+
+def _station(code: str) -> Station:
+    station = db.session.execute(
+        select(Station).where(Station.code == code, Station.active.is_(True))).scalar_one_or_none()
+    if station is None:
+        abort(404)
+    if not _may_use(station):
+        abort(403)
+    return station
+
+
+def _json_station(code: str) -> Station:
+    """The station for a JSON call: problems instead of HTML errors."""
+    if not current_user.is_authenticated:
+        raise Problem(401, "unauthorized", _("Sign in again."))
+    station = db.session.execute(
+        select(Station).where(Station.code == code, Station.active.is_(True))).scalar_one_or_none()
+    if station is None:
+        raise Problem(404, "not-found", _("No such station."))
+    if not _may_use(station):
+        raise Problem(403, "forbidden", _("Your role may not work at this station."))
+    return station
+
+
+@stations.errorhandler(CSRFError)
+def _on_csrf(error):
+    db.session.rollback()
+    return problem_response(Problem(400, "csrf", _("The page is out of date: reload it.")))
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@stations.get("/stations")
+@login_required
+def index():
+    rows = [(s, station_health(s)) for s in _visible_stations()]
+    return render_template("stations/index.html", rows=rows, kind_names=KIND_NAMES, state_names=STATE_NAMES)
+
+
+def _recent_events(station: Station, limit: int = RECENT) -> list[StationEvent]:
+    return list(db.session.execute(
+        select(StationEvent).where(StationEvent.station_id == station.id)
+        .order_by(StationEvent.id.desc()).limit(limit)).scalars())
+
+
+def _recent_jobs(session, station_id: int, limit: int = RECENT) -> list[StationJob]:
+    return list(session.execute(
+        select(StationJob).where(StationJob.station_id == station_id)
+        .order_by(StationJob.id.desc()).limit(limit)).scalars())
+
+
+def event_json(event: StationEvent) -> dict:
+    return {"id": event.id, "event_id": event.event_id, "kind": event.kind, "source": event.source, "status": event.status,
+            "device": event.device, "received_at": event.received_at.isoformat() if event.received_at else None,
+            "prompt": event.outcome}
+
+
+@stations.get("/stations/<code>")
+@login_required
+def screen(code: str):
+    station = _station(code)
+    events = _recent_events(station)
+    prompt_event = next((e for e in events if e.outcome), None)
+    session = db.session.get(StationSession, station.id)
+    worker = session.user if session is not None and session.user_id else None
+    kind = StationKind(station.kind)
+    return render_template(
+        f"stations/{kind.value}.html", station=station, kind_names=KIND_NAMES, state_names=STATE_NAMES,
+        job_state_names=JOB_STATE_NAMES, health=station_health(station), worker=worker,
+        prompt=prompt_event.outcome if prompt_event else None, events=events,
+        last_id=events[0].id if events else 0, jobs=_recent_jobs(db.session, station.id), buttons=BUTTONS, station_buttons=KIND_BUTTONS[kind],
+        agent=request.args.get("agent", ""),
+    )
+
+
+# --- input and jobs ----------------------------------------------------------------------------
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "bad-request", _("Send JSON."))
+    return body
+
+
+@stations.post("/stations/<code>/input")
+def page_input(code: str):
+    station = _json_station(code)
+    body = _body()
+    kind = body.get("kind")
+    if kind == "scan":
+        raw = body.get("code")
+        if not isinstance(raw, str) or not raw.strip("\r\n\t "):
+            raise Problem(422, "empty-scan", _("Nothing was scanned."))
+        raw = raw.strip("\r\n\t ")
+        if len(raw) > MAX_CODE:
+            raise Problem(422, "scan-too-long", _("The code is too long."))
+        payload = {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
+    elif kind == "button" and body.get("key") == "sign_out":
+        payload = {"key": "sign_out"}
+    else:
+        raise Problem(422, "unknown-input", _("This input does nothing here."))
+    outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload)
+    db.session.commit()
+    # The row's status default is applied at flush, after the outcome was made.
+    return {**outcome, "status": outcome.get("status") or "stored"}
+
+
+@stations.post("/stations/<code>/jobs")
+def queue_job(code: str):
+    station = _json_station(code)
+    button = _body().get("button")
+    if button not in KIND_BUTTONS[StationKind(station.kind)]:
+        raise Problem(422, "unknown-button", _("This button does nothing here."))
+    kind, payload = _job_for(station, button)
+    job = create_job(station, kind, payload, user=current_user._get_current_object())
+    db.session.commit()
+    return job_json(job), 201
+
+
+# --- live stream -------------------------------------------------------------------------------
+
+
+def _sse(event: str | None, data=None, event_id: int | None = None) -> str:
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if event:
+        lines.append(f"event: {event}")
+    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n\n"
+
+
+def _after_id() -> int:
+    for value in (request.headers.get("Last-Event-ID"), request.args.get("after")):
+        if value and value.strip().isdigit():
+            return int(value.strip())
+    return 0
+
+
+def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list) -> tuple[list[str], int]:
+    """One read of the database: SSE messages for what changed, and the new last event id.
+    The session (and its transaction and connection) ends before this returns."""
+    out = []
+    with Session(engine) as session:
+        rows = session.execute(
+            select(StationEvent).where(StationEvent.station_id == station_id, StationEvent.id > after)
+            .order_by(StationEvent.id).limit(100)).scalars()
+        for row in rows:
+            after = row.id
+            if row.outcome:
+                out.append(_sse("prompt", event_json(row), row.id))
+        for job in reversed(_recent_jobs(session, station_id)):
+            state = (job.state, job.attempts, job.result)
+            if jobs_seen.get(job.id) != state:
+                jobs_seen[job.id] = state
+                out.append(_sse("job", job_json(job)))
+        station = session.get(Station, station_id)
+        if station is not None:
+            health = station_health(station)
+            key = {k: v for k, v in health.items() if k != "heartbeat_at"}  # a heartbeat alone is no change
+            if not health_seen or health_seen[0] != key:
+                health_seen[:] = [key]
+                out.append(_sse("health", health))
+    return out, after
+
+
+@stations.get("/stations/<code>/stream")
+@login_required
+def stream(code: str):
+    station = _station(code)
+    station_id, after = station.id, _after_id()
+    engine = db.engine
+    config = current_app.config
+    interval = config.get("CELLWMS_STREAM_POLL_SECONDS", 0.3)
+    keepalive = config.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", 15)
+    lifetime = config.get("CELLWMS_STREAM_SECONDS", 180)
+    # Nothing of this request's session may stay open while the stream runs.
+    db.session.commit()
+
+    def events():
+        nonlocal after
+        jobs_seen: dict = {}
+        health_seen: list = []
+        started = last_sent = time.monotonic()
+        yield "retry: 2000\n\n"
+        while True:
+            messages, after = poll(engine, station_id, after, jobs_seen, health_seen)
+            now = time.monotonic()
+            if messages:
+                yield "".join(messages)
+                last_sent = now
+            elif now - last_sent >= keepalive:
+                yield ": keep-alive\n\n"
+                last_sent = now
+            if now - started >= lifetime:
+                return  # the browser reconnects with Last-Event-ID
+            time.sleep(interval)
+
+    return Response(events(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
