@@ -193,6 +193,8 @@ def _check_payload(kind: str, payload: dict) -> dict:
         raise InputError(f"unknown kind {kind!r}")
     if not isinstance(payload, dict):
         raise InputError("payload must be an object")
+    if _has_non_finite(payload):
+        raise InputError("numbers must be finite (no NaN or infinity)")
     checked = dict(payload)
 
     def need(key: str, types, what: str):
@@ -276,6 +278,7 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
         worker = db.session.get(User, session.user_id) if session.user_id else None
         # kind and device are cut to their columns: an unknown long kind is rejected below, not lost.
         row = StationEvent(event_id=event.event_id, station_id=station.id, seq=event.seq, source=event.source,
+                           status="stored", outcome=None,
                            kind=str(event.kind)[:16], device=str(event.device or "")[:64],
                            occurred_at=event.occurred_at, payload=_stored_payload(event.payload),
                            user_id=worker.id if worker else None)
@@ -314,8 +317,31 @@ def _speaking(user: User | None):
 
 
 def _stored_payload(payload) -> dict:
-    """The payload as sent, kept for the record (a scan's bytes stay base64)."""
-    return payload if isinstance(payload, dict) else {"invalid": repr(payload)[:500]}
+    """The payload as sent, kept for the record (a scan's bytes stay base64). NaN and infinities,
+    which Python's JSON reads but PostgreSQL's JSON refuses, are kept as text."""
+    if not isinstance(payload, dict):
+        return {"invalid": repr(payload)[:500]}
+    return _finite(payload)
+
+
+def _has_non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def page_input(station: Station, user: User, kind: str, payload: dict) -> dict:
