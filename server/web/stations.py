@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -19,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from printers.receipts import SAMPLES as RECEIPT_SAMPLES
@@ -30,6 +32,7 @@ from server.problems import Problem, problem_response
 from server.services.stations import create_job, job_json, station_health
 
 stations = Blueprint("stations", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
 
 VIEWERS = (Role.supervisor, Role.admin)
 KIND_NAMES = {
@@ -279,7 +282,11 @@ def stream(code: str):
         started = last_sent = time.monotonic()
         yield "retry: 2000\n\n"
         while True:
-            messages, after = poll(engine, station_id, after, jobs_seen, health_seen)
+            try:
+                messages, after = poll(engine, station_id, after, jobs_seen, health_seen)
+            except SQLAlchemyError as error:  # the database went away: the browser reconnects later
+                log.warning("station %s stream ends: %s", station_id, error)
+                return
             now = time.monotonic()
             if messages:
                 yield "".join(messages)
