@@ -182,19 +182,33 @@ def server(app):
 
 @pytest.fixture
 def station(db):
+    """(station id, token). Tests read the database through read(): the app's SQLite transactions
+    take the writer lock, so the test must never sit in an open one while the server works."""
     from tests.factories import station, warehouse
 
-    wh = warehouse()
-    st, headers = station(wh, "PACK-1", "pack")
-    return st, headers["Authorization"].removeprefix("Bearer ")
+    st, headers = station(warehouse(), "PACK-1", "pack")
+    station_id = st.id
+    db.session.rollback()
+    return station_id, headers["Authorization"].removeprefix("Bearer ")
 
 
-def stored_events(db, station_id: int) -> list:
+def read(db, query):
+    """query() in a short transaction of its own; return plain values, not ORM objects."""
+    db.session.rollback()
+    try:
+        return query()
+    finally:
+        db.session.rollback()
+
+
+def stored_events(db, station_id: int) -> list[dict]:
     from server.models import StationEvent
 
-    db.session.expire_all()
-    query = db.select(StationEvent).filter_by(station_id=station_id).order_by(StationEvent.id)
-    return list(db.session.execute(query).scalars())
+    def query():
+        rows = db.session.execute(db.select(StationEvent).filter_by(station_id=station_id).order_by(StationEvent.id))
+        return [{"event_id": e.event_id, "seq": e.seq, "payload": e.payload} for e in rows.scalars()]
+
+    return read(db, query)
 
 
 def test_scans_reach_the_server_in_order_once_with_prompts(tmp_path, db, server, station):
@@ -210,10 +224,10 @@ def test_scans_reach_the_server_in_order_once_with_prompts(tmp_path, db, server,
         assert status["last_prompt"] and status["last_prompt"]["event_id"] == ids[-1]
     finally:
         agent.stop()
-    events = stored_events(db, st.id)
-    assert [e.event_id for e in events] == ids
-    assert [e.seq for e in events] == sorted(e.seq for e in events)
-    assert base64.b64decode(events[0].payload["raw_b64"]) == b"NOT-A-CODE-0"
+    events = stored_events(db, st)
+    assert [e["event_id"] for e in events] == ids
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert base64.b64decode(events[0]["payload"]["raw_b64"]) == b"NOT-A-CODE-0"
 
 
 def test_server_stopped_twice_events_land_exactly_once_in_order(tmp_path, db, server, station):
@@ -233,7 +247,7 @@ def test_server_stopped_twice_events_land_exactly_once_in_order(tmp_path, db, se
         wait_for(lambda: agent.outbox.waiting()[0] == 0, "the outbox to drain after the restarts")
     finally:
         agent.stop()
-    assert [e.event_id for e in stored_events(db, st.id)] == ids
+    assert [e["event_id"] for e in stored_events(db, st)] == ids
 
 
 def test_an_agent_restarted_resends_and_the_server_keeps_one_copy(tmp_path, db, server, station):
@@ -249,38 +263,41 @@ def test_an_agent_restarted_resends_and_the_server_keeps_one_copy(tmp_path, db, 
         wait_for(lambda: agent.outbox.waiting()[0] == 0, "the outbox to drain")
     finally:
         agent.stop()
-    assert [e.event_id for e in stored_events(db, st.id)] == ids
+    assert [e["event_id"] for e in stored_events(db, st)] == ids
 
 
 def test_a_job_runs_once_even_when_sent_again(tmp_path, db, server, station):
     from datetime import timedelta
 
+    from server.models import Station as StationRow
     from server.models import StationJob
     from server.services.stations import create_job
 
     st, token = station
-    job = create_job(st, "print", {"template": "sku-sticker", "data": {}, "copies": 2})
+    job_id = create_job(db.session.get(StationRow, st), "print",
+                        {"template": "sku-sticker", "data": {}, "copies": 2}).id
     db.session.commit()
+    db.session.rollback()
     agent, _, printer = make_agent(tmp_path, server.url, token)
     agent.start()
     try:
-        def finished():
-            db.session.expire_all()
-            return db.session.get(StationJob, job.id).result
+        def job():
+            return read(db, lambda: (lambda j: {"result": j.result, "attempts": j.attempts, "detail": j.detail})(
+                db.session.get(StationJob, job_id)))
 
-        assert wait_for(finished, "the print job's result") == "printed"
+        wait_for(lambda: job()["result"], "the print job's result")
         # the server sends it again (as after a lost result): the agent must not print twice
-        db.session.get(StationJob, job.id).state = "sent"
-        db.session.get(StationJob, job.id).sent_at = datetime.now(UTC) - timedelta(minutes=5)
+        db.session.rollback()
+        row = db.session.get(StationJob, job_id)
+        row.state, row.sent_at = "sent", datetime.now(UTC) - timedelta(minutes=5)
         db.session.commit()
-        wait_for(lambda: agent.outbox.job_result(job.id) and finished() and (
-            db.session.get(StationJob, job.id).attempts >= 2), "the job to be sent again")
-        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the result to go out")
+        db.session.rollback()
+        wait_for(lambda: job()["attempts"] >= 2, "the job to be sent again")
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the result to go out again")
     finally:
         agent.stop()
-    assert printer.printed == [job.id]
-    stored = db.session.get(StationJob, job.id)
-    assert stored.result == "printed" and stored.detail["detail"] == "2 copies"
+    assert printer.printed == [job_id]
+    assert job()["result"] == "printed" and job()["detail"]["detail"] == "2 copies"
 
 
 def test_a_bad_token_stops_the_agent_with_a_clear_message(tmp_path, db, server, station):
@@ -300,8 +317,7 @@ def test_heartbeat_carries_devices_and_goes_at_once_on_a_change(tmp_path, db, se
     agent.start()
     try:
         def health():
-            db.session.expire_all()
-            return db.session.get(StationRow, st.id).health
+            return read(db, lambda: db.session.get(StationRow, st).health)
 
         wait_for(lambda: (health() or {}).get("devices", {}).get("scanner"), "the first heartbeat")
         assert health()["outbox"]["waiting"] == 0 and health()["agent"]["version"]
@@ -325,11 +341,56 @@ def test_a_photo_uploads_with_its_event(tmp_path, db, server, station):
         scanner.emit("photo", {"role": "overhead", "job_id": None}, media=str(photo))
 
         def complete():
-            db.session.expire_all()
-            return db.session.execute(db.select(MediaFile).filter_by(station_id=st.id, complete=True)).scalar()
+            return read(db, lambda: db.session.execute(
+                db.select(MediaFile.sha256, MediaFile.size).filter_by(station_id=st, complete=True)).first())
 
         media = wait_for(complete, "the photo to be complete on the server")
         wait_for(lambda: agent.outbox.media_waiting() == 0 and agent.outbox.waiting()[0] == 0, "the agent to finish")
     finally:
         agent.stop()
-    assert media.sha256 == hashlib.sha256(photo.read_bytes()).hexdigest() and media.size == photo.stat().st_size
+    assert tuple(media) == (hashlib.sha256(photo.read_bytes()).hexdigest(), photo.stat().st_size)
+
+
+def run_scanning_agent(server_url: str, token: str, outbox: str, count: int) -> None:
+    """In a child process: an agent whose scanner scans `count` codes at once, then idles until killed."""
+    import pathlib
+
+    agent, scanner, _ = make_agent(pathlib.Path(outbox).parent, server_url, token, status_port=None, batch_size=50)
+    agent.start()
+    for i in range(count):
+        scanner.scan(f"KILL-{i}")
+    threading.Event().wait()
+
+
+def test_kill_9_mid_upload_loses_and_doubles_nothing(tmp_path, db, server, station):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    st, token = station
+    count = 2000
+    child = subprocess.Popen([sys.executable, "-c", "import sys; from tests.test_station_agent import "
+                              "run_scanning_agent as r; r(*sys.argv[1:4], int(sys.argv[4]))",
+                              server.url, token, str(tmp_path / "outbox.db"), str(count)],
+                             cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        wait_for(lambda: len(stored_events(db, st)) >= 100, "the child agent to upload some events")
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    taken = Outbox(tmp_path / "outbox.db")
+    left = taken.pending(count)
+    taken.close()
+    stored = len(stored_events(db, st))
+    assert stored > 0 and left, f"killed too late to test anything: {stored} stored, {len(left)} left"
+    last = int(base64.b64decode(left[-1]["payload"]["raw_b64"]).decode().removeprefix("KILL-"))
+
+    agent, _, _ = make_agent(tmp_path, server.url, token)
+    agent.start()
+    try:
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the restarted agent to drain the outbox")
+    finally:
+        agent.stop()
+    texts = [base64.b64decode(e["payload"]["raw_b64"]).decode() for e in stored_events(db, st)]
+    assert texts == [f"KILL-{i}" for i in range(last + 1)]  # all the child took, once each, in order
