@@ -3,6 +3,7 @@ the page and of scans an agent posts over HTTP, live through Server-Sent Events.
 
 import base64
 import json
+import os
 import re
 import urllib.request
 import uuid
@@ -90,3 +91,12 @@ def test_station_screen_shows_page_and_agent_scans_live(page, live_server, pack_
     expect(page.locator("#jobs li").first).to_contain_text("beep")
     expect(page.locator("#jobs li").first).to_contain_text("queued")
     assert page.evaluate("document.activeElement.id") == "station-input"
+
+    # Mobile first: big targets for gloved hands, nothing overflows sideways.
+    heights = page.locator("#station button, #station-input").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)")
+    assert min(heights) >= 44
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shots = os.environ.get("CELLWMS_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "station-pack-handheld.png"), full_page=True)
