@@ -4,16 +4,19 @@ import os
 import queue
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from contextlib import closing
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
+from server.commands.demo_stations import DEMO_STATIONS
 from server.models import Cell, Movement, Quant, Sku, SkuBarcode, Station, User
 from server.models.people import Role
 from server.services.barcodes import is_valid_gtin
@@ -61,13 +64,13 @@ def test_seed_small_demo_is_consistent(db):
         assert user.badge_code == demo_user.badge
         if demo_user.password:
             assert user.check_password(demo_user.password)
-    assert {s.kind for s in db.session.execute(select(Station)).scalars()} == {"dock", "pack"}
+    assert {s.kind for s in db.session.execute(select(Station)).scalars()} == {"dock", "pack", "handoff"}
 
     again = seed_demo(SMALL)
     assert not again.created and again.cells == info.cells and count(db, Movement) == info.movements
     tokens = issue_station_tokens()
     db.session.commit()
-    assert set(tokens) == {"DOCK-1", "PACK-1"}
+    assert set(tokens) == {"DOCK-1", "PACK-1", "PACK-2", "HANDOFF-1"} == {s.code for s in DEMO_STATIONS}
 
 
 def test_demo_never_seeds_a_database_with_other_data(db):
@@ -121,15 +124,30 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
         prints = tmp_path / "instance" / "demo-prints"
 
         def saved():
-            return (len(list((prints / "zebra-zd421-203").glob("job-*.png"))),
-                    len(list((prints / "epson-tm-t20iii").glob("job-*.bin"))))
+            return (len(list((prints / "PACK-1" / "label_printer").glob("job-*.png"))),
+                    len(list((prints / "PACK-1" / "receipt_printer").glob("job-*.bin"))))
 
-        for _ in range(100):  # the emulators save a job just after confirming it; wait at most 10 s
-            if saved() == (5, 2):
+        # Every template once, then the station agent's first jobs (a sticker and a slip).
+        for _ in range(300):  # the emulators save a job just after confirming it; wait at most 30 s
+            if saved() >= (6, 3):
                 break
             time.sleep(0.1)
-        assert saved() == (5, 2)
-        assert (tmp_path / "instance" / "demo.db").exists()
+        assert saved() >= (6, 3)
+        database = tmp_path / "instance" / "demo.db"
+        assert database.exists()
+
+        def flowing():  # what the emulated stations' agents delivered so far
+            with closing(sqlite3.connect(database, timeout=30)) as connection:
+                return {(code, kind) for code, kind in connection.execute(
+                    "SELECT s.code, e.kind FROM station_events e JOIN stations s ON s.id = e.station_id")}
+
+        expected = {(code, "scan") for code in ("DOCK-1", "PACK-1", "PACK-2", "HANDOFF-1")} | {
+            ("PACK-1", "weight"), ("PACK-2", "weight"), ("DOCK-1", "photo"), ("PACK-1", "job_result")}
+        for _ in range(600):  # scans every 4 s, weights every 7 s; wait at most 60 s
+            if expected <= flowing():
+                break
+            time.sleep(0.1)
+        assert expected <= flowing(), sorted(expected - flowing())
     finally:
         process.terminate()
         try:

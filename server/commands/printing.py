@@ -7,8 +7,6 @@ runs it as a child process of the same Python.
 import json
 import subprocess
 import sys
-import threading
-import time
 
 import click
 
@@ -49,28 +47,6 @@ def printer(profile, port, host, serial, out):
         code = child.wait()
     if code:
         raise SystemExit(code)
-
-
-DEMO_PRINTERS = ("zebra-zd421-203", "epson-tm-t20iii")
-
-
-def start_emulator(profile_name: str, out_dir: str | None = None, wait_s: float = 20.0):
-    """A printer emulator in a child process on a free port: (process, URL). Stop it with terminate()."""
-    argv = [sys.executable, "-u", "-m", "terminal.emulators.printer_cli", "--profile", profile_name, "--port", "0"]
-    if out_dir:
-        argv += ["--out", out_dir]
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        line = child.stdout.readline()
-        if not line:
-            break
-        if " at " in line:
-            url = line.rsplit(" at ", 1)[1].strip()
-            threading.Thread(target=child.stdout.read, daemon=True).start()  # keep the pipe drained
-            return child, url
-    child.terminate()
-    raise click.ClickException(f"the {profile_name} emulator did not start")
 
 
 def print_every_template(urls: dict[str, str]) -> list[str]:

@@ -3,9 +3,11 @@
 Production runs the same application under gunicorn: `gunicorn -w 4 -b 0.0.0.0:8000 'server:create_app()'`.
 """
 
+import logging
 import os
 import signal
 import time
+from pathlib import Path
 
 import click
 import flask_migrate
@@ -14,7 +16,8 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from server.commands.printing import DEMO_PRINTERS, print_every_template, start_emulator
+from server.commands.demo_stations import DemoStations, queue_first_jobs
+from server.commands.printing import print_every_template
 from server.extensions import db
 
 
@@ -98,36 +101,44 @@ def demo(port, host, no_stations):
             click.echo(f"  {', '.join(u.roles):<11} {u.username:<11} badge {u.badge:<9} {secret}".rstrip())
         click.echo("station tokens (new at every start):")
         for code, token in tokens.items():
-            click.echo(f"  {code:<7} {token}")
+            click.echo(f"  {code:<9} {token}")
         if no_stations:
             click.echo("stations: not started (--no-stations)")
         else:
-            click.echo("printer emulators (every template printed once; jobs and PNGs in "
-                       f"{prints_dir}):")
-            for name, url in printer_urls.items():
-                click.echo(f"  {name:<16} {url}")
+            click.echo(f"printed every template once on PACK-1's printers (jobs and PNGs in {prints_dir}):")
             for line in printed:
                 click.echo(f"  printed {line}")
             click.echo(f"  previews: {base}/print")
-            click.echo("stations: emulated station agents arrive with the station agent")
+            click.echo("emulated stations (scanner, scale, printers, camera -> station agent -> this server):")
+            for line in described:
+                click.echo(f"  {line}")
+            stations.server_url = "http://127.0.0.1:" + base.rsplit(":", 1)[1]
+            stations.start_agents()
+            with app.app_context():
+                for line in queue_first_jobs():
+                    click.echo(f"  first jobs {line}")
+                db.session.remove()
+            click.echo(f"  station screens: {base}/stations (agents' logs in {stations.root}/<code>/agent.log)")
         click.echo("Ctrl+C stops the demo")
 
-    # A terminated demo stops its printer emulators too (SIGTERM unwinds like Ctrl+C).
+    # Four agents call every few seconds: the request log would drown the banner.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # A terminated demo stops its emulators and agents too (SIGTERM unwinds like Ctrl+C).
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     prints_dir = os.path.join(app.instance_path, "demo-prints")
-    printer_urls, printed, emulators = {}, [], []
-    if not no_stations:
-        for name in DEMO_PRINTERS:
-            child, url = start_emulator(name, os.path.join(prints_dir, name))
-            emulators.append(child)
-            printer_urls[name] = url
-        printed = print_every_template(printer_urls)
+    stations = DemoStations(Path(app.instance_path) / "demo-stations", "", tokens)
+    printed, described = [], []
     try:
+        if not no_stations:
+            with app.app_context():
+                described = stations.start_devices()
+                db.session.remove()
+            printed = print_every_template({p: stations.printers["PACK-1"][name] for name, p in
+                                            (("label_printer", "zebra-zd421-203"),
+                                             ("receipt_printer", "epson-tm-t20iii"))})
         _serve(app, host, port, banner)
     finally:
-        for child in emulators:
-            child.terminate()
-            child.wait(timeout=10)
+        stations.stop()
 
 
 def _exit_on_sigterm(_signum, _frame):

@@ -145,9 +145,9 @@ class Scenario:
         return Prompt(_("Video saved."), "none", title=_("Camera"))
 
     def on_device_status(self, ctx: Context, payload: dict) -> Prompt | None:
-        name = ctx.event.device or payload.get("device_kind", "")
         if payload["state"] == "up":
-            return Prompt(_("%(device)s is working.", device=name), "none", title=_("Devices"))
+            return None  # the health panel shows it; the worker's prompt stays
+        name = ctx.event.device or payload.get("device_kind", "")
         return Prompt(_("%(device)s: %(detail)s", device=name, detail=payload.get("detail") or payload["state"]),
                       "error", title=_("Devices"))
 

@@ -52,7 +52,12 @@ DEMO_USERS = (
     DemoUser("supervisor", "Наталья Морозова", ("supervisor",), "BDG-2001", "supervisor-demo"),
     DemoUser("admin", "Admin", ("admin",), "BDG-9001", "admin-demo"),
 )
-DEMO_STATIONS = (("DOCK-1", "dock", "Приёмка, ворота 1"), ("PACK-1", "pack", "Упаковка, стол 1"))
+DEMO_STATIONS = (
+    ("DOCK-1", "dock", "Приёмка, ворота 1"),
+    ("PACK-1", "pack", "Упаковка, стол 1"),
+    ("PACK-2", "pack", "Упаковка, стол 2"),
+    ("HANDOFF-1", "handoff", "Передача курьерам"),
+)
 
 
 @dataclass
@@ -145,12 +150,16 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
 
 
 def issue_station_tokens() -> dict[str, str]:
-    """New tokens for the demo stations (only hashes are stored, so each start prints fresh ones)."""
+    """New tokens for the demo stations (only hashes are stored, so each start prints fresh ones).
+    A demo database from an older version gets the stations it lacks."""
     tokens = {}
-    for code, _kind, _name in DEMO_STATIONS:
+    warehouse = db.session.execute(select(Warehouse).filter_by(code=DEMO_CODE)).scalar_one()
+    for code, kind, name in DEMO_STATIONS:
         station = db.session.execute(select(Station).filter_by(code=code)).scalar_one_or_none()
-        if station is not None:
-            tokens[code], station.token_hash = new_token()
+        if station is None:
+            station = Station(code=code, kind=kind, name=name, warehouse_id=warehouse.id)
+            db.session.add(station)
+        tokens[code], station.token_hash = new_token()
     db.session.flush()
     return tokens
 

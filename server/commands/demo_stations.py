@@ -1,0 +1,209 @@
+"""The demo's emulated stations: device emulators and a station agent per station, as child processes.
+
+Each station gets a serial scanner on a pty that scans the demo's codes (a worker's badge first),
+scales on ptys where the station weighs, ZPL and ESC/POS printers on TCP, and one MJPEG network
+camera shared by the stations that take photos. A station profile (TOML) naming those devices is
+written under instance/demo-stations/, then `python -m terminal.cli station` runs the agent, which
+talks to the demo server over HTTP like a real station. The server never imports `terminal`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Cell, Sku, SkuBarcode, Station
+from server.services.demo import DEMO_USERS
+from server.services.stations import create_job
+
+
+@dataclass(frozen=True)
+class DemoStation:
+    code: str
+    kind: str
+    role: str  # the worker whose badge the scanner scans first
+    scanner: str
+    scale: str | None = None
+    label_printer: str | None = None
+    receipt_printer: str | None = None
+    cameras: tuple[str, ...] = ()  # camera roles
+    first_jobs: tuple[tuple[str, dict], ...] = field(default=())
+
+
+DEMO_STATIONS = (
+    DemoStation("DOCK-1", "dock", "receiver", "honeywell-voyager-1450g", label_printer="zebra-zd421-203",
+                cameras=("overhead",)),
+    DemoStation("PACK-1", "pack", "packer", "honeywell-voyager-1450g", scale="mettler-toledo-ics425",
+                label_printer="zebra-zd421-203", receipt_printer="epson-tm-t20iii", cameras=("overhead", "packing")),
+    DemoStation("PACK-2", "pack", "packer", "honeywell-voyager-1450g", scale="cas-pdii",
+                label_printer="xprinter-xp-420b", receipt_printer="xprinter-xp-58iih", cameras=("overhead",)),
+    DemoStation("HANDOFF-1", "handoff", "dispatcher", "honeywell-voyager-1450g", receipt_printer="epson-tm-t20iii"),
+)
+SCAN_EVERY_S = 4.0
+SCALE_LOADS = "0,1.25,0,2.4,0,0.85"
+SCALE_EVERY_S = 7.0
+
+
+def start_child(argv: list[str], ready, what: str, wait_s: float = 30.0):
+    """Start a child process and read its stdout until `ready(line)` returns a value: (process, value).
+    The rest of its output is drained in the background."""
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        line = child.stdout.readline()
+        if not line:
+            break
+        value = ready(line.strip())
+        if value:
+            threading.Thread(target=child.stdout.read, daemon=True).start()
+            return child, value
+    child.terminate()
+    raise click.ClickException(f"{what} did not start")
+
+
+def _terminal(*words: str) -> list[str]:
+    return [sys.executable, "-u", "-m", "terminal.cli", *words]
+
+
+def demo_codes(station: DemoStation) -> list[str]:
+    """What the station's scanner scans, in a loop: a badge, SKUs, a cell, a code nobody knows."""
+    badge = next(u.badge for u in DEMO_USERS if station.role in u.roles)
+    barcodes = db.session.execute(
+        select(SkuBarcode.barcode).join(Sku).order_by(Sku.id).limit(4)).scalars().all()
+    cells = db.session.execute(select(Cell.barcode).order_by(Cell.id).limit(2)).scalars().all()
+    eans = [b[1:] if len(b) == 14 and b.startswith("0") else b for b in barcodes]
+    return [badge, *eans[:2], cells[0], *eans[2:], "2999999999999", *cells[1:]]
+
+
+class DemoStations:
+    """Starts and stops every child process of the demo stations."""
+
+    def __init__(self, root: Path, server_url: str, tokens: dict[str, str]):
+        self.root, self.server_url, self.tokens = root, server_url, tokens
+        self.children: list[subprocess.Popen] = []
+        self.printers: dict[str, dict[str, str]] = {}  # station -> device name -> URL
+        self.camera_url: str | None = None
+
+    def _spawn(self, argv, ready, what):
+        child, value = start_child(argv, ready, what)
+        self.children.append(child)
+        return value
+
+    def _printer(self, profile: str, out_dir: Path) -> str:
+        return self._spawn([sys.executable, "-u", "-m", "terminal.emulators.printer_cli", "--profile", profile,
+                            "--port", "0", "--out", str(out_dir)],
+                           lambda line: line.rsplit(" at ", 1)[1] if " at " in line else None,
+                           f"the {profile} printer emulator")
+
+    def start_devices(self) -> list[str]:
+        """Start the emulators and write the station profiles; returns lines that describe them."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        report = []
+        if any(s.cameras for s in DEMO_STATIONS):
+            self.camera_url = self._spawn(
+                _terminal("emulate", "camera", "--profile", "generic-uvc", "--mjpeg", "0", "--size", "640x360",
+                          "--fps", "10"),
+                lambda line: line.split(": ", 1)[1].split(" ", 1)[0] if "MJPEG camera" in line else None,
+                "the MJPEG camera emulator")
+            report.append(f"camera (MJPEG over HTTP) {self.camera_url}")
+        for station in DEMO_STATIONS:
+            report.append(self._start_station(station))
+        return report
+
+    def _start_station(self, station: DemoStation) -> str:
+        home = self.root / station.code
+        home.mkdir(parents=True, exist_ok=True)
+        codes = home / "codes.txt"
+        codes.write_text("\n".join(demo_codes(station)) + "\n", encoding="utf-8")
+        devices = {}
+        scanner = self._spawn(
+            _terminal("emulate", "scanner", "--profile", station.scanner, "--link", str(home / "scanner"),
+                      "--every", str(SCAN_EVERY_S), "--codes", str(codes)),
+            lambda line: line or None, f"the {station.code} scanner emulator")
+        devices["scanner"] = {"kind": "scanner", "profile": station.scanner, "url": scanner}
+        if station.scale:
+            scale = self._spawn(
+                _terminal("emulate", "scale", "--profile", station.scale, "--link", str(home / "scale"),
+                          "--load", "0", "--loads", SCALE_LOADS, "--every", str(SCALE_EVERY_S)),
+                lambda line: line or None, f"the {station.code} scale emulator")
+            devices["scale"] = {"kind": "scale", "profile": station.scale, "url": scale}
+        prints = self.root.parent / "demo-prints" / station.code
+        for name, profile in (("label_printer", station.label_printer), ("receipt_printer", station.receipt_printer)):
+            if profile:
+                devices[name] = {"kind": "printer", "profile": profile, "url": self._printer(profile, prints / name)}
+        for role in station.cameras:
+            devices[f"{role}_camera"] = {"kind": "camera", "profile": "generic-uvc", "url": self.camera_url,
+                                         "role": role}
+        (home / "station.toml").write_text(_station_toml(station, devices), encoding="utf-8")
+        self.printers[station.code] = {n: d["url"] for n, d in devices.items() if d["kind"] == "printer"}
+        names = ", ".join(f"{n} {d['url']}" for n, d in devices.items())
+        return f"{station.code:<9} {station.kind:<7} {names}"
+
+    def start_agents(self) -> None:
+        """A station agent per station (its log in instance/demo-stations/<code>/agent.log)."""
+        for station in DEMO_STATIONS:
+            home = self.root / station.code
+            with open(home / "agent.log", "ab") as log:
+                self.children.append(subprocess.Popen(
+                    _terminal("station", "--profile", str(home / "station.toml"), "--server", self.server_url,
+                              "--outbox", str(home / "outbox.sqlite"), "--media-dir", str(home / "media"),
+                              "--heartbeat", "5"),
+                    env={**os.environ, "CELLWMS_STATION_TOKEN": self.tokens[station.code]},
+                    stdout=log, stderr=subprocess.STDOUT))
+
+    def stop(self) -> None:
+        for child in self.children:
+            child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _station_toml(station: DemoStation, devices: dict[str, dict]) -> str:
+    lines = ["# Written by `cellwms demo`: this station's emulated devices.", "[station]",
+             f'name = "{station.code.lower()}"', f'kind = "{station.kind}"', ""]
+    templates = {"label_printer": ["sku-sticker", "cell-label", "tote-label", "shipping-label", "badge"],
+                 "receipt_printer": ["packing-slip", "handoff-act"]}
+    for name, device in devices.items():
+        lines.append(f"[devices.{name}]")
+        for key, value in device.items():
+            lines.append(f'{key} = "{value}"')
+        if name in templates:
+            lines.append("templates = [" + ", ".join(f'"{t}"' for t in templates[name]) + "]")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def queue_first_jobs() -> list[str]:
+    """A print and a photo per station, so the demo shows jobs flowing before anyone clicks."""
+    from printers.documents import sample
+
+    report = []
+    for demo in DEMO_STATIONS:
+        station = db.session.execute(select(Station).filter_by(code=demo.code)).scalar_one_or_none()
+        if station is None:
+            continue
+        jobs = []
+        if demo.label_printer:
+            jobs.append(("print", {"template": "sku-sticker", "data": sample("sku-sticker"), "copies": 1}))
+        if demo.receipt_printer:
+            template = "handoff-act" if demo.kind == "handoff" else "packing-slip"
+            jobs.append(("print", {"template": template, "data": sample(template), "copies": 1}))
+        if "overhead" in demo.cameras:
+            jobs.append(("photo", {"role": "overhead"}))
+        for kind, payload in jobs:
+            create_job(station, kind, payload)
+        report.append(f"{demo.code}: {', '.join(k if k != 'print' else p['template'] for k, p in jobs)}")
+    db.session.commit()
+    return report
