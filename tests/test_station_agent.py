@@ -394,3 +394,44 @@ def test_kill_9_mid_upload_loses_and_doubles_nothing(tmp_path, db, server, stati
         agent.stop()
     texts = [base64.b64decode(e["payload"]["raw_b64"]).decode() for e in stored_events(db, st)]
     assert texts == [f"KILL-{i}" for i in range(last + 1)]  # all the child took, once each, in order
+
+
+def test_media_upload_resumes_from_the_servers_offset(tmp_path, db, server, station):
+    import hashlib
+
+    from terminal.station.link import OffsetConflict
+
+    st, token = station
+    data = bytes(range(256)) * 1000
+    path = tmp_path / "clip.avi"
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    link = Link(server.url, token)
+    media_id, offset = link.media_create(sha, len(data), "clip", "video/x-msvideo", "clip.avi")
+    assert offset == 0
+    assert link.media_patch(media_id, 0, data[:100_000]) == 100_000  # then the link broke
+    with pytest.raises(OffsetConflict) as conflict:
+        link.media_patch(media_id, 0, data[:10])
+    assert conflict.value.offset == 100_000
+    assert link.media_offset(media_id) == (100_000, len(data))
+
+    seen = []
+    assert link.upload_media(str(path), sha, len(data), "clip", "video/x-msvideo", chunk_size=64_000,
+                             progress=lambda i, o: seen.append(o)) == media_id
+    assert seen[0] == 100_000 and seen[-1] == len(data)  # resumed, not restarted
+    assert link.media_offset(media_id)[0] == len(data)
+
+
+def test_the_command_refuses_a_bad_profile_naming_file_and_key(tmp_path):
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    profile = tmp_path / "bad.toml"
+    profile.write_text('[station]\nname = "pack-9"\nkind = "pack"\n\n'
+                       '[devices.scanner]\nkind = "toaster"\nprofile = "x"\nurl = "/dev/null"\n')
+    result = CliRunner().invoke(main, ["station", "--profile", str(profile), "--server", "http://127.0.0.1:9",
+                                       "--outbox", str(tmp_path / "o.db")], env={"CELLWMS_STATION_TOKEN": "t"})
+    assert result.exit_code == 2
+    assert str(profile) in result.output and "devices.scanner.kind" in result.output and "toaster" in result.output
+    assert not (tmp_path / "o.db").exists()
