@@ -51,6 +51,10 @@ def create_app(config: dict | None = None):
     return app
 
 
+# engine.execution_options(**{READ_ONLY_OPTION: True}): a reader that never writes.
+READ_ONLY_OPTION = "cellwms_read_only"
+
+
 def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
     """WAL journal, enforced foreign keys, and serialized writers.
 
@@ -72,4 +76,6 @@ def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers that never write (live streams) say so and do not take the writer's lock.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -52,6 +52,10 @@ FLOWS = [
     _flow("admin-users", _l("Users"), _l("People, roles and badges"), {Role.admin}, "admin.users"),
     _flow("admin-stations", _l("Stations"), _l("Stations and their tokens"), {Role.admin}, "admin.stations"),
     _flow("admin-layout", _l("Warehouse layout"), _l("Zones and cells"), {Role.admin}, "admin.layout"),
+    _flow(
+        "stations", _l("Station screens"), _l("Live prompts, devices and jobs at each station"),
+        {Role.receiver, Role.picker, Role.packer, Role.dispatcher, Role.returns, Role.supervisor}, "stations.index",
+    ),
     _flow("scan", _l("Scan check"), _l("Scan any barcode and see what it is"), ALL_ROLES, "web.scan"),
 ]
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from printers.receipts import SAMPLES as RECEIPT_SAMPLES
 from printers.samples import SAMPLES as LABEL_SAMPLES
-from server import scenarios
+from server import READ_ONLY_OPTION, scenarios
 from server.extensions import db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
@@ -267,7 +267,7 @@ def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list
 def stream(code: str):
     station = _station(code)
     station_id, after = station.id, _after_id()
-    engine = db.engine
+    engine = db.engine.execution_options(**{READ_ONLY_OPTION: True})  # polls never take SQLite's writer lock
     config = current_app.config
     interval = config.get("CELLWMS_STREAM_POLL_SECONDS", 0.3)
     keepalive = config.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", 15)
