@@ -523,3 +523,36 @@ def test_the_same_batch_from_two_threads_at_once_is_stored_once(app, client, db,
         assert a["prompt"] == b["prompt"]
     assert count(db, StationEvent) == 20 + first_batch
     assert [e.seq for e in stored(db)][first_batch:] == list(range(20))
+
+
+class FailsOnBoom:
+    """A scenario with a bug: any scan of "BOOM" raises."""
+
+    def __init__(self, base):
+        self.base, self.name = base, "boom"
+
+    def handle(self, ctx, event):
+        if event.kind == "scan" and event.payload["raw"] == b"BOOM":
+            raise RuntimeError("scenario bug")
+        return self.base.handle(ctx, event)
+
+
+def test_an_input_that_breaks_its_scenario_is_kept_and_does_not_block_the_rest(client, db, setup):
+    from server import scenarios
+
+    scenarios.register("pack", FailsOnBoom(scenarios.IDENTIFY))
+    try:
+        batch = [scan("S-01-01-1-1"), scan("BOOM"), scan("S-01-02-1-1")]
+        r = post(client, setup["auth"], *batch)
+    finally:
+        scenarios.SCENARIOS.pop("pack")
+    assert r.status_code == 200, r.json
+    outcomes = r.json["outcomes"]
+    assert [o["status"] for o in outcomes] == ["stored", "rejected", "stored"]
+    assert outcomes[1]["prompt"]["sound"] == "error" and "RuntimeError" in outcomes[1]["prompt"]["message"]
+    rows = stored(db)
+    assert [(e.event_id, e.status) for e in rows] == [(b["event_id"], o["status"]) for b, o in zip(batch, outcomes, strict=True)]
+    assert rows[1].payload["raw_b64"] == batch[1]["payload"]["raw_b64"]  # kept for review
+    # A retry of the whole batch is answered from what was stored.
+    again = post(client, setup["auth"], *batch).json["outcomes"]
+    assert [o["status"] for o in again] == ["duplicate", "duplicate", "duplicate"]

@@ -6,6 +6,7 @@ Supervisors queue jobs, read a station's recent events and jobs, its health, and
 """
 
 import inspect
+import logging
 import re
 import time
 import uuid
@@ -26,8 +27,10 @@ from server.extensions import db
 from server.models import MediaFile, Role, Station, StationEvent, StationJob
 from server.models.base import utcnow
 from server.problems import Problem
-from server.scenarios import StationInput, handle_inputs
+from server.scenarios import StationInput, handle_inputs, store_failed
 from server.services import stations as service
+
+log = logging.getLogger("cellwms.stations")
 
 blp = Blueprint("station_api", __name__, url_prefix="/api/v1",
                 description="Station agents (events, jobs, heartbeat, media) and station health")
@@ -258,7 +261,8 @@ class MyEvents(MethodView):
 
 def _store(station: Station, inputs: list[StationInput]) -> list[dict]:
     """handle_inputs in a savepoint; a twin request that stored some of these ids first makes
-    the savepoint fail, and the run again finds them stored (duplicates)."""
+    the savepoint fail, and the run again finds them stored (duplicates). Any other failure
+    (a scenario's bug, a bad row) is contained: the batch is stored input by input."""
     for _attempt in range(STORE_ATTEMPTS):
         try:
             with db.session.begin_nested():
@@ -266,7 +270,25 @@ def _store(station: Station, inputs: list[StationInput]) -> list[dict]:
             return outcomes
         except IntegrityError:
             continue
+        except Exception:
+            log.exception("station %s: a batch failed; storing its %d inputs one by one", station.code, len(inputs))
+            return [_store_one(station, one) for one in inputs]
     raise Problem(409, "event-conflict", "The batch conflicts with rows stored at the same time; send it again.")
+
+
+def _store_one(station: Station, one: StationInput) -> dict:
+    """One input in its own savepoint; if handling it fails, it is kept as rejected with the reason."""
+    try:
+        with db.session.begin_nested():
+            return handle_inputs(station, [one])[0]
+    except IntegrityError:
+        raise Problem(409, "event-conflict", "The batch conflicts with rows stored at the same time; "
+                      "send it again.") from None
+    except Exception as error:
+        log.exception("station %s: input %s (%s) failed", station.code, one.event_id, one.kind)
+        reason = error.title if isinstance(error, Problem) else f"server error ({type(error).__name__})"
+        with db.session.begin_nested():
+            return store_failed(station, one, reason)
 
 
 # --- jobs -----------------------------------------------------------------------------------

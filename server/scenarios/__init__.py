@@ -353,3 +353,14 @@ def page_input(station: Station, user: User, kind: str, payload: dict) -> dict:
 
 __all__ = ["SCENARIOS", "Context", "InputError", "Prompt", "Scenario", "StationInput", "handle_inputs", "page_input",
            "register", "scenario_for"]
+
+
+def store_failed(station: Station, event: StationInput, reason: str) -> dict:
+    """Keep an input whose handling failed on the server, as rejected with the reason: it is not
+    lost (the payload stays for review) and it does not block the inputs queued behind it."""
+    row = StationEvent(event_id=event.event_id, station_id=station.id, seq=event.seq, source=event.source,
+                       kind=event.kind[:16], device=(event.device or "")[:64], occurred_at=event.occurred_at,
+                       payload=_stored_payload(event.payload), status="rejected", outcome=_rejected(reason))
+    db.session.add(row)
+    db.session.flush()
+    return {"event_id": event.event_id, "status": row.status, "prompt": row.outcome}
