@@ -556,3 +556,13 @@ def test_an_input_that_breaks_its_scenario_is_kept_and_does_not_block_the_rest(c
     # A retry of the whole batch is answered from what was stored.
     again = post(client, setup["auth"], *batch).json["outcomes"]
     assert [o["status"] for o in again] == ["duplicate", "duplicate", "duplicate"]
+
+
+def test_an_event_id_taken_by_a_scan_elsewhere_is_rejected_not_blocking(client, db, setup):
+    taken = str(uuid.uuid4())
+    r = client.post("/api/v1/scan", json={"code": "S-01-01-1-1", "event_id": taken}, headers=setup["picker_auth"])
+    assert r.status_code == 200, r.json
+    batch = [scan("S-01-01-1-1"), scan("S-01-02-1-1", event_id=taken), scan("S-01-03-1-1")]
+    outcomes = post(client, setup["auth"], *batch).json["outcomes"]
+    assert [o["status"] for o in outcomes] == ["stored", "rejected", "stored"]
+    assert "already used" in outcomes[1]["prompt"]["message"]

@@ -262,7 +262,7 @@ class MyEvents(MethodView):
 def _store(station: Station, inputs: list[StationInput]) -> list[dict]:
     """handle_inputs in a savepoint; a twin request that stored some of these ids first makes
     the savepoint fail, and the run again finds them stored (duplicates). Any other failure
-    (a scenario's bug, a bad row) is contained: the batch is stored input by input."""
+    (a scenario's bug, an id another scan took) is contained: the batch is stored input by input."""
     for _attempt in range(STORE_ATTEMPTS):
         try:
             with db.session.begin_nested():
@@ -272,8 +272,8 @@ def _store(station: Station, inputs: list[StationInput]) -> list[dict]:
             continue
         except Exception:
             log.exception("station %s: a batch failed; storing its %d inputs one by one", station.code, len(inputs))
-            return [_store_one(station, one) for one in inputs]
-    raise Problem(409, "event-conflict", "The batch conflicts with rows stored at the same time; send it again.")
+            break
+    return [_store_one(station, one) for one in inputs]
 
 
 def _store_one(station: Station, one: StationInput) -> dict:
@@ -282,8 +282,12 @@ def _store_one(station: Station, one: StationInput) -> dict:
         with db.session.begin_nested():
             return handle_inputs(station, [one])[0]
     except IntegrityError:
-        raise Problem(409, "event-conflict", "The batch conflicts with rows stored at the same time; "
-                      "send it again.") from None
+        twin = db.session.execute(select(StationEvent.id).where(StationEvent.event_id == one.event_id)).first()
+        if twin is not None:  # stored by a concurrent request a moment ago: answered as a duplicate
+            return handle_inputs(station, [one])[0]
+        reason = "event_id already used by another scan"
+        with db.session.begin_nested():
+            return store_failed(station, one, reason)
     except Exception as error:
         log.exception("station %s: input %s (%s) failed", station.code, one.event_id, one.kind)
         reason = error.title if isinstance(error, Problem) else f"server error ({type(error).__name__})"
