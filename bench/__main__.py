@@ -1,7 +1,8 @@
 """`python -m bench [NAME ...] [-- options]`: run benchmarks and print their tables.
 
 Names: scan (scan classification and stock lookups on SQLite/PostgreSQL), routing, slotting,
-batching. Without names, all of them. Options after `--` go to the benchmark(s) named, e.g.
+batching, camera, stations (station agents -> server events/s). Without names, all of them.
+Options after `--` go to the benchmark(s) named, e.g.
 `python -m bench scan -- --cells 2000 --quants 20000 --skus 1000 --samples 300`.
 """
 
@@ -16,6 +17,7 @@ BENCHMARKS = {
     "slotting": "bench.slotting",
     "batching": "bench.batching",
     "camera": "bench.camera",
+    "stations": "bench.stations",
 }
 
 
