@@ -32,6 +32,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CELLWMS_SQLITE_BUSY_TIMEOUT_MS", "30000")),
         # Longest scan payload accepted, in bytes; longer ones are recorded truncated.
         "CELLWMS_SCAN_MAX_BYTES": int(env.get("CELLWMS_SCAN_MAX_BYTES", "16384")),
+        # Live station screens (Server-Sent Events): lifetime before the browser reconnects, poll, keep-alive.
+        "CELLWMS_STREAM_SECONDS": float(env.get("CELLWMS_STREAM_SECONDS", "180")),
+        "CELLWMS_STREAM_POLL_SECONDS": float(env.get("CELLWMS_STREAM_POLL_SECONDS", "0.3")),
+        "CELLWMS_STREAM_KEEPALIVE_SECONDS": float(env.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", "15")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
         "CELLWMS_LANGUAGES": ["en", "ru"],

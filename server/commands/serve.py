@@ -1,6 +1,6 @@
 """`cellwms server` (development server) and `cellwms demo` (seeded demo warehouse + server).
 
-Production runs the same application under gunicorn: `gunicorn -w 4 -b 0.0.0.0:8000 'server:create_app()'`.
+Production runs the same application under gunicorn: `gunicorn -k gthread -w 4 --threads 32 -b 0.0.0.0:8000 'server:create_app()'`.
 """
 
 import logging
@@ -48,7 +48,7 @@ def server(port, host):
 
     def banner(url):
         click.echo(f"cellwms server at {url}/  (database: {_shown_url(app)})")
-        click.echo("development server; in production run: gunicorn -w 4 -b 0.0.0.0:8000 'server:create_app()'")
+        click.echo("development server; in production run: gunicorn -k gthread -w 4 --threads 32 -b 0.0.0.0:8000 'server:create_app()'")
 
     _serve(app, host, port, banner)
 

@@ -269,9 +269,9 @@ def stream(code: str):
     station_id, after = station.id, _after_id()
     engine = db.engine.execution_options(**{READ_ONLY_OPTION: True})  # polls never take SQLite's writer lock
     config = current_app.config
-    interval = config.get("CELLWMS_STREAM_POLL_SECONDS", 0.3)
-    keepalive = config.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", 15)
-    lifetime = config.get("CELLWMS_STREAM_SECONDS", 180)
+    interval = config["CELLWMS_STREAM_POLL_SECONDS"]
+    keepalive = config["CELLWMS_STREAM_KEEPALIVE_SECONDS"]
+    lifetime = config["CELLWMS_STREAM_SECONDS"]
     # Nothing of this request's session may stay open while the stream runs.
     db.session.commit()
 
