@@ -96,6 +96,21 @@ def test_a_weight_is_shown(client, db, desk):
     assert prompt["message"] == "Weight: 250 g"
 
 
+def test_a_weight_read_on_request_is_shown_and_a_print_is_quiet(client, db, desk):
+    from server.services.stations import create_job
+
+    read = create_job(desk["station"], "read_weight", {"timeout": 5})
+    printing = create_job(desk["station"], "print", {"template": "sku-sticker", "data": {}})
+    db.session.commit()
+    weight = {"value": 0.85, "unit": "kg", "net": True, "tare": None}
+    prompt, _ = send(client, desk, "job_result", {"job_id": read.id, "result": "done", "detail": "", "weight": weight})
+    assert prompt["message"] == "Weight: 0.85 kg" and prompt["screen"]["weight"] == weight
+    prompt, _ = send(client, desk, "job_result", {"job_id": printing.id, "result": "printed", "detail": ""})
+    assert prompt is None
+    db.session.expire_all()
+    assert (db.session.get(StationJob, read.id).result, db.session.get(StationJob, printing.id).state) == ("done", "done")
+
+
 def test_a_device_down_sounds_an_error(client, db, desk):
     prompt, _ = send(client, desk, "device_status", {"state": "down", "detail": "unplugged", "device_kind": "scale"})
     assert (prompt["message"], prompt["sound"]) == ("scanner: unplugged", "error")

@@ -53,10 +53,10 @@ SCALE_LOADS = "0,1.25,0,2.4,0,0.85"
 SCALE_EVERY_S = 7.0
 
 
-def start_child(argv: list[str], ready, what: str, wait_s: float = 30.0):
+def start_child(argv: list[str], ready, what: str, wait_s: float = 30.0, stdin: bool = False):
     """Start a child process and read its stdout until `ready(line)` returns a value: (process, value).
     The rest of its output is drained in the background."""
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.PIPE if stdin else None, text=True)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         line = child.stdout.readline()
@@ -75,13 +75,17 @@ def _terminal(*words: str) -> list[str]:
 
 
 def demo_codes(station: DemoStation) -> list[str]:
-    """What the station's scanner scans, in a loop: a badge, SKUs, a cell, a code nobody knows."""
-    badge = next(u.badge for u in DEMO_USERS if station.role in u.roles)
+    """What the station's scanner scans in a loop: SKUs, cells, a code nobody knows."""
     barcodes = db.session.execute(
         select(SkuBarcode.barcode).join(Sku).order_by(Sku.id).limit(4)).scalars().all()
     cells = db.session.execute(select(Cell.barcode).order_by(Cell.id).limit(2)).scalars().all()
     eans = [b[1:] if len(b) == 14 and b.startswith("0") else b for b in barcodes]
-    return [badge, *eans[:2], cells[0], *eans[2:], "2999999999999", *cells[1:]]
+    return [*eans[:2], cells[0], *eans[2:], "2999999999999", *cells[1:]]
+
+
+def demo_badge(station: DemoStation) -> str:
+    """The badge the station's scanner scans once at the start: a worker signs in there."""
+    return next(u.badge for u in DEMO_USERS if station.role in u.roles)
 
 
 class DemoStations:
@@ -92,9 +96,10 @@ class DemoStations:
         self.children: list[subprocess.Popen] = []
         self.printers: dict[str, dict[str, str]] = {}  # station -> device name -> URL
         self.camera_url: str | None = None
+        self.scanners: dict[str, subprocess.Popen] = {}  # station -> scanner emulator (codes go to its stdin)
 
-    def _spawn(self, argv, ready, what):
-        child, value = start_child(argv, ready, what)
+    def _spawn(self, argv, ready, what, stdin: bool = False):
+        child, value = start_child(argv, ready, what, stdin=stdin)
         self.children.append(child)
         return value
 
@@ -128,7 +133,8 @@ class DemoStations:
         scanner = self._spawn(
             _terminal("emulate", "scanner", "--profile", station.scanner, "--link", str(home / "scanner"),
                       "--every", str(SCAN_EVERY_S), "--codes", str(codes)),
-            lambda line: line or None, f"the {station.code} scanner emulator")
+            lambda line: line or None, f"the {station.code} scanner emulator", stdin=True)
+        self.scanners[station.code] = self.children[-1]
         devices["scanner"] = {"kind": "scanner", "profile": station.scanner, "url": scanner}
         if station.scale:
             scale = self._spawn(
@@ -159,6 +165,29 @@ class DemoStations:
                               "--heartbeat", "5"),
                     env={**os.environ, "CELLWMS_STATION_TOKEN": self.tokens[station.code]},
                     stdout=log, stderr=subprocess.STDOUT))
+
+    def sign_in_workers(self, app, wait_s: float = 120.0) -> None:
+        """In the background: once a station's agent has its scanner up, scan a worker's badge there."""
+
+        def run():
+            waiting, deadline = {s.code: s for s in DEMO_STATIONS}, time.monotonic() + wait_s
+            while waiting and time.monotonic() < deadline:
+                time.sleep(1.0)
+                with app.app_context():
+                    for code in list(waiting):
+                        station = db.session.execute(select(Station).filter_by(code=code)).scalar_one_or_none()
+                        scanner = ((station.health or {}).get("devices") or {}).get("scanner") if station else None
+                        if scanner and scanner.get("state") == "up":
+                            self._type(code, demo_badge(waiting.pop(code)))
+                    db.session.remove()
+
+        threading.Thread(target=run, daemon=True, name="demo-sign-in").start()
+
+    def _type(self, code: str, text: str) -> None:
+        scanner = self.scanners.get(code)
+        if scanner is not None and scanner.poll() is None:
+            scanner.stdin.write(text + "\n")
+            scanner.stdin.flush()
 
     def stop(self) -> None:
         for child in self.children:

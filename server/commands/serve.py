@@ -114,6 +114,7 @@ def demo(port, host, no_stations):
                 click.echo(f"  {line}")
             stations.server_url = "http://127.0.0.1:" + base.rsplit(":", 1)[1]
             stations.start_agents()
+            stations.sign_in_workers(app)
             with app.app_context():
                 for line in queue_first_jobs():
                     click.echo(f"  first jobs {line}")

@@ -153,6 +153,10 @@ class Scenario:
 
     def on_job_result(self, ctx: Context, payload: dict) -> Prompt | None:
         job = station_service.record_job_result(ctx.station, payload)
+        weight = payload.get("weight")
+        if (job is not None and job.kind == "read_weight" and payload["result"] == "done" and isinstance(weight, dict)
+                and isinstance(weight.get("value"), int | float) and isinstance(weight.get("unit"), str)):
+            return self.on_weight(ctx, weight)  # the weight someone asked for is shown
         if payload["result"] in ("done", "printed"):
             return None
         what = job.kind if job is not None else _("Job")
