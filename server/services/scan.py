@@ -11,6 +11,7 @@ Later flows plug in with `register_resolver()` (new kinds of codes) and read the
 `Classification` they get back.
 """
 
+import contextvars
 import itertools
 import re
 from collections.abc import Callable
@@ -121,6 +122,9 @@ class Resolver:
     lookups: tuple[Lookup, ...]
     describe: Callable[[int, DecodedScan], tuple[int, dict, LazyString | str] | None]
     name: str = field(default="")
+    # The by-id select `describe` reads through `_one` (bind `:id`), if any: classify_many reads
+    # it ahead for a whole batch. Optional; without it describe queries as usual.
+    row: Select | None = None
 
 
 RESOLVERS: list[Resolver] = []
@@ -288,12 +292,48 @@ def _gs1_answer(message: GS1Message, aim: str) -> dict:
 def classify(raw: bytes | str, warehouse_id: int | None = None, *, symbology: str | None = None,
              max_bytes: int | None = None) -> Classification:
     """What `raw` is. Reads only; one query for the candidates and one for the winner."""
+    scan, statement, params = _plan(raw, warehouse_id, symbology, max_bytes)
+    if scan.defect:
+        return Classification(Kind.unknown, _defect_message(scan), scan=scan)
+    hits = _connection().execute(statement, params).all() if statement is not None else []
+    return _decide(scan, hits)
+
+
+def classify_many(scans: list[tuple[bytes | str, str | None]], warehouse_id: int | None = None, *,
+                  max_bytes: int | None = None) -> list[Classification]:
+    """classify() of each (raw, symbology), same answers, for a batch that changes nothing those
+    answers read in between. On PostgreSQL the candidate queries of the whole batch go in one
+    pipelined round trip, the winners' rows in a second; elsewhere it is classify() in a loop."""
+    if _connection().dialect.driver != "psycopg":
+        return [classify(raw, warehouse_id, symbology=symbology, max_bytes=max_bytes) for raw, symbology in scans]
+    plans = [_plan(raw, warehouse_id, symbology, max_bytes) for raw, symbology in scans]
+    queries = [(statement, params) for scan, statement, params in plans if not scan.defect and statement is not None]
+    found = iter(_pipelined(queries))
+    hits = [next(found) if not scan.defect and statement is not None else [] for scan, statement, _params in plans]
+    ahead = {}
+    for rows in hits:
+        if rows:  # the likely winner: the first hit in priority order
+            entity_id, rank = min(rows, key=lambda row: (row[1], row[0]))
+            statement = RESOLVERS[rank].row
+            if statement is not None:
+                ahead[(id(statement), entity_id)] = (statement, {"id": entity_id})
+    rows_ahead = dict(zip(ahead, (rows[0] if rows else None for rows in _pipelined(list(ahead.values()))),
+                          strict=True))
+    token = _READ_AHEAD.set(rows_ahead)
+    try:
+        return [Classification(Kind.unknown, _defect_message(scan), scan=scan) if scan.defect else _decide(scan, found)
+                for (scan, _statement, _params), found in zip(plans, hits, strict=True)]
+    finally:
+        _READ_AHEAD.reset(token)
+
+
+def _plan(raw: bytes | str, warehouse_id: int | None, symbology: str | None, max_bytes: int | None):
+    """(decoded scan, the UNION ALL of its lookups or None, its parameters)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     scan = decode(raw, symbology, max_bytes)
     if scan.defect:
-        return Classification(Kind.unknown, _defect_message(scan), scan=scan)
-
+        return scan, None, {}
     params: dict = {"warehouse_id": warehouse_id}
     present = []
     for rank, resolver in enumerate(RESOLVERS):
@@ -302,19 +342,71 @@ def classify(raw: bytes | str, warehouse_id: int | None = None, *, symbology: st
             if value is not None:
                 params[param] = value
                 present.append((rank, param))
-    if present:
-        key = tuple(present)
-        statement = _UNIONS.get(key)
-        if statement is None:
-            statement = _UNIONS[key] = _union(key)
-        hits = sorted(_connection().execute(statement, params).all(), key=lambda row: (row[1], row[0]))
-        for entity_id, rank in hits:
-            resolver = RESOLVERS[rank]
-            described = resolver.describe(entity_id, scan)
-            if described is not None:
-                entity_id, entity, message = described
-                return Classification(resolver.kind, message, entity=entity, entity_id=entity_id, scan=scan)
+    if not present:
+        return scan, None, params
+    key = tuple(present)
+    statement = _UNIONS.get(key)
+    if statement is None:
+        statement = _UNIONS[key] = _union(key)
+    return scan, statement, params
+
+
+def _decide(scan: DecodedScan, hits) -> Classification:
+    """The first resolver (in priority order) whose hit it can describe."""
+    for entity_id, rank in sorted(hits, key=lambda row: (row[1], row[0])):
+        resolver = RESOLVERS[rank]
+        described = resolver.describe(entity_id, scan)
+        if described is not None:
+            entity_id, entity, message = described
+            return Classification(resolver.kind, message, entity=entity, entity_id=entity_id, scan=scan)
     return Classification(Kind.unknown, _unknown_message(scan), scan=scan)
+
+
+# (id(statement), id) -> row read ahead by classify_many (None: no such row)
+_READ_AHEAD: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_read_ahead", default=None)
+_COMPILED: dict[int, tuple] = {}  # id(statement) -> (statement, compiled SQL, row class)
+
+
+class _AheadRow(tuple):
+    """A row read ahead: attribute access and `_mapping`, like a SQLAlchemy Row."""
+
+    keys: tuple[str, ...] = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[self.keys.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> dict:
+        return dict(zip(self.keys, self, strict=True))
+
+
+def _pipelined(queries: list[tuple[object, dict]]) -> list[list[tuple]]:
+    """Rows of each (statement, params), sent in one psycopg pipeline in the session's transaction."""
+    if not queries:
+        return []
+    connection = _connection()
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    cursors = []
+    with driver.pipeline():
+        for statement, params in queries:
+            compiled = _COMPILED.get(id(statement))
+            if compiled is None:
+                sql = statement.compile(dialect=dialect)
+                row_class = type("Row", (_AheadRow,), {"keys": tuple(statement.selected_columns.keys())})
+                compiled = _COMPILED[id(statement)] = (statement, sql, row_class)
+            _statement, sql, row_class = compiled
+            cursor = driver.cursor()
+            cursor.execute(str(sql), sql.construct_params(params))
+            cursors.append((cursor, row_class))
+    results = []
+    for cursor, row_class in cursors:
+        results.append([row_class(row) for row in cursor.fetchall()])
+        cursor.close()
+    return results
 
 
 def _union(present: tuple):
@@ -383,6 +475,9 @@ def _sscc(scan: DecodedScan, warehouse_id: int | None):
 
 
 def _one(statement: Select, entity_id: int):
+    ahead = _READ_AHEAD.get()
+    if ahead is not None and (id(statement), entity_id) in ahead:
+        return ahead[(id(statement), entity_id)]
     return _connection().execute(statement, {"id": entity_id}).one_or_none()
 
 
@@ -464,22 +559,22 @@ for _resolver in (
         Lookup(lambda p: select(Cell.id).where(Cell.warehouse_id == WAREHOUSE, Cell.address == p), _text_here),
         Lookup(lambda p: select(Cell.id).where(Cell.barcode == p), _text_anywhere),
         Lookup(lambda p: select(Cell.id).where(Cell.address == p), _text_anywhere),
-    ), _describe_cell),
+    ), _describe_cell, row=_CELL),
     Resolver(Kind.sku, (
         # GS1 and EAN/UPC scans go straight to the 14-digit GTIN; internal barcodes are stored as read.
         Lookup(lambda p: select(SkuBarcode.id).where(SkuBarcode.barcode == p), _gtin),
         Lookup(lambda p: select(SkuBarcode.id).where(SkuBarcode.barcode == p), _text_unless_gtin),
-    ), _describe_sku),
+    ), _describe_sku, row=_SKU),
     Resolver(Kind.parcel, (
         Lookup(lambda p: select(Parcel.id).where(Parcel.sscc == p), _sscc),
         Lookup(lambda p: select(Parcel.id).where(Parcel.code == p), _text),
         Lookup(lambda p: select(Parcel.id).where(Parcel.tracking_number == p), _text),
-    ), _describe_parcel),
-    Resolver(Kind.tote, (Lookup(lambda p: select(Tote.id).where(Tote.code == p), _text),), _describe_tote),
-    Resolver(Kind.order, (Lookup(lambda p: select(Order.id).where(Order.number == p), _text),), _describe_order),
+    ), _describe_parcel, row=_PARCEL),
+    Resolver(Kind.tote, (Lookup(lambda p: select(Tote.id).where(Tote.code == p), _text),), _describe_tote, row=_TOTE),
+    Resolver(Kind.order, (Lookup(lambda p: select(Order.id).where(Order.number == p), _text),), _describe_order, row=_ORDER),
     Resolver(Kind.badge, (
         Lookup(lambda p: select(User.id).where(User.badge_code == p, User.active.is_(True)), _text),
-    ), _describe_badge),
+    ), _describe_badge, row=_USER),
 ):
     register_resolver(_resolver)
 
