@@ -287,12 +287,13 @@ def agent_process(index: int, base: str, tokens: list[str], codes: list[str], pe
         agent.start()
     halt.wait()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    waiting = [agent.outbox.waiting()[0] for agent in agents]
-    fatal = [agent.fatal for agent in agents if agent.fatal]
     for agent in agents:
-        agent.stop()
+        agent.request_stop()
+    waiting = [agent.outbox.waiting()[0] for agent in agents]
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    results.put((index, list(records), waiting, cpu, fatal))
+    results.put((index, list(records), waiting, cpu, [agent.fatal for agent in agents if agent.fatal]))
+    for agent in agents:  # wakes their threads (closes the links), joins them
+        agent.stop()
 
 
 def _time_batches(agent, records: list) -> None:
@@ -522,7 +523,7 @@ def main(*, agents: int = 50, processes: int = 5, workers: int | None = None, th
 
 
 def _overhead_codes() -> list[str]:
-    return ["4601234567893", "A-01-02-3-1", f"]C10104601234567893172712311{GS}10L42", "NOPE-000001"]
+    return ["4601234567893", "A-01-02-3-1", f"]C1010460123456789317271231{GS}10L42", "NOPE-000001"]
 
 
 def run(argv: list[str]) -> None:
