@@ -30,8 +30,11 @@ def default_outbox(station: str) -> Path:
               help="serve GET /status on 127.0.0.1:N for the station page (0: off)")
 @click.option("--heartbeat", "heartbeat_every", default=10.0, type=click.FloatRange(min=0.5), help="seconds")
 @click.option("--media-dir", default=None, help="where cameras write stills and clips")
+@click.option("--retry-max", default=5.0, type=click.FloatRange(min=0.05),
+              help="longest wait in seconds between tries to reach the server")
 @click.option("-v", "--verbose", is_flag=True, help="debug logging")
-def command(profile_path, server_url, token, outbox_path, status_port, heartbeat_every, media_dir, verbose):
+def command(profile_path, server_url, token, outbox_path, status_port, heartbeat_every, media_dir, retry_max,
+            verbose):
     """Run the station agent: devices -> outbox -> server, and device jobs back."""
     from terminal.station.agent import Agent
     from terminal.station.profile import load_station_profile
@@ -45,7 +48,8 @@ def command(profile_path, server_url, token, outbox_path, status_port, heartbeat
         sys.exit(2)
     try:
         agent = Agent(profile, server_url, token, str(outbox_path or default_outbox(profile.name)),
-                      media_dir=media_dir, status_port=status_port or None, heartbeat_every=heartbeat_every)
+                      media_dir=media_dir, status_port=status_port or None, heartbeat_every=heartbeat_every,
+                      backoff=(min(0.2, retry_max), retry_max))
     except (ValueError, ProfileError) as error:
         click.echo(f"cannot start station {profile.name}: {error}", err=True)
         sys.exit(2)

@@ -99,9 +99,10 @@ class ScannerEmulator:
             master = self.pty.master
             if master is None:
                 return                                    # unplugged: the bytes are lost
+            chunk = data[i:i + step]
             with contextlib.suppress(OSError):
-                os.write(master, data[i:i + step])
-            time.sleep(step / self.byte_rate)
+                os.write(master, chunk)
+            time.sleep(len(chunk) / self.byte_rate)  # pace by the bytes written, not a whole step
 
     def _run(self):
         while not self._stop.is_set():

@@ -27,8 +27,14 @@ class SerialScanner:
         self.backoff = backoff
         self.port = None
         self.reconnects = 0
+        self._quiet = True  # the last look at the port found it silent
+
+    @property
+    def fmt_terminated(self) -> bool:
+        return bool(self.framer.fmt.terminator)
 
     def open(self):
+        self._quiet = True
         self.port = serial.serial_for_url(
             self.url, baudrate=self.profile.get("baudrate", 9600), bytesize=self.profile.get("bytesize", 8),
             parity=PARITY[self.profile.get("parity", "N")], stopbits=self.profile.get("stopbits", 1), timeout=0.02)
@@ -65,7 +71,13 @@ class SerialScanner:
                 if self.port is None:
                     raise serial.SerialException("not open")
                 data = self.port.read(max(1, self.port.in_waiting))
-                scans = self.framer.feed(data, time.monotonic()) if data else self.framer.flush(time.monotonic())
+                now = time.monotonic()
+                if data and not self._quiet and self.fmt_terminated and self.framer.last is not None:
+                    # Bytes that waited in the port while we were busy (e.g. queuing scans): no
+                    # silence was seen, so a frame they finish is not stale.
+                    now = self.framer.last
+                self._quiet = not data
+                scans = self.framer.feed(data, now) if data else self.framer.flush(now)
                 if scans:
                     return scans
             except (OSError, serial.SerialException) as error:
