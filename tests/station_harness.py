@@ -147,6 +147,25 @@ class AgentProcess(Child):
             return None
 
 
+def connections_to(pid: int, port: int) -> int:
+    """Established TCP connections of process `pid` to 127.0.0.1:`port` (from /proc, Linux)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                remote, state, inode = fields[2], fields[3], fields[9]
+                count += state == "01" and inode in inodes and int(remote.rsplit(":", 1)[1], 16) == port
+    return count
+
+
 def write_profile(path: Path, name: str, kind: str, devices: dict[str, dict]) -> Path:
     """A station profile TOML: devices = name -> {kind, profile, url, role?, templates?, options?}."""
     lines = ["[station]", f'name = "{name}"', f'kind = "{kind}"', ""]

@@ -11,7 +11,6 @@ processes; the devices are the emulators (pty scanner, TCP ZPL printer, MJPEG ca
 import base64
 import contextlib
 import sqlite3
-import time
 
 import pytest
 from sqlalchemy import func, select, text
@@ -24,6 +23,7 @@ from tests.station_harness import (
     SERVER_APP,
     AgentProcess,
     ServerProcess,
+    connections_to,
     read,
     release_server_connections,
     tail,
@@ -213,8 +213,9 @@ def test_kill_9_of_the_agent_mid_batch_loses_and_doubles_nothing(tmp_path, db, d
         # The agent sends its first batch at once; the server is inside it when the agent dies.
         if db.engine.dialect.name == "postgresql":
             wait_for(lambda: batch_waiting_on_lock(db), "the first batch inside the server", on_fail=diagnose)
-        else:
-            time.sleep(2.0)  # the agent retries every 0.5 s at most; checked below
+        else:  # SQLite: every request waits for the lock; the uploader's is the third connection
+            wait_for(lambda: connections_to(agent.process.pid, server.port) >= 3,
+                     "uploader, job poll and heartbeat all inside the server", on_fail=diagnose)
         agent.kill()
     # The server finishes the batch of a dead agent: stored there, never acknowledged here.
     wait_for(lambda: count_scans(db, st) > 0, "the batch in flight at the kill to be stored",
