@@ -566,3 +566,21 @@ def test_an_event_id_taken_by_a_scan_elsewhere_is_rejected_not_blocking(client, 
     outcomes = post(client, setup["auth"], *batch).json["outcomes"]
     assert [o["status"] for o in outcomes] == ["stored", "rejected", "stored"]
     assert "already used" in outcomes[1]["prompt"]["message"]
+
+
+def test_a_queued_job_wakes_the_waiting_long_poll_through_postgresql_notify(db, setup, backend):
+    from server.services import job_signals
+    from server.services.stations import create_job
+
+    signals = job_signals.signals()
+    if backend != "postgresql":
+        assert signals is None  # SQLite: long-polls look every POLL_S seconds instead
+        return
+    station_id = setup["station"].id
+    with signals.waiter(station_id) as woken, signals.waiter(setup["other"].id) as other_woken:
+        assert signals.listening.wait(10), "the LISTEN connection did not start"
+        create_job(setup["station"], "beep", {"sound": "ok"})
+        assert not woken.is_set()  # NOTIFY is delivered at commit
+        db.session.commit()
+        assert woken.wait(10), "no notification after the commit"
+        assert not other_woken.is_set()  # another station's long-poll sleeps on

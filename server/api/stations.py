@@ -5,6 +5,7 @@ once), device jobs by long-poll, heartbeats, and photos and clips uploaded in re
 Supervisors queue jobs, read a station's recent events and jobs, its health, and its media.
 """
 
+import contextlib
 import inspect
 import logging
 import re
@@ -28,6 +29,7 @@ from server.models import MediaFile, Role, Station, StationEvent, StationJob
 from server.models.base import utcnow
 from server.problems import Problem
 from server.scenarios import StationInput, handle_inputs, store_failed
+from server.services import job_signals
 from server.services import stations as service
 
 log = logging.getLogger("cellwms.stations")
@@ -38,7 +40,6 @@ blp = Blueprint("station_api", __name__, url_prefix="/api/v1",
 SUPERVISORS = (Role.supervisor,)
 MAX_BATCH = 500
 MAX_WAIT = 30
-POLL_INTERVAL = 0.2  # seconds between looks for new jobs during a long-poll
 # A batch whose savepoint hit a unique key (a twin request stored the same event first) runs again.
 STORE_ATTEMPTS = 3
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -312,18 +313,25 @@ class MyJobs(MethodView):
         """
         station_id = _me().id
         deadline = time.monotonic() + args["wait"]
-        while True:
-            station = db.session.get(Station, station_id)
-            jobs = service.claim_jobs(station)
-            if jobs or time.monotonic() >= deadline:
-                answer = {"jobs": [service.job_json(job) for job in jobs]}
-                # A GET is rolled back after the request: the claims must be kept.
-                db.session.commit()
-                return answer
-            # End the transaction while waiting: new jobs become visible, and SQLite's writer
-            # lock (BEGIN IMMEDIATE) and the pooled connection are free for others.
-            db.session.rollback()
-            time.sleep(max(0.0, min(POLL_INTERVAL, deadline - time.monotonic())))
+        signals = job_signals.signals()
+        with signals.waiter(station_id) if signals else contextlib.nullcontext() as woken:
+            while True:
+                station = db.session.get(Station, station_id)
+                jobs = service.claim_jobs(station)
+                if jobs or time.monotonic() >= deadline:
+                    answer = {"jobs": [service.job_json(job) for job in jobs]}
+                    # A GET is rolled back after the request: the claims must be kept.
+                    db.session.commit()
+                    return answer
+                # End the transaction while waiting: new jobs become visible, and SQLite's writer
+                # lock (BEGIN IMMEDIATE) and the pooled connection are free for others.
+                db.session.rollback()
+                left = max(0.0, deadline - time.monotonic())
+                if woken is None:
+                    time.sleep(min(job_signals.POLL_S, left))
+                else:  # PostgreSQL: NOTIFY wakes us; look anyway now and then
+                    woken.wait(min(job_signals.SAFETY_POLL_S, left))
+                    woken.clear()
 
 
 @blp.route("/stations/<int:station_id>/jobs")

@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import force_locale, lazy_gettext
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from server.extensions import db
-from server.models import Station, StationEvent, StationSession, User
+from server.models import ScanEvent, Station, StationEvent, StationSession, User
 from server.models.base import utcnow
 from server.services import stations as station_service
-from server.services.scan import Classification, Kind, classify, classify_many, record_scan
+from server.services.scan import Classification, Kind, classify, classify_many, record_scan, scan_row
 
 INPUT_KINDS = ("scan", "weight", "photo", "clip", "device_status", "job_result", "button")
 SOUNDS = ("ok", "error", "none")
@@ -82,6 +82,7 @@ class Context:
     event: StationInput
     jobs: list[int] = field(default_factory=list)
     classified: Classification | None = None  # the scan's classification, when made ahead for the batch
+    scan_rows: list[dict] | None = None  # the batch's scan_events rows, inserted together at its end
 
     def job(self, kind: str, payload: dict | None = None, device: str | None = None) -> int:
         job = station_service.create_job(self.station, kind, payload or {}, device=device,
@@ -114,9 +115,13 @@ class Scenario:
         result = ctx.classified or classify(payload["raw"], station.warehouse_id,
                                             symbology=payload.get("symbology"), max_bytes=max_bytes)
         prompt = self.on_badge(ctx, result) if result.kind == Kind.badge else self.on_code(ctx, result)
-        record_scan(result, max_bytes=max_bytes, station_id=station.id, user_id=ctx.user.id if ctx.user else None,
-                    warehouse_id=station.warehouse_id, event_id=event.event_id, scanned_at=event.occurred_at,
-                    source=event.source, meaning=result.answer())
+        row = dict(max_bytes=max_bytes, station_id=station.id, user_id=ctx.user.id if ctx.user else None,
+                   warehouse_id=station.warehouse_id, event_id=event.event_id, scanned_at=event.occurred_at,
+                   source=event.source, meaning=result.answer())
+        if ctx.scan_rows is not None:
+            ctx.scan_rows.append(scan_row(result, **row))
+        else:
+            record_scan(result, **row)
         return prompt
 
     def on_badge(self, ctx: Context, result: Classification) -> Prompt:
@@ -263,41 +268,43 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
     # time, and a batch that waited here sees the events the batch before it stored.
     session = session_of(station, lock=True)
     ids = [i.event_id for i in inputs]
+    # event_id -> (station id, outcome) of what is stored already, or stored by this batch.
     earlier = {
-        e.event_id: e for e in db.session.execute(
-            select(StationEvent).where(StationEvent.event_id.in_(ids))).scalars()
+        event_id: (station_id, outcome) for event_id, station_id, outcome in db.session.execute(
+            select(StationEvent.event_id, StationEvent.station_id, StationEvent.outcome)
+            .where(StationEvent.event_id.in_(ids)))
     } if ids else {}
     if user is not None and session.user_id != user.id:
         session.user_id = user.id
     scenario = scenario_for(station)
     ahead = _classify_ahead(station, scenario, inputs, earlier)
-    outcomes = []
+    rows, scan_rows, outcomes = [], [], []
     for event in inputs:
         done = earlier.get(event.event_id)
         if done is not None:
-            if done.station_id != station.id:
+            if done[0] != station.id:
                 outcomes.append({"event_id": event.event_id, "status": "rejected",
                                  "prompt": _rejected("event_id belongs to another station")})
             else:
-                outcomes.append({"event_id": event.event_id, "status": "duplicate", "prompt": done.outcome})
+                outcomes.append({"event_id": event.event_id, "status": "duplicate", "prompt": done[1]})
             continue
         worker = db.session.get(User, session.user_id) if session.user_id else None
         # kind and device are cut to their columns: an unknown long kind is rejected below, not lost.
-        row = StationEvent(event_id=event.event_id, station_id=station.id, seq=event.seq, source=event.source,
-                           status="stored", outcome=None,
-                           kind=str(event.kind)[:16], device=str(event.device or "")[:64],
-                           occurred_at=event.occurred_at, payload=_stored_payload(event.payload),
-                           user_id=worker.id if worker else None)
+        row = {"event_id": event.event_id, "station_id": station.id, "seq": event.seq, "source": event.source,
+               "status": "stored", "outcome": None, "kind": str(event.kind)[:16],
+               "device": str(event.device or "")[:64], "occurred_at": event.occurred_at,
+               "received_at": utcnow(), "payload": _stored_payload(event.payload),
+               "user_id": worker.id if worker else None}
         try:
             checked = _check_payload(event.kind, event.payload)
         except InputError as error:
-            row.status = "rejected"
+            row["status"] = "rejected"
             with _speaking(worker):
-                row.outcome = _rejected(str(error))
+                row["outcome"] = _rejected(str(error))
         else:
             ctx = Context(station=station, session=session, user=worker,
                           event=StationInput(**{**event.__dict__, "payload": checked}),
-                          classified=ahead.get(event.event_id))
+                          classified=ahead.get(event.event_id), scan_rows=scan_rows)
             prompt = scenario.handle(ctx, ctx.event)
             if prompt is not None:
                 prompt.scenario = prompt.scenario or scenario.name
@@ -306,13 +313,18 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
                 # Messages are lazy: they are put into words here, in the language of the worker
                 # at the station after the input (the one just signed in), else before it.
                 with _speaking(ctx.user or worker):
-                    row.outcome = prompt.as_json()
+                    row["outcome"] = prompt.as_json()
             if event.kind in ("photo", "clip"):
                 station_service.expect_media(station, checked, event.kind, event.event_id)
             session.updated_at = utcnow()
-        earlier[event.event_id] = row
-        db.session.add(row)
-        outcomes.append({"event_id": event.event_id, "status": row.status, "prompt": row.outcome})
+        earlier[event.event_id] = (station.id, row["outcome"])
+        rows.append(row)
+        outcomes.append({"event_id": event.event_id, "status": row["status"], "prompt": row["outcome"]})
+    # One INSERT per table for the whole batch (the ORM's unit of work costs 3x as much here).
+    if rows:
+        db.session.execute(insert(StationEvent), rows)
+    if scan_rows:
+        db.session.execute(insert(ScanEvent), scan_rows)
     station.last_seen_at = utcnow()
     return outcomes
 
@@ -332,9 +344,11 @@ def _classify_ahead(station: Station, scenario: Scenario, inputs: list[StationIn
                 continue
     if len(scans) < 2:
         return {}
-    results = classify_many([(p["raw"], p.get("symbology")) for p in scans.values()], station.warehouse_id,
-                            max_bytes=current_app.config["CELLWMS_SCAN_MAX_BYTES"])
-    return dict(zip(scans, results, strict=True))
+    # The same code scanned again in one batch (units counted by scanning) is looked up once.
+    codes = list(dict.fromkeys((p["raw"], p.get("symbology") or "") for p in scans.values()))
+    results = dict(zip(codes, classify_many(codes, station.warehouse_id,
+                                            max_bytes=current_app.config["CELLWMS_SCAN_MAX_BYTES"]), strict=True))
+    return {event_id: results[(p["raw"], p.get("symbology") or "")] for event_id, p in scans.items()}
 
 
 def _speaking(user: User | None):

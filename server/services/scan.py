@@ -27,6 +27,7 @@ from sqlalchemy import BindParameter, Select, bindparam, literal_column, select,
 
 from server.extensions import db
 from server.models import Cell, Order, Parcel, ScanEvent, Sku, SkuBarcode, Tote, User
+from server.models.base import utcnow
 from server.services.barcodes import is_valid_gtin
 
 SUFFIX_CHARS = "\r\n\t"
@@ -582,7 +583,7 @@ for _resolver in (
 # --- recording ------------------------------------------------------------------------------
 
 
-def record_scan(
+def scan_row(
     result: Classification,
     *,
     raw_length: int | None = None,
@@ -594,8 +595,8 @@ def record_scan(
     scanned_at: datetime | None = None,
     source: str = "api",
     meaning: dict | None = None,
-) -> ScanEvent:
-    """Add a ScanEvent for `result` to the session (the caller's transaction commits it).
+) -> dict:
+    """The scan_events row for `result`, as column values.
 
     Raw bytes go to the bytea column as read (cut to `max_bytes`, with the true length kept);
     `text` is a printable copy without NUL or other controls, which PostgreSQL text refuses.
@@ -603,21 +604,18 @@ def record_scan(
     scan = result.scan
     raw = scan.raw
     limit = max_bytes if max_bytes is not None else len(raw)
-    text = _clean(scan.text)[:limit]
-    event = ScanEvent(
-        event_id=event_id,
-        warehouse_id=warehouse_id,
-        station_id=station_id,
-        user_id=user_id,
-        source=source,
-        scanned_at=scanned_at,
-        raw=raw[:limit],
-        raw_length=raw_length if raw_length is not None else len(raw),
-        text=text,
-        symbology=scan.symbology,
-        kind=result.kind,
-        entity_id=result.entity_id,
-        meaning=meaning if meaning is not None else result.answer(),
-    )
+    return {
+        "event_id": event_id, "warehouse_id": warehouse_id, "station_id": station_id, "user_id": user_id,
+        "source": source, "scanned_at": scanned_at, "received_at": utcnow(), "raw": raw[:limit],
+        "raw_length": raw_length if raw_length is not None else len(raw), "text": _clean(scan.text)[:limit],
+        "symbology": scan.symbology, "kind": result.kind, "entity_id": result.entity_id,
+        "meaning": meaning if meaning is not None else result.answer(),
+    }
+
+
+def record_scan(result: Classification, **row) -> ScanEvent:
+    """Add a ScanEvent for `result` to the session (the caller's transaction commits it); the
+    keywords are scan_row's."""
+    event = ScanEvent(**scan_row(result, **row))
     db.session.add(event)
     return event

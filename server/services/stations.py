@@ -19,6 +19,7 @@ from server.extensions import db
 from server.models import JobState, MediaFile, Station, StationJob, User
 from server.models.base import utcnow
 from server.problems import Problem
+from server.services.job_signals import notify_job
 
 JOB_KINDS = ("print", "photo", "record_start", "record_stop", "read_weight", "beep")
 JOB_RESULTS = ("done", "printed", "paper_out", "head_open", "failed")
@@ -45,6 +46,7 @@ def create_job(station: Station, kind: str, payload: dict, *, device: str | None
                      created_by_user_id=user.id if user is not None else None)
     db.session.add(job)
     db.session.flush()
+    notify_job(station.id)
     return job
 
 

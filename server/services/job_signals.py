@@ -1,0 +1,103 @@
+"""Wake a station's job long-poll as soon as a job is queued for it.
+
+On PostgreSQL `create_job` sends NOTIFY on JOB_CHANNEL with the station id (delivered when its
+transaction commits); one LISTEN connection per server process hears it and wakes that process's
+long-polls for the station. It is only a hint: the long-poll still reads its jobs from the
+database, and looks every few seconds anyway, so a lost notification only delays a job. On
+SQLite (one process, no NOTIFY) long-polls simply look every POLL_S seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+
+from sqlalchemy import text
+
+from server.extensions import db
+
+JOB_CHANNEL = "cellwms_station_jobs"
+POLL_S = 0.2  # SQLite: how often a long-poll looks
+SAFETY_POLL_S = 5.0  # PostgreSQL: how often a long-poll looks without a notification
+log = logging.getLogger("cellwms.stations")
+
+
+def notify_job(station_id: int) -> None:
+    """Tell every server process that `station_id` has a new job (sent at commit)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_notify(:channel, :station)"),
+                           {"channel": JOB_CHANNEL, "station": str(station_id)})
+
+
+class JobSignals:
+    """One LISTEN connection and the long-polls of this process that wait on it."""
+
+    def __init__(self, conninfo: str):
+        self.conninfo = conninfo
+        self._lock = threading.Lock()
+        self._waiting: dict[int, set[threading.Event]] = {}
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    @contextlib.contextmanager
+    def waiter(self, station_id: int):
+        """Register before looking at the database, so a job queued in between is not missed."""
+        self._start()
+        woken = threading.Event()
+        with self._lock:
+            self._waiting.setdefault(station_id, set()).add(woken)
+        try:
+            yield woken
+        finally:
+            with self._lock:
+                waiters = self._waiting.get(station_id)
+                if waiters is not None:
+                    waiters.discard(woken)
+                    if not waiters:
+                        del self._waiting[station_id]
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._listen, name="job-signals", daemon=True)
+                self._thread.start()
+
+    def _wake(self, station_id: int) -> None:
+        with self._lock:
+            for woken in self._waiting.get(station_id, ()):
+                woken.set()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        backoff = 0.5
+        while True:
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {JOB_CHANNEL}")
+                    self.listening.set()
+                    backoff = 0.5
+                    for note in connection.notifies():
+                        with contextlib.suppress(ValueError):
+                            self._wake(int(note.payload))
+            except Exception as error:  # the database restarted, the network dropped: listen again
+                self.listening.clear()
+                log.warning("job notifications: %s; listening again in %.1f s", error, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+
+_LISTENERS: dict[str, JobSignals] = {}  # one per database this process serves
+_LISTENERS_LOCK = threading.Lock()
+
+
+def signals() -> JobSignals | None:
+    """This process's JobSignals for the app's PostgreSQL database, else None."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return None
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with _LISTENERS_LOCK:
+        return _LISTENERS.setdefault(conninfo, JobSignals(conninfo))
