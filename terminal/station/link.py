@@ -121,6 +121,9 @@ class Link:
             except (OSError, http.client.HTTPException) as exc:  # refused, timeout, DNS, ...
                 self._drop()
                 raise Offline(f"cannot reach {self.server_url}: {exc or type(exc).__name__}") from exc
+            except AttributeError as exc:  # close() from another thread tore the response down mid-read
+                self._drop()
+                raise Offline(f"connection to {self.server_url} closed") from exc
             if resp.will_close:
                 self._drop()
             if resp.status >= 500:
