@@ -347,7 +347,9 @@ def test_camera_unplugged_mid_clip_leaves_a_playable_partial_clip_and_a_down_sta
         camera.replug()
         wait_for(lambda: camera_state() == "up" and health(db, st)["state"] == "ok", "the camera up again",
                  on_fail=diagnose)
-        assert [p["state"] for d, p, _ in events("device_status") if d == "packing_camera"][-2:] == ["down", "up"]
+        # The heartbeat may tell the server before the device_status event arrives: wait for the event.
+        wait_for(lambda: [p["state"] for d, p, _ in events("device_status") if d == "packing_camera"][-2:]
+                 == ["down", "up"], "device_status down then up", on_fail=diagnose)
         stop = queue_job(db, st, "record_stop", {"role": "packing"})
         wait_for(lambda: job_row(db, stop)["state"] in ("done", "failed"), "recording stopped", on_fail=diagnose)
         assert job_row(db, stop)["result"] == "done", job_row(db, stop)
