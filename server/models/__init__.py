@@ -3,10 +3,24 @@
 from server.models.catalog import BarcodeKind, Sku, SkuBarcode
 from server.models.events import ScanEvent
 from server.models.idempotency import IdempotencyRecord
+from server.models.inbound import (
+    Delivery,
+    DeliveryLine,
+    DeliveryPallet,
+    DeliveryStatus,
+    Discrepancy,
+    DiscrepancyKind,
+    PutawayStatus,
+    PutawayTask,
+    QuestionStatus,
+    ReceiptCount,
+    ReceivingQuestion,
+)
 from server.models.orders import Order, OrderStatus
 from server.models.people import ApiToken, Role, SignInFailure, User
 from server.models.shipping import Parcel
 from server.models.stations import (
+    HandheldSession,
     JobState,
     MediaFile,
     Station,
@@ -19,6 +33,8 @@ from server.models.stock import KIND_EFFECTS, Movement, MovementKind, Quant
 from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse, Zone, ZoneKind
 
 __all__ = [
+    "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
+    "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
     "KIND_EFFECTS", "ApiToken", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",

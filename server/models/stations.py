@@ -76,10 +76,10 @@ class StationEvent(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))  # None: a handheld alone
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     seq: Mapped[int | None] = mapped_column(BigInteger)  # the agent's counter; None from pages
-    source: Mapped[str] = mapped_column(String(16), default="agent")  # agent, page, api
+    source: Mapped[str] = mapped_column(String(16), default="agent")  # agent, page, handheld, api
     kind: Mapped[str] = mapped_column(String(16))
     device: Mapped[str] = mapped_column(String(64), default="")
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -136,3 +136,17 @@ class MediaFile(db.Model):
     complete: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HandheldSession(db.Model):
+    """A worker's scenario session on a handheld (a page, no station of its own). `station_id`
+    names the station whose devices (label printer, camera) the worker uses meanwhile, if any."""
+
+    __tablename__ = "handheld_sessions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    scenario: Mapped[str] = mapped_column(String(32), default="")
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

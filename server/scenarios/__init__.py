@@ -25,8 +25,9 @@ from flask_babel import force_locale, lazy_gettext
 from sqlalchemy import insert, select
 
 from server.extensions import db
-from server.models import ScanEvent, Station, StationEvent, StationSession, User
+from server.models import HandheldSession, ScanEvent, Station, StationEvent, StationSession, User
 from server.models.base import utcnow
+from server.problems import Problem
 from server.services import stations as station_service
 from server.services.scan import Classification, Kind, classify, classify_many, record_scan, scan_row
 
@@ -74,17 +75,30 @@ class StationInput:
 
 @dataclass
 class Context:
-    """What a scenario sees of the station, the worker and the session; where it queues jobs."""
+    """What a scenario sees of the station, the worker and the session; where it queues jobs.
 
-    station: Station
-    session: StationSession
+    On a handheld, `session` is the worker's HandheldSession and `station` the station whose
+    devices the worker uses, or None."""
+
+    station: Station | None
+    session: StationSession | HandheldSession
     user: User | None
     event: StationInput
     jobs: list[int] = field(default_factory=list)
     classified: Classification | None = None  # the scan's classification, when made ahead for the batch
     scan_rows: list[dict] | None = None  # the batch's scan_events rows, inserted together at its end
 
+    @property
+    def handheld(self) -> bool:
+        return isinstance(self.session, HandheldSession)
+
+    @property
+    def warehouse_id(self) -> int | None:
+        return self.station.warehouse_id if self.station is not None else None
+
     def job(self, kind: str, payload: dict | None = None, device: str | None = None) -> int:
+        if self.station is None:
+            raise Problem(409, "no-station", "This handheld works at no station: choose one for its devices.")
         job = station_service.create_job(self.station, kind, payload or {}, device=device,
                                          event_id=self.event.event_id, user=self.user)
         self.jobs.append(job.id)
@@ -112,11 +126,11 @@ class Scenario:
     def on_scan(self, ctx: Context, payload: dict) -> Prompt | None:
         station, event = ctx.station, ctx.event
         max_bytes = current_app.config["CELLWMS_SCAN_MAX_BYTES"]
-        result = ctx.classified or classify(payload["raw"], station.warehouse_id,
+        result = ctx.classified or classify(payload["raw"], ctx.warehouse_id,
                                             symbology=payload.get("symbology"), max_bytes=max_bytes)
         prompt = self.on_badge(ctx, result) if result.kind == Kind.badge else self.on_code(ctx, result)
-        row = dict(max_bytes=max_bytes, station_id=station.id, user_id=ctx.user.id if ctx.user else None,
-                   warehouse_id=station.warehouse_id, event_id=event.event_id, scanned_at=event.occurred_at,
+        row = dict(max_bytes=max_bytes, station_id=station.id if station else None,
+                   user_id=ctx.user.id if ctx.user else None, warehouse_id=ctx.warehouse_id, event_id=event.event_id, scanned_at=event.occurred_at,
                    source=event.source, meaning=result.answer())
         if ctx.scan_rows is not None:
             ctx.scan_rows.append(scan_row(result, **row))
@@ -128,6 +142,9 @@ class Scenario:
         user = db.session.get(User, result.entity_id)
         if user is None or not user.active:
             return Prompt(_("This badge is not active."), "error", title=_("Badge"))
+        if ctx.handheld:  # the page's signed-in worker is who works here
+            return Prompt(_("This handheld is signed in as %(name)s; sign out on the page to change.",
+                            name=ctx.user.display_name if ctx.user else ""), "error", title=_("Badge"))
         if ctx.user is not None and ctx.user.id == user.id:
             ctx.sign_out()
             return Prompt(_("Signed out: %(name)s", name=user.display_name), "ok", title=_("Badge"))
@@ -186,8 +203,8 @@ def register(station_kind: str, scenario: Scenario) -> Scenario:
     return scenario
 
 
-def scenario_for(station: Station) -> Scenario:
-    return SCENARIOS.get(station.kind, IDENTIFY)
+def scenario_for(station: Station | None) -> Scenario:
+    return SCENARIOS.get(station.kind, IDENTIFY) if station is not None else IDENTIFY
 
 
 # --- storing inputs -------------------------------------------------------------------------
@@ -257,32 +274,49 @@ def session_of(station: Station, *, lock: bool = False) -> StationSession:
     return session
 
 
-def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | None = None) -> list[dict]:
+def handheld_session_of(user: User, *, lock: bool = False) -> HandheldSession:
+    session = db.session.get(HandheldSession, user.id, with_for_update=lock or None, populate_existing=lock)
+    if session is None:
+        session = HandheldSession(user_id=user.id, state={}, scenario="")
+        db.session.add(session)
+    return session
+
+
+def handle_inputs(station: Station | None, inputs: list[StationInput], *, user: User | None = None,
+                  handheld: bool = False, scenario: Scenario | None = None) -> list[dict]:
     """Store each input once and answer it. Returns one outcome per input, in order:
     {"event_id", "status": "stored"|"duplicate"|"rejected", "prompt": dict | None}.
 
     `user` is the worker who typed it (a page); agent inputs belong to whoever is signed in at
     the station. The caller's transaction commits everything together.
+
+    `handheld`: the inputs come from `user`'s handheld page, in the user's own session (the
+    station, if any, is where the worker's device jobs go); `scenario` is the page's flow.
     """
     # The session row first, locked (PostgreSQL): one station's inputs are handled one batch at a
     # time, and a batch that waited here sees the events the batch before it stored.
-    session = session_of(station, lock=True)
+    if handheld:
+        session = handheld_session_of(user, lock=True)
+        session.station_id = station.id if station is not None else None
+    else:
+        session = session_of(station, lock=True)
+    station_id = station.id if station is not None else None
     ids = [i.event_id for i in inputs]
     # event_id -> (station id, outcome) of what is stored already, or stored by this batch.
     earlier = {
-        event_id: (station_id, outcome) for event_id, station_id, outcome in db.session.execute(
+        event_id: (owner, outcome) for event_id, owner, outcome in db.session.execute(
             select(StationEvent.event_id, StationEvent.station_id, StationEvent.outcome)
             .where(StationEvent.event_id.in_(ids)))
     } if ids else {}
     if user is not None and session.user_id != user.id:
         session.user_id = user.id
-    scenario = scenario_for(station)
+    scenario = scenario or scenario_for(station)
     ahead = _classify_ahead(station, scenario, inputs, earlier)
     rows, scan_rows, outcomes = [], [], []
     for event in inputs:
         done = earlier.get(event.event_id)
         if done is not None:
-            if done[0] != station.id:
+            if done[0] != station_id:
                 outcomes.append({"event_id": event.event_id, "status": "rejected",
                                  "prompt": _rejected("event_id belongs to another station")})
             else:
@@ -290,7 +324,7 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
             continue
         worker = db.session.get(User, session.user_id) if session.user_id else None
         # kind and device are cut to their columns: an unknown long kind is rejected below, not lost.
-        row = {"event_id": event.event_id, "station_id": station.id, "seq": event.seq, "source": event.source,
+        row = {"event_id": event.event_id, "station_id": station_id, "seq": event.seq, "source": event.source,
                "status": "stored", "outcome": None, "kind": str(event.kind)[:16],
                "device": str(event.device or "")[:64], "occurred_at": event.occurred_at,
                "received_at": utcnow(), "payload": _stored_payload(event.payload),
@@ -314,10 +348,10 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
                 # at the station after the input (the one just signed in), else before it.
                 with _speaking(ctx.user or worker):
                     row["outcome"] = prompt.as_json()
-            if event.kind in ("photo", "clip"):
+            if event.kind in ("photo", "clip") and station is not None:
                 station_service.expect_media(station, checked, event.kind, event.event_id)
             session.updated_at = utcnow()
-        earlier[event.event_id] = (station.id, row["outcome"])
+        earlier[event.event_id] = (station_id, row["outcome"])
         rows.append(row)
         outcomes.append({"event_id": event.event_id, "status": row["status"], "prompt": row["outcome"]})
     # One INSERT per table for the whole batch (the ORM's unit of work costs 3x as much here).
@@ -325,7 +359,8 @@ def handle_inputs(station: Station, inputs: list[StationInput], *, user: User | 
         db.session.execute(insert(StationEvent), rows)
     if scan_rows:
         db.session.execute(insert(ScanEvent), scan_rows)
-    station.last_seen_at = utcnow()
+    if station is not None and not handheld:
+        station.last_seen_at = utcnow()
     return outcomes
 
 
@@ -346,7 +381,7 @@ def _classify_ahead(station: Station, scenario: Scenario, inputs: list[StationIn
         return {}
     # The same code scanned again in one batch (units counted by scanning) is looked up once.
     codes = list(dict.fromkeys((p["raw"], p.get("symbology") or "") for p in scans.values()))
-    results = dict(zip(codes, classify_many(codes, station.warehouse_id,
+    results = dict(zip(codes, classify_many(codes, station.warehouse_id if station else None,
                                             max_bytes=current_app.config["CELLWMS_SCAN_MAX_BYTES"]), strict=True))
     return {event_id: results[(p["raw"], p.get("symbology") or "")] for event_id, p in scans.items()}
 
@@ -392,6 +427,14 @@ def page_input(station: Station, user: User, kind: str, payload: dict) -> dict:
     return handle_inputs(station, [event], user=user)[0]
 
 
+def handheld_input(user: User, kind: str, payload: dict, *, scenario: Scenario,
+                   station: Station | None = None) -> dict:
+    """An input on a handheld page, in the worker's own session and the page's flow."""
+    event = StationInput(event_id=str(uuid.uuid4()), kind=kind, payload=payload, source="handheld",
+                         occurred_at=datetime.now(UTC))
+    return handle_inputs(station, [event], user=user, handheld=True, scenario=scenario)[0]
+
+
 __all__ = ["SCENARIOS", "Context", "InputError", "Prompt", "Scenario", "StationInput", "handle_inputs", "page_input",
            "register", "scenario_for"]
 
@@ -405,3 +448,7 @@ def store_failed(station: Station, event: StationInput, reason: str) -> dict:
     db.session.add(row)
     db.session.flush()
     return {"event_id": event.event_id, "status": row.status, "prompt": row.outcome}
+
+
+# The flows' scenarios register themselves for their station kinds.
+from server.scenarios import putaway, receiving  # noqa: E402, F401

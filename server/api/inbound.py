@@ -1,0 +1,5 @@
+"""API: inbound (being built for issue 7)."""
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("inbound", __name__, url_prefix="/api/v1", description="inbound")

@@ -1,0 +1,1 @@
+"""The putaway scenario (being built for issue 7)."""

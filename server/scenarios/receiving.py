@@ -1,0 +1,1 @@
+"""The receiving scenario (being built for issue 7)."""
