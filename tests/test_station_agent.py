@@ -8,6 +8,7 @@ real devices are tested in their own files.
 import base64
 import json
 import socket
+import sqlite3
 import threading
 import time
 import urllib.request
@@ -228,6 +229,24 @@ def test_scans_reach_the_server_in_order_once_with_prompts(tmp_path, db, server,
     assert [e["event_id"] for e in events] == ids
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     assert base64.b64decode(events[0]["payload"]["raw_b64"]) == b"NOT-A-CODE-0"
+
+
+def test_an_event_the_server_refuses_is_set_aside_and_the_rest_go_on(tmp_path, db, server, station):
+    st, token = station
+    agent, _, _ = make_agent(tmp_path, server.url, token)
+    first = agent.outbox.put("scan", {"raw_b64": "QkVGT1JF", "symbology": ""}, device="scanner")
+    # An event our own bug made malformed: a device name longer than the protocol allows.
+    bad = agent.outbox.put("scan", {"raw_b64": "QkFE", "symbology": ""}, device="x" * 100)
+    last = agent.outbox.put("scan", {"raw_b64": "QUZURVI=", "symbology": ""}, device="scanner")
+    agent.start()
+    try:
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the outbox to drain")
+        assert get_status(agent)[0]["held"] == 1
+    finally:
+        agent.stop()
+    assert [e["event_id"] for e in stored_events(db, st)] == [first, last]
+    with sqlite3.connect(tmp_path / "outbox.db") as outbox:
+        assert outbox.execute("SELECT event_id FROM held").fetchall() == [(bad,)]
 
 
 def test_server_stopped_twice_events_land_exactly_once_in_order(tmp_path, db, server, station):

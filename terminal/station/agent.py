@@ -172,16 +172,33 @@ class Agent:
                 self._set_online(False, str(error))
                 delay = self._pause(delay)
                 continue
-            except Refused as error:  # the batch's shape: a bug; keep the events, retry slowly
+            except Refused as error:  # the batch's shape: a bug of ours
                 log.error("server refused a batch of %d events: %s", len(batch), error)
-                self._pause(self.backoff_max)
-                continue
+                outcomes = self._isolate_refused(batch)
+                if outcomes is None:
+                    continue
             delay = self.backoff_min
             self._set_online(True)
             sent = {event["event_id"] for event in batch}
             self.outbox.ack([o["event_id"] for o in outcomes if o.get("event_id") in sent])
             for outcome in outcomes:
                 self._prompt(outcome)
+
+    def _isolate_refused(self, batch: list[dict]) -> list[dict] | None:
+        """Send a refused batch's events one at a time, in order: each the server refuses again is
+        set aside in the outbox's `held` table (kept, logged) and the rest go on. None if the link
+        failed meanwhile (the batch is tried again as usual)."""
+        outcomes = []
+        for event in batch:
+            try:
+                outcomes += self.link.post_events([event])
+            except Refused as error:
+                self.outbox.hold(event["event_id"], str(error))
+                log.error("event %s (%s) set aside in the outbox's held table: %s",
+                          event["event_id"], event["kind"], error)
+            except (Offline, Unauthorized):
+                return outcomes or None
+        return outcomes
 
     def _prompt(self, outcome: dict) -> None:
         prompt = outcome.get("prompt")
@@ -361,6 +378,7 @@ class Agent:
             "waiting": count,
             "oldest_at": oldest,
             "media_waiting": self.outbox.media_waiting(),
+            "held": self.outbox.held(),
             "devices": self.device_health(),
             "last_prompt": self.last_prompt,
             "server": self.link.server_url,

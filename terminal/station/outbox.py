@@ -26,6 +26,17 @@ CREATE TABLE IF NOT EXISTS events (
     occurred_at TEXT NOT NULL,
     payload TEXT NOT NULL
 );
+-- Events the server refused as malformed (a bug of ours): set aside, not lost, not blocking.
+CREATE TABLE IF NOT EXISTS held (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    device TEXT,
+    occurred_at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    held_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS media (
     sha256 TEXT PRIMARY KEY,
     path TEXT NOT NULL,
@@ -155,6 +166,20 @@ class Outbox:
             before = db.total_changes
             db.executemany("DELETE FROM events WHERE event_id = ?", ids)
             return db.total_changes - before
+
+    def hold(self, event_id: str, reason: str) -> bool:
+        """Set an event the server refuses aside (kept in `held` for an operator), so the events
+        behind it go on; returns whether it was waiting."""
+        with self._write() as db:
+            moved = db.execute(
+                "INSERT OR IGNORE INTO held (seq, event_id, kind, device, occurred_at, payload, reason, held_at)"
+                " SELECT seq, event_id, kind, device, occurred_at, payload, ?, ? FROM events WHERE event_id = ?",
+                (reason[:500], now_iso(), event_id)).rowcount
+            db.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+        return bool(moved)
+
+    def held(self) -> int:
+        return self._read("SELECT count(*) FROM held")[0][0]
 
     def waiting(self) -> tuple[int, str | None]:
         """(events waiting, occurred_at of the oldest)."""
