@@ -1,4 +1,4 @@
-"""Receipt templates for ESC/POS printers: `packing-slip` and `handoff-act`.
+"""Receipt templates for ESC/POS printers: `packing-slip`, `handoff-act` and `receiving-act`.
 
 Each template is a function of plain data (a dict, as from JSON) and a printer profile to the job's bytes:
 `render("packing-slip", data, "epson-tm-t20iii")`. Text is wrapped at word boundaries to the profile's
@@ -19,6 +19,14 @@ PACKING_SLIP_KEYS = {"shop", "order", "date", "packer", "lines", "weight_kg", "c
 SLIP_LINE_KEYS = {"sku", "name", "qty"}
 HANDOFF_ACT_KEYS = {"carrier", "manifest", "date", "dispatcher", "courier", "warehouse", "parcels"}
 PARCEL_KEYS = {"tracking", "order", "weight_kg"}
+RECEIVING_ACT_KEYS = {"number", "supplier", "date", "receiver", "lines", "totals"}
+RECEIVING_LINE_KEYS = {"sku", "name", "expected", "received", "damaged", "kind"}
+RECEIVING_TOTAL_KEYS = ("expected", "received", "damaged", "short", "over", "unexpected")
+# A line's discrepancy as printed; "" is a line that matched the ASN.
+DISCREPANCY_NAMES = {"": "", "short": "НЕДОСТАЧА", "over": "ИЗЛИШЕК", "damaged": "БРАК",
+                     "unexpected": "НЕ ПО ЗАЯВКЕ", "unknown": "НЕИЗВЕСТНЫЙ ШК"}
+TOTAL_NAMES = {"expected": "Ожидалось, шт:", "received": "Принято, шт:", "damaged": "Брак, шт:",
+               "short": "Недостача, шт:", "over": "Излишек, шт:", "unexpected": "Не по заявке, шт:"}
 
 
 def wrap(text: str, width: int, indent: int = 0) -> list[str]:
@@ -192,9 +200,92 @@ def handoff_act(data: dict, profile: PrinterProfile | str) -> bytes:
     return doc.bytes()
 
 
+def _count(data: dict, key: str, where: str) -> int:
+    """A non-negative whole number of units (0 is fine: nothing expected, nothing damaged)."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TemplateError(f"{where}.{key}", "missing" if value is None else "must be a whole number, 0 or more")
+    return value
+
+
+def receiving_act(data: dict, profile: PrinterProfile | str) -> bytes:
+    """Receiving act: delivery (Code 128), supplier, lines expected / received / damaged with each
+    discrepancy marked, the discrepancies again in a list, totals, signatures of driver and receiver."""
+    _check_keys(data, RECEIVING_ACT_KEYS, "")
+    number, supplier = _text(data, "number"), _text(data, "supplier", required=False)
+    date, receiver = _text(data, "date"), _text(data, "receiver")
+    items = []
+    for i, item in enumerate(_list(data, "lines")):
+        where = f"lines[{i}]"
+        _check_keys(item, RECEIVING_LINE_KEYS, where)
+        kind = item.get("kind", "")
+        if kind is None:
+            kind = ""
+        if kind not in DISCREPANCY_NAMES:
+            raise TemplateError(f"{where}.kind", f"must be one of: {', '.join(repr(k) for k in DISCREPANCY_NAMES)}")
+        items.append((where, _text(item, "sku", where), _text(item, "name", where, required=False),
+                      _count(item, "expected", where), _count(item, "received", where),
+                      _count(item, "damaged", where), kind))
+    totals = data.get("totals")
+    if not isinstance(totals, dict):
+        raise TemplateError("totals", "missing" if totals is None else "must be an object")
+    _check_keys(totals, set(RECEIVING_TOTAL_KEYS), "totals")
+    sums = {key: _count(totals, key, "totals") for key in RECEIVING_TOTAL_KEYS}
+
+    doc = EscposDocument(_profile(profile))
+    w = doc.width
+    _title(doc, "Акт приёмки", "title")
+    doc.style(align="center")
+    _block(doc, wrap(f"Поставка {number}", w), "number")
+    doc.style()
+    doc.rule()
+    if supplier:
+        _block(doc, wrap(f"Поставщик: {supplier}", w, 2), "supplier")
+    else:
+        doc.line("Поставщик: без заявки", "supplier")
+    _block(doc, wrap(f"Дата: {date}", w, 2), "date")
+    doc.code128(number, "number")
+    doc.style()
+    doc.rule()
+    _block(doc, pair("Товар", "ожид/прин/брак", w), "lines")
+    doc.rule()
+    for n, (where, sku, name, expected, received, damaged, kind) in enumerate(items, 1):
+        _block(doc, wrap(f"{n}. {name or sku}", w, 3), f"{where}.name")
+        _block(doc, pair(f"   {sku}" if name else "", f"{expected}/{received}/{damaged}", w), f"{where}.sku")
+        if kind:
+            doc.style(bold=True)
+            doc.line(f"   >> {DISCREPANCY_NAMES[kind]}", f"{where}.kind")
+            doc.style()
+    doc.rule()
+    marked = [(n, sku, kind) for n, (_, sku, _, _, _, _, kind) in enumerate(items, 1) if kind]
+    doc.style(bold=True)
+    doc.line(f"Расхождения: {len(marked)}" if marked else "Расхождений нет", "lines")
+    doc.style()
+    for n, sku, kind in marked:
+        _block(doc, pair(f"{n}. {sku}", DISCREPANCY_NAMES[kind], w), f"lines[{n - 1}].kind")
+    doc.rule()
+    doc.style(bold=True)
+    _block(doc, pair("Позиций:", str(len(items)), w), "lines")
+    doc.style()
+    for key in RECEIVING_TOTAL_KEYS:
+        _block(doc, pair(TOTAL_NAMES[key], str(sums[key]), w), f"totals.{key}")
+    doc.rule()
+    doc.feed(1)
+    doc.line("Сдал (водитель поставщика):", "driver")
+    doc.feed(1)
+    doc.line("Подпись " + "_" * (w - 8), "driver")
+    doc.feed(1)
+    _block(doc, wrap(f"Принял (склад): {receiver}", w, 2), "receiver")
+    doc.feed(1)
+    doc.line("Подпись " + "_" * (w - 8), "receiver")
+    doc.cut()
+    return doc.bytes()
+
+
 TEMPLATES: dict[str, Callable[[dict, PrinterProfile | str], bytes]] = {
     "packing-slip": packing_slip,
     "handoff-act": handoff_act,
+    "receiving-act": receiving_act,
 }
 
 SAMPLES = {
@@ -221,6 +312,24 @@ SAMPLES = {
             {"tracking": "1504233002", "order": "SO-104234", "weight_kg": 0.4},
             {"tracking": "1504233003", "order": "SO-104240", "weight_kg": 2.1},
         ],
+    },
+    "receiving-act": {
+        "number": "PO-240514-03",
+        "supplier": "ООО «Текстиль-Опт»",
+        "date": "2024-05-14 11:20",
+        "receiver": "Сидоров П. А.",
+        "lines": [
+            {"sku": "TS-001-BLK-M", "name": "Футболка хлопковая чёрная, размер M", "expected": 24,
+             "received": 24, "damaged": 0, "kind": ""},
+            {"sku": "MUG-330", "name": "Кружка керамическая 330 мл", "expected": 12, "received": 10,
+             "damaged": 0, "kind": "short"},
+            {"sku": "NB-A5-DOT", "name": "Блокнот А5 в точку, 80 листов", "expected": 30, "received": 29,
+             "damaged": 1, "kind": "damaged"},
+            {"sku": "PEN-BLU", "name": "Ручка шариковая синяя", "expected": 0, "received": 5,
+             "damaged": 0, "kind": "unexpected"},
+            {"sku": "4601234567893", "name": "", "expected": 0, "received": 2, "damaged": 0, "kind": "unknown"},
+        ],
+        "totals": {"expected": 66, "received": 70, "damaged": 1, "short": 2, "over": 0, "unexpected": 7},
     },
 }
 

@@ -23,7 +23,8 @@ from printers.receipts import SAMPLES, TEMPLATES, render
 GOLDEN = Path(__file__).parent / "golden" / "escpos"
 PROFILES = ["epson-tm-t20iii", "xprinter-xp-58iih"]
 CASES = [(t, p) for t in TEMPLATES for p in PROFILES]
-PAYLOAD_KEY = {"packing-slip": "order", "handoff-act": "manifest"}
+PAYLOAD_KEY = {"packing-slip": "order", "handoff-act": "manifest", "receiving-act": "number"}
+TITLE = {"packing-slip": "Упаковочный лист", "handoff-act": "Акт приёма-передачи", "receiving-act": "Акт приёмки"}
 
 
 def profile_without(name: str, *features: str):
@@ -56,7 +57,7 @@ def test_profiles_are_real(profile):
 def test_cyrillic_is_cp866_after_esc_t(template, profile):
     data = render(template, SAMPLES[template], profile)
     assert data.startswith(b"\x1b@\x1bt\x11")  # ESC @, then ESC t 17 = CP866
-    title = "Упаковочный лист" if template == "packing-slip" else "Акт приёма-передачи"
+    title = TITLE[template]
     assert title.encode("cp866") in data.replace(b"\n", b" ")
     assert "Упаковочный лист".encode("cp866") == bytes.fromhex("93afa0aaaea2aee7adeba920aba8e1e2")
     decoded = decode(data)
@@ -74,6 +75,24 @@ def test_decode_gives_text_back():
     assert "Упаковал: Иванова А. С." in lines
     assert all(len(line) <= 32 for line in lines)
     assert decode(render("handoff-act", SAMPLES["handoff-act"], "epson-tm-t20iii")).cuts == 1
+
+
+def test_receiving_act_marks_each_discrepancy_and_has_signatures():
+    lines = decode(render("receiving-act", SAMPLES["receiving-act"], "xprinter-xp-58iih")).lines
+    assert all(len(line) <= 32 for line in lines)
+    assert "Поставка PO-240514-03" in lines and "Товар             ожид/прин/брак" in lines
+    assert lines[lines.index("   MUG-330               12/10/0") + 1] == "   >> НЕДОСТАЧА"
+    assert lines[lines.index("   NB-A5-DOT             30/29/1") + 1] == "   >> БРАК"
+    assert lines[lines.index("   TS-001-BLK-M          24/24/0") + 1].startswith("2. ")  # no mark: it matched
+    summary = lines[lines.index("Расхождения: 4") + 1:lines.index("Расхождения: 4") + 5]
+    assert summary == ["2. MUG-330             НЕДОСТАЧА", "3. NB-A5-DOT                БРАК",
+                       "4. PEN-BLU          НЕ ПО ЗАЯВКЕ", "5. 4601234567893  НЕИЗВЕСТНЫЙ ШК"]
+    assert "Недостача, шт:                 2" in lines and "Излишек, шт:                   0" in lines
+    assert "Сдал (водитель поставщика):" in lines and "Принял (склад): Сидоров П. А." in lines
+    assert sum(line.startswith("Подпись ___") for line in lines) == 2
+    clean = copy.deepcopy(SAMPLES["receiving-act"])
+    clean["lines"] = [clean["lines"][0]]
+    assert "Расхождений нет" in decode(render("receiving-act", clean, "epson-tm-t20iii")).lines
 
 
 def test_raw_cp866_line_roundtrip():
@@ -149,6 +168,18 @@ def with_field(template, path, value):
     ("handoff-act", ["parcels", 1, "tracking"], None, "parcels[1].tracking"),
     ("handoff-act", ["parcels", 0, "weight_kg"], "heavy", "parcels[0].weight_kg"),
     ("handoff-act", ["carrier"], ["СДЭК"], "carrier"),
+    ("receiving-act", ["number"], KeyError, "number"),
+    ("receiving-act", ["receiver"], "", "receiver"),
+    ("receiving-act", ["number"], "ПОСТАВКА-1", "number"),
+    ("receiving-act", ["lines"], [], "lines"),
+    ("receiving-act", ["lines", 1, "kind"], "lost", "lines[1].kind"),
+    ("receiving-act", ["lines", 1, "received"], -1, "lines[1].received"),
+    ("receiving-act", ["lines", 0, "expected"], KeyError, "lines[0].expected"),
+    ("receiving-act", ["lines", 0, "damaged"], "1", "lines[0].damaged"),
+    ("receiving-act", ["lines", 2, "lot"], "L1", "lines[2].lot"),
+    ("receiving-act", ["totals"], KeyError, "totals"),
+    ("receiving-act", ["totals", "short"], 1.5, "totals.short"),
+    ("receiving-act", ["totals", "extra"], 1, "totals.extra"),
 ])
 def test_bad_input_names_the_field(template, path, value, field):
     with pytest.raises(TemplateError) as error:
