@@ -1,0 +1,337 @@
+"""Putaway: tasks that move received goods from the receiving cell to storage cells.
+
+`create_putaway_tasks(delivery)` (called when a delivery is closed, after its good units were
+received into `delivery.receiving_cell_id`) makes one task per SKU + lot + expiry with the cell
+the slotting index suggests. `confirm_putaway` moves the stock in the ledger once the worker
+scans the cell; `validate_target` says why a cell cannot take the goods; `route_for` orders the
+tasks along the shortest walk.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from sqlalchemy import func, select
+
+from server.core.routing import route
+from server.core.slotting import SlotIndex, SlottingError
+from server.extensions import db
+from server.models import (
+    Cell,
+    CellStatus,
+    Delivery,
+    DeliveryLine,
+    MovementKind,
+    PutawayStatus,
+    PutawayTask,
+    Quant,
+    ReceiptCount,
+    Sku,
+    Station,
+    User,
+    Zone,
+)
+from server.models.base import utcnow
+from server.problems import Problem
+from server.services.geometry import warehouse_geometry
+from server.services.slotting import (
+    STORAGE_ZONE_KINDS,
+    SlotMaps,
+    ensure_sku,
+    forget_slot_index,
+    mixing_rule,
+    slot_index,
+    unit_dims,
+)
+from server.services.stock import Actor, apply_movement
+
+OVERRIDE_REASONS = ("suggested-full", "suggested-blocked", "consolidate", "closer", "other")
+MAX_SPLITS = 20  # cells one received quantity may be split across before the rest waits unsuggested
+NO_CELL_NOTE = "No storage cell can take these goods: choose a cell and scan it."
+
+
+# --- creating tasks -----------------------------------------------------------------------------
+
+
+def received_goods(delivery: Delivery) -> dict[tuple[int, str, date | None], int]:
+    """Good units received per (sku, lot, expiry): from the counts, else from the lines' totals."""
+    goods: dict[tuple, int] = {}
+    counted = db.session.execute(
+        select(ReceiptCount.sku_id, ReceiptCount.lot, ReceiptCount.expiry, func.sum(ReceiptCount.quantity))
+        .where(ReceiptCount.delivery_id == delivery.id, ReceiptCount.damaged.is_(False))
+        .group_by(ReceiptCount.sku_id, ReceiptCount.lot, ReceiptCount.expiry)
+    ).all()
+    if counted:
+        for sku_id, lot, expiry, quantity in counted:
+            goods[(sku_id, lot or "", expiry)] = goods.get((sku_id, lot or "", expiry), 0) + int(quantity or 0)
+    else:
+        for line in db.session.execute(select(DeliveryLine).where(DeliveryLine.delivery_id == delivery.id)).scalars():
+            key = (line.sku_id, line.lot or "", line.expiry)
+            goods[key] = goods.get(key, 0) + line.received_qty
+    return {key: quantity for key, quantity in goods.items() if quantity > 0}
+
+
+def create_putaway_tasks(delivery: Delivery) -> list[PutawayTask]:
+    """Open putaway tasks for the good units of a closed delivery waiting in its receiving cell.
+
+    One task per SKU + lot + expiry, with the cell slotting suggests (capacity, consolidation,
+    velocity class, FEFO). When no cell takes the whole quantity it is split across cells; what
+    still fits nowhere gets a task without a suggested cell (`task.note` says why). Calling it
+    again only adds tasks for units not yet covered by the delivery's tasks. Does not commit.
+    """
+    if delivery.receiving_cell_id is None:
+        raise Problem(409, "no-receiving-cell", f"Delivery {delivery.number} has no receiving cell.")
+    goods = received_goods(delivery)
+    covered: dict[tuple, int] = {}
+    for sku_id, lot, expiry, quantity in db.session.execute(
+        select(PutawayTask.sku_id, PutawayTask.lot, PutawayTask.expiry, func.sum(PutawayTask.quantity))
+        .where(PutawayTask.delivery_id == delivery.id, PutawayTask.status != PutawayStatus.cancelled)
+        .group_by(PutawayTask.sku_id, PutawayTask.lot, PutawayTask.expiry)
+    ):
+        covered[(sku_id, lot or "", expiry)] = int(quantity or 0)
+    todo = [(key, quantity - covered.get(key, 0)) for key, quantity in goods.items()
+            if quantity > covered.get(key, 0)]
+    if not todo:
+        return []
+    index, maps = slot_index(delivery.warehouse_id)
+    now = utcnow()
+    tasks = []
+    for (sku_id, lot, expiry), quantity in sorted(todo, key=lambda item: (item[0][0], item[0][1],
+                                                                          item[0][2] or date.max)):
+        sku = db.session.get(Sku, sku_id)
+        ensure_sku(index, maps, sku)
+        for cell_id, part in split_suggestions(index, maps, sku_id, quantity, lot, expiry):
+            task = PutawayTask(
+                warehouse_id=delivery.warehouse_id, delivery_id=delivery.id, sku_id=sku_id, lot=lot, expiry=expiry,
+                quantity=part, from_cell_id=delivery.receiving_cell_id, suggested_cell_id=cell_id,
+                status=PutawayStatus.open, created_at=now,
+            )
+            task.note = "" if cell_id is not None else NO_CELL_NOTE
+            db.session.add(task)
+            tasks.append(task)
+    db.session.flush()
+    return tasks
+
+
+def split_suggestions(index: SlotIndex, maps: SlotMaps, sku_id: int, quantity: int, lot: str,
+                      expiry: date | None) -> list[tuple[int | None, int]]:
+    """[(cell id or None, units)]: the whole quantity into the best cell, else the most that fits
+    into the best cell for it, repeatedly. Each part is applied to the index (planned stock)."""
+    parts, left = [], quantity
+    velocity = maps.velocity_of(sku_id)
+    while left > 0 and len(parts) < MAX_SPLITS:
+        cell_id, fits = _best_cell(index, sku_id, left, lot, expiry, velocity)
+        if cell_id is None:
+            break
+        parts.append((cell_id, fits))
+        index.apply(cell_id, sku_id, lot, expiry, fits)
+        left -= fits
+    if left > 0:
+        parts.append((None, left))
+    return parts
+
+
+def _best_cell(index: SlotIndex, sku_id, quantity: int, lot: str, expiry, velocity: str):
+    """(cell, units): the whole quantity into the best cell; else the most that tops up a cell
+    already holding the SKU (consolidation first); else the most any cell takes; else (None, 0)."""
+    def best(q):
+        try:
+            return index.suggest(sku_id, q, lot=lot, expiry=expiry, velocity=velocity, limit=1)[0]
+        except SlottingError:  # nothing fits (or no cells at all): no suggestion
+            return None
+
+    whole = best(quantity)
+    if whole is not None:
+        return whole.cell_id, quantity
+    for wanted in (lambda c: c.reason in ("same lot", "same SKU"), lambda c: True):
+        # Binary search: what fits a cell also fits it in smaller quantities.
+        low, high, found = 1, quantity - 1, None
+        while low <= high:
+            middle = (low + high) // 2
+            candidate = best(middle)
+            if candidate is not None and wanted(candidate):
+                found, low = (candidate.cell_id, middle), middle + 1
+            else:
+                high = middle - 1
+        if found:
+            return found
+    return None, 0
+
+
+# --- checking a target cell ----------------------------------------------------------------------
+
+
+def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) -> None:
+    """Raise Problem when `cell` cannot take the task's goods (slugs: wrong-warehouse,
+    same-as-source, not-storage-cell, cell-blocked, mixing-not-allowed, cell-full)."""
+    quantity = task.quantity if quantity is None else quantity
+    if cell.warehouse_id != task.warehouse_id:
+        raise Problem(422, "wrong-warehouse", f"Cell {cell.address} is in another warehouse.", cell_id=cell.id)
+    if cell.id == task.from_cell_id:
+        raise Problem(422, "same-as-source", f"Cell {cell.address} is where the goods wait: scan a storage cell.",
+                      cell_id=cell.id)
+    zone_kind = db.session.execute(select(Zone.kind).where(Zone.id == cell.zone_id)).scalar_one()
+    if zone_kind not in STORAGE_ZONE_KINDS:
+        raise Problem(422, "not-storage-cell", f"Cell {cell.address} is not a storage cell ({zone_kind} zone).",
+                      cell_id=cell.id)
+    if cell.status == CellStatus.blocked:
+        raise Problem(409, "cell-blocked", f"Cell {cell.address} is blocked.", cell_id=cell.id)
+    held = db.session.execute(
+        select(Quant.sku_id, Quant.lot, Quant.quantity, Sku.length_mm, Sku.width_mm, Sku.height_mm, Sku.weight_g)
+        .join(Sku, Sku.id == Quant.sku_id)
+        .where(Quant.cell_id == cell.id, Quant.quantity > 0)
+    ).all()
+    rule = mixing_rule(cell.cell_type)
+    others = {row.sku_id for row in held} - {task.sku_id}
+    other_lots = {row.lot for row in held if row.sku_id == task.sku_id} - {task.lot or ""}
+    if rule != "mixed" and others:
+        raise Problem(409, "mixing-not-allowed", f"Cell {cell.address} holds another SKU and takes one SKU only.",
+                      cell_id=cell.id)
+    if rule == "one_lot" and other_lots:
+        raise Problem(409, "mixing-not-allowed", f"Cell {cell.address} holds another lot and takes one lot only.",
+                      cell_id=cell.id)
+    used_v = sum(r.quantity * (r.length_mm or 0) * (r.width_mm or 0) * (r.height_mm or 0) / 1000.0 for r in held)
+    used_w = sum(r.quantity * (r.weight_g or 0) for r in held)
+    used_u = sum(r.quantity for r in held)
+    volume, weight = unit_dims(task.sku or db.session.get(Sku, task.sku_id))
+    over = []
+    if cell.max_units is not None and used_u + quantity > cell.max_units:
+        over.append(f"units {used_u} + {quantity} > {cell.max_units}")
+    if cell.max_volume_cm3 is not None and used_v + quantity * volume > cell.max_volume_cm3 + 1e-6:
+        over.append(f"volume {used_v:,.0f} + {quantity * volume:,.0f} cm3 > {cell.max_volume_cm3:,} cm3")
+    if cell.max_weight_g is not None and used_w + quantity * weight > cell.max_weight_g + 1e-6:
+        over.append(f"weight {used_w:,.0f} + {quantity * weight:,.0f} g > {cell.max_weight_g:,} g")
+    if over:
+        raise Problem(409, "cell-full", f"Cell {cell.address} has no room for {quantity} units.", "; ".join(over),
+                      cell_id=cell.id)
+
+
+# --- confirming ----------------------------------------------------------------------------------
+
+
+def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason: str | None = None,
+                    station: Station | None = None, event_id: str | None = None,
+                    quantity: int | None = None) -> PutawayTask:
+    """Put the task's goods into `cell`: the suggested cell, or another valid one with a reason
+    from OVERRIDE_REASONS. Moves the stock (idempotency key putaway-<task id>) and marks the task
+    done. `quantity` below the task's puts that many; the rest stays in a new open task.
+    Confirming a done task again into the same cell returns it unchanged. Does not commit."""
+    task = lock_task(task.id)
+    if task.status == PutawayStatus.done:
+        if task.done_cell_id == cell.id and (quantity is None or quantity == task.quantity):
+            return task  # the same confirmation again (a retry, a second worker): moved once
+        raise Problem(409, "task-done", f"Putaway task {task.id} is already done.", task_id=task.id)
+    if task.status != PutawayStatus.open:
+        raise Problem(409, "task-not-open", f"Putaway task {task.id} is {task.status}.", task_id=task.id)
+    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
+                                 or not 0 < quantity <= task.quantity):
+        raise Problem(422, "bad-quantity", f"Quantity must be a whole number from 1 to {task.quantity}.")
+    quantity = quantity or task.quantity
+    validate_target(task, cell, quantity)
+    override = None
+    if task.suggested_cell_id is not None and cell.id != task.suggested_cell_id:
+        if not reason:
+            raise Problem(422, "reason-required", "Another cell than the suggested one needs a reason.",
+                          reasons=list(OVERRIDE_REASONS))
+        if reason not in OVERRIDE_REASONS:
+            raise Problem(422, "unknown-reason", f"Unknown reason {reason!r}.", reasons=list(OVERRIDE_REASONS))
+        override = reason
+    if quantity < task.quantity:
+        rest = PutawayTask(
+            warehouse_id=task.warehouse_id, delivery_id=task.delivery_id, sku_id=task.sku_id, lot=task.lot,
+            expiry=task.expiry, quantity=task.quantity - quantity, from_cell_id=task.from_cell_id,
+            suggested_cell_id=task.suggested_cell_id, status=PutawayStatus.open, created_at=utcnow(),
+            assigned_user_id=task.assigned_user_id,
+        )
+        db.session.add(rest)
+        task.quantity = quantity
+    delivery = db.session.get(Delivery, task.delivery_id) if task.delivery_id else None
+    apply_movement(
+        MovementKind.move, task.sku_id, quantity, from_cell_id=task.from_cell_id, to_cell_id=cell.id,
+        lot=task.lot or "", expiry=task.expiry,
+        actor=Actor(user_id=user.id if user else None, station_id=station.id if station else None,
+                    scenario="putaway"),
+        reason=override or "", reference=(delivery.number if delivery else f"putaway-{task.id}")[:128],
+        idempotency_key=f"putaway-{task.id}",
+    )
+    now = utcnow()
+    task.status = PutawayStatus.done
+    task.done_cell_id = cell.id
+    task.override_reason = override
+    task.done_by_user_id = user.id if user else None
+    task.started_at = task.started_at or now
+    task.done_at = now
+    db.session.flush()
+    forget_slot_index()
+    return task
+
+
+def lock_task(task_id: int) -> PutawayTask:
+    """The task row, locked for this transaction (PostgreSQL) and read fresh."""
+    task = db.session.get(PutawayTask, task_id, with_for_update=True, populate_existing=True)
+    if task is None:
+        raise Problem(404, "unknown-putaway-task", f"No putaway task with id {task_id}.")
+    return task
+
+
+def assign(task: PutawayTask, user: User | None) -> PutawayTask:
+    task = lock_task(task.id)
+    if task.status != PutawayStatus.open:
+        raise Problem(409, "task-not-open", f"Putaway task {task.id} is {task.status}.", task_id=task.id)
+    task.assigned_user_id = user.id if user else None
+    if user is not None:
+        task.started_at = task.started_at or utcnow()
+    db.session.flush()
+    return task
+
+
+def note_of(task: PutawayTask) -> str:
+    if task.status == PutawayStatus.open and task.suggested_cell_id is None:
+        return NO_CELL_NOTE
+    return ""
+
+
+# --- the route -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PutawayRoute:
+    tasks: list[PutawayTask]  # in walking order; tasks without a placed target cell last
+    stops: list[dict] = field(default_factory=list)  # {cell_id, address, x, y, task_ids}
+    polyline: list[tuple[float, float]] = field(default_factory=list)
+    length: float = 0.0
+
+
+def route_for(tasks: list[PutawayTask], warehouse_id: int, start: int | None = None) -> PutawayRoute:
+    """Tasks in the order of the shortest walk to their suggested cells, from the depot (or from
+    the aisle of cell `start`, when it has a place) and back."""
+    if not tasks:
+        return PutawayRoute([])
+    geometry = warehouse_geometry(warehouse_id)
+    layout = geometry.layout
+    if start is not None and start in geometry.points:
+        layout = replace(layout, depot_aisle=geometry.points[start].aisle, extra_depot_aisles=())
+    placed = [t for t in tasks if t.suggested_cell_id in geometry.points]
+    unplaced = [t for t in tasks if t.suggested_cell_id not in geometry.points]
+    if not placed:
+        return PutawayRoute(list(tasks))
+    walk = route(layout, [geometry.points[t.suggested_cell_id] for t in placed])
+    ordered: list[PutawayTask] = []
+    stops = []
+    by_point: dict[tuple[float, float], list[PutawayTask]] = {}
+    for t in placed:
+        p = geometry.points[t.suggested_cell_id]
+        by_point.setdefault((p.x, p.y), []).append(t)
+    addresses = dict(db.session.execute(
+        select(Cell.id, Cell.address).where(Cell.id.in_({t.suggested_cell_id for t in placed}))).all())
+    for stop in walk.stops:
+        here = sorted(by_point[(stop.x, stop.y)], key=lambda t: (addresses.get(t.suggested_cell_id, ""), t.id))
+        ordered.extend(here)
+        stops.append({"cell_ids": sorted({t.suggested_cell_id for t in here}),
+                      "addresses": sorted({addresses.get(t.suggested_cell_id, "") for t in here}),
+                      "x": stop.x, "y": stop.y, "task_ids": [t.id for t in here]})
+    return PutawayRoute(ordered + unplaced, stops, [list(v) for v in walk.polyline], walk.length)
+
+
+__all__ = ["MAX_SPLITS", "NO_CELL_NOTE", "OVERRIDE_REASONS", "PutawayRoute", "assign", "confirm_putaway",
+           "create_putaway_tasks", "lock_task", "note_of", "received_goods", "route_for", "split_suggestions",
+           "validate_target"]
