@@ -1,4 +1,4 @@
-"""`cellwms import skus|barcodes|stock FILE`: master data from CSV or JSON (docs/import.md)."""
+"""`cellwms import skus|barcodes|stock|deliveries FILE`: master data and ASNs from CSV or JSON (docs/import.md)."""
 
 import os
 
@@ -8,13 +8,14 @@ from sqlalchemy.exc import DatabaseError
 
 from server.extensions import db
 from server.services.importer import ImportFailed, import_barcodes, import_skus, import_stock, read_file
+from server.services.inbound_import import import_deliveries
 
 MAX_PRINTED_ERRORS = 200
 
 
 @click.group("import")
 def import_group():
-    """Import SKUs, barcodes and opening stock (all or nothing)."""
+    """Import SKUs, barcodes, opening stock and expected deliveries (all or nothing)."""
 
 
 def _run(path: str, importer, once: bool = False, **options) -> None:
@@ -72,6 +73,16 @@ def stock(path, warehouse_code, dry_run):
     """Receive opening stock into cells, through the ledger. A file is imported once."""
     reference = os.path.basename(path)[:128]
     _run(path, import_stock, once=True, warehouse_code=warehouse_code, dry_run=dry_run, reference=reference)
+
+
+@import_group.command("deliveries")
+@file_argument
+@click.option("--warehouse", "warehouse_code", default=None, help="Warehouse code (default: the only one).")
+@dry_run_option
+@with_appcontext
+def deliveries(path, warehouse_code, dry_run):
+    """Expected deliveries (ASN): one row per line, rows of one number form one delivery."""
+    _run(path, import_deliveries, warehouse_code=warehouse_code, dry_run=dry_run)
 
 
 commands = [import_group]
