@@ -1,5 +1,101 @@
-"""API: kpi (being built for issue 7)."""
+"""API: KPIs of receiving and putaway (issue 7), for the dashboard."""
 
+from datetime import UTC, datetime, timedelta
+
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import select
 
-blp = Blueprint("kpi", __name__, url_prefix="/api/v1", description="kpi")
+from server.api import problem_json_doc
+from server.api.schemas import UtcDateTime
+from server.auth import roles_required
+from server.extensions import db
+from server.models import Role, Warehouse
+from server.problems import Problem
+from server.services.kpi import receiving_kpis
+
+blp = Blueprint("kpi", __name__, url_prefix="/api/v1", description="Receiving and putaway KPIs")
+
+DEFAULT_WINDOW = timedelta(days=7)
+
+
+class KpiQuerySchema(Schema):
+    since = fields.DateTime(metadata={"description": "Start (inclusive); default: 7 days before until."})
+    until = fields.DateTime(metadata={"description": "End (exclusive); default: now."})
+    warehouse_id = fields.Integer(metadata={"description": "Default: the only warehouse."})
+
+
+class DeliveryKpiSchema(Schema):
+    number = fields.String()
+    opened_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    minutes = fields.Float(allow_none=True)
+    lines = fields.Integer()
+    units = fields.Integer()
+    seconds_per_line = fields.Float(allow_none=True)
+
+
+class ReceiverKpiSchema(Schema):
+    user = fields.String()
+    user_id = fields.Integer()
+    units = fields.Integer()
+    actions = fields.Integer()
+    active_minutes = fields.Float()
+    units_per_hour = fields.Float(allow_none=True)
+    seconds_per_action = fields.Float(allow_none=True)
+
+
+class PutawayKpiSchema(Schema):
+    tasks_done = fields.Integer()
+    median_minutes = fields.Float(allow_none=True)
+    overrides = fields.Integer()
+    override_rate = fields.Float(allow_none=True)
+
+
+class ReceivingKpiSchema(Schema):
+    warehouse_id = fields.Integer()
+    since = UtcDateTime()
+    until = UtcDateTime()
+    deliveries = fields.List(fields.Nested(DeliveryKpiSchema))
+    per_receiver = fields.List(fields.Nested(ReceiverKpiSchema))
+    lines_closed = fields.Integer()
+    lines_with_discrepancy = fields.Integer()
+    discrepancy_rate = fields.Float(allow_none=True)
+    seconds_per_action = fields.Float(allow_none=True)
+    putaway = fields.Nested(PutawayKpiSchema)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _warehouse_id(given: int | None) -> int:
+    if given is not None:
+        if db.session.get(Warehouse, given) is None:
+            raise Problem(404, "not-found", f"No warehouse with id {given}.", resource="warehouse", id=given)
+        return given
+    ids = db.session.execute(select(Warehouse.id).limit(2)).scalars().all()
+    if len(ids) != 1:
+        raise Problem(422, "validation-error", "Give warehouse_id.",
+                      "There is not exactly one warehouse.", errors={"warehouse_id": ["Missing data."]})
+    return ids[0]
+
+
+@blp.route("/kpi/receiving")
+class ReceivingKpis(MethodView):
+    @roles_required(Role.supervisor, Role.admin)
+    @blp.arguments(KpiQuerySchema, location="query")
+    @blp.response(200, ReceivingKpiSchema)
+    @blp.doc(responses={str(status): {"description": text, **problem_json_doc()} for status, text in {
+        401: "Not signed in", 403: "Not a supervisor or admin", 404: "No such warehouse",
+        422: "since not before until, or no warehouse_id with several warehouses"}.items()})
+    def get(self, query):
+        """Receiving KPIs (time per delivery, line and action; units per hour per receiver;
+        discrepancy rate) and putaway KPIs for [since, until)."""
+        until = _aware(query.get("until") or datetime.now(UTC))
+        since = _aware(query.get("since") or until - DEFAULT_WINDOW)
+        if since >= until:
+            raise Problem(422, "validation-error", "since must be before until.",
+                          errors={"since": ["Must be before until."]})
+        return receiving_kpis(_warehouse_id(query.get("warehouse_id")), since, until)

@@ -1,0 +1,169 @@
+"""Receiving and putaway KPIs from rows built directly (counts and events with set times), on both
+databases, and the API GET /api/v1/kpi/receiving."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from server.extensions import db as _db
+from server.models import (
+    Delivery,
+    DeliveryLine,
+    Discrepancy,
+    PutawayTask,
+    ReceiptCount,
+    ReceivingQuestion,
+    StationEvent,
+)
+from server.services.kpi import receiving_kpis
+from tests import factories as f
+
+T0 = datetime(2024, 5, 14, 9, 0, tzinfo=UTC)
+
+
+def at(**delta) -> datetime:
+    return T0 + timedelta(**delta)
+
+
+def delivery(wh, number, opened, closed, expected, status="closed"):
+    d = Delivery(warehouse_id=wh.id, number=number, status=status, opened_at=opened, closed_at=closed)
+    _db.session.add(d)
+    _db.session.flush()
+    for n, (sku, qty) in enumerate(expected, 1):
+        _db.session.add(DeliveryLine(delivery_id=d.id, line_no=n, sku_id=sku.id, expected_qty=qty))
+    _db.session.flush()
+    return d
+
+
+def count(d, line_no, user, created, quantity=1, station=None, occurred=None):
+    """A counting action; with `occurred`, through a station event that happened then."""
+    line = next(x for x in d.lines if x.line_no == line_no)
+    event_id = None
+    if occurred is not None:
+        event_id = f"ev-{d.number}-{created.timestamp()}-{user.id}"
+        _db.session.add(StationEvent(event_id=event_id, station_id=station.id if station else None, user_id=user.id,
+                                     kind="scan", occurred_at=occurred, received_at=created))
+    _db.session.add(ReceiptCount(delivery_id=d.id, line_id=line.id, sku_id=line.sku_id, quantity=quantity,
+                                 user_id=user.id, event_id=event_id, created_at=created))
+
+
+@pytest.fixture
+def floor(db):
+    """Two warehouses; deliveries closed in and out of the window; two receivers; putaway tasks."""
+    wh, other = f.warehouse("W1"), f.warehouse("W2")
+    z = f.zone(wh, "R", kind="receiving")
+    c1, c2, c3 = f.cell(z, "R-1"), f.cell(z, "S-1"), f.cell(z, "S-2")
+    tea, cup, pen = f.sku("TEA"), f.sku("CUP"), f.sku("PEN")
+    anna = f.user("anna", ("receiver",))
+    boris = f.user("boris", ("receiver",))
+    station, _ = f.station(wh)
+
+    a = delivery(wh, "A", at(), at(minutes=30), [(tea, 10), (cup, 5), (pen, 4)])
+    b = delivery(wh, "B", at(hours=1), at(hours=1, minutes=20), [(tea, 3), (cup, 2)], status="accepted")
+    c = delivery(wh, "C", at(hours=-2), at(hours=-1), [(tea, 1)])  # closed before the window
+    d = delivery(wh, "D", at(minutes=19), None, [(pen, 9)], status="receiving")  # still counting
+    x = delivery(other, "X", at(), at(minutes=5), [(tea, 1)])  # another warehouse
+    _db.session.refresh(a), _db.session.refresh(b), _db.session.refresh(c), _db.session.refresh(d)
+    _db.session.refresh(x)
+
+    # anna: gaps 10, 20, 30 s, a break of 18 min, then 15 s. The third count reached the server
+    # 4 s late: its event's device time counts.
+    count(a, 1, anna, at(minutes=1), station=station, occurred=at(minutes=1))
+    count(a, 1, anna, at(minutes=1, seconds=10))
+    count(a, 2, anna, at(minutes=1, seconds=34), quantity=5, station=station, occurred=at(minutes=1, seconds=30))
+    count(a, 1, anna, at(minutes=2), quantity=-1)  # a correction is an action too
+    count(d, 1, anna, at(minutes=20), quantity=2)
+    count(d, 1, anna, at(minutes=20, seconds=15))
+    count(c, 1, anna, at(minutes=-10))  # before the window
+    count(x, 1, anna, at(minutes=3))  # another warehouse
+    # boris: one gap of 40 s
+    count(b, 1, boris, at(hours=1, minutes=1), quantity=3)
+    count(b, 2, boris, at(hours=1, minutes=1, seconds=40), quantity=2)
+
+    # A's line 2 is short and damaged: one line with a discrepancy; an unknown barcode is no line.
+    cup_line = next(x for x in a.lines if x.line_no == 2)
+    q = ReceivingQuestion(delivery_id=a.id, barcode="999", created_at=at(minutes=5))
+    _db.session.add(q)
+    _db.session.flush()
+    _db.session.add_all([
+        Discrepancy(delivery_id=a.id, line_id=cup_line.id, sku_id=cup.id, kind="short", quantity=1),
+        Discrepancy(delivery_id=a.id, line_id=cup_line.id, sku_id=cup.id, kind="damaged", quantity=1),
+        Discrepancy(delivery_id=a.id, question_id=q.id, kind="unknown", quantity=2),
+        Discrepancy(delivery_id=c.id, line_id=c.lines[0].id, sku_id=tea.id, kind="short", quantity=1),
+    ])
+
+    def task(created, done=None, suggested=None, done_cell=None, reason=None, warehouse=wh):
+        _db.session.add(PutawayTask(
+            warehouse_id=warehouse.id, delivery_id=a.id, sku_id=tea.id, quantity=1, from_cell_id=c1.id,
+            suggested_cell_id=suggested and suggested.id, done_cell_id=done_cell and done_cell.id,
+            override_reason=reason, status="done" if done else "open", created_at=created, done_at=done))
+
+    task(at(minutes=40), at(minutes=50), c2, c2)  # 10 min, as suggested
+    task(at(minutes=40), at(minutes=70), c2, c3, "full")  # 30 min, another cell
+    task(at(minutes=45), at(minutes=47), None, c3)  # 2 min, nothing suggested
+    task(at(minutes=45))  # open
+    task(at(hours=-3), at(hours=-2), c2, c3, "full")  # done before the window
+    task(at(minutes=1), at(minutes=2), c2, c3, "full", warehouse=other)
+    _db.session.commit()
+    return {"wh": wh, "other": other, "anna": anna, "boris": boris}
+
+
+def test_receiving_and_putaway_kpis(floor):
+    k = receiving_kpis(floor["wh"].id, T0, T0 + timedelta(days=1))
+    assert k["deliveries"] == [
+        {"number": "A", "opened_at": at(), "closed_at": at(minutes=30), "minutes": 30.0, "lines": 3, "units": 6,
+         "seconds_per_line": 600.0},
+        {"number": "B", "opened_at": at(hours=1), "closed_at": at(hours=1, minutes=20), "minutes": 20.0, "lines": 2,
+         "units": 5, "seconds_per_line": 600.0},
+    ]
+    anna, boris = k["per_receiver"]
+    # anna: 1+1+5-1+2+1 units in 6 actions; gaps 10, 20, 30, 15 s (the 18-minute break is not work)
+    assert anna == {"user": "anna", "user_id": floor["anna"].id, "units": 9, "actions": 6, "active_minutes": 1.2,
+                    "units_per_hour": 432.0, "seconds_per_action": 17.5}
+    assert boris == {"user": "boris", "user_id": floor["boris"].id, "units": 5, "actions": 2,
+                     "active_minutes": 0.7, "units_per_hour": 450.0, "seconds_per_action": 40.0}
+    assert (k["lines_closed"], k["lines_with_discrepancy"], k["discrepancy_rate"]) == (5, 1, 0.2)
+    assert k["seconds_per_action"] == 20.0  # median of 10, 15, 20, 30, 40
+    assert k["putaway"] == {"tasks_done": 3, "median_minutes": 10.0, "overrides": 1, "override_rate": 0.3333}
+
+
+def test_window_edges_and_an_empty_window(floor):
+    # since is inclusive, until exclusive: A closed at 09:30 is out of [09:31, 10:20), B closed at 10:20 too
+    assert [d["number"] for d in receiving_kpis(floor["wh"].id, at(minutes=31), at(hours=1, minutes=20))[
+        "deliveries"]] == []
+    k = receiving_kpis(floor["wh"].id, at(minutes=31), at(hours=2))
+    assert [d["number"] for d in k["deliveries"]] == ["B"]
+    assert [(r["user"], r["actions"]) for r in k["per_receiver"]] == [("boris", 2)]
+    assert (k["lines_closed"], k["lines_with_discrepancy"]) == (2, 0) and k["discrepancy_rate"] == 0.0
+    assert k["putaway"]["tasks_done"] == 3  # done at 09:47, 09:50 and 10:10
+    empty = receiving_kpis(floor["wh"].id, at(days=5), at(days=6))
+    assert empty["deliveries"] == [] and empty["per_receiver"] == []
+    assert empty["discrepancy_rate"] is None and empty["seconds_per_action"] is None
+    assert empty["putaway"] == {"tasks_done": 0, "median_minutes": None, "overrides": 0, "override_rate": None}
+
+
+def test_kpi_api(client, floor):
+    supervisor = f.token_for(f.user("sveta", ("supervisor",)))
+    picker = f.token_for(f.user("pavel", ("picker",)))
+    wh = floor["wh"].id
+    # 12:00 in Moscow is 09:00 UTC
+    url = f"/api/v1/kpi/receiving?warehouse_id={wh}&since=2024-05-14T12:00:00%2B03:00&until=2024-05-15T09:00:00Z"
+    response = client.get(url, headers=supervisor)
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["deliveries"][0] == {"number": "A", "opened_at": "2024-05-14T09:00:00+00:00",
+                                     "closed_at": "2024-05-14T09:30:00+00:00", "minutes": 30.0, "lines": 3,
+                                     "units": 6, "seconds_per_line": 600.0}
+    assert [r["units_per_hour"] for r in body["per_receiver"]] == [432.0, 450.0]
+    assert body["discrepancy_rate"] == 0.2 and body["putaway"]["override_rate"] == 0.3333
+
+    forbidden = client.get(url, headers=picker)
+    assert forbidden.status_code == 403 and forbidden.mimetype == "application/problem+json"
+    assert client.get(url).status_code == 401
+    missing = client.get("/api/v1/kpi/receiving?warehouse_id=999", headers=supervisor)
+    assert missing.status_code == 404 and missing.json["type"].endswith(":not-found")
+    backwards = client.get(f"/api/v1/kpi/receiving?warehouse_id={wh}&since=2024-05-15T00:00:00Z"
+                           "&until=2024-05-14T00:00:00Z", headers=supervisor)
+    assert backwards.status_code == 422 and backwards.mimetype == "application/problem+json"
+    which = client.get("/api/v1/kpi/receiving", headers=supervisor)  # two warehouses: say which
+    assert which.status_code == 422 and "warehouse_id" in which.json["errors"]
