@@ -246,3 +246,87 @@ def test_route_orders_tasks_along_the_walk(db, site):
     assert sorted(t.id for t in walk.tasks) == sorted(t.id for t in tasks)
     assert walk.polyline[0] == walk.polyline[-1] and len(walk.stops) >= 1 and walk.length > 0
     assert [i for stop in walk.stops for i in stop["task_ids"]] == [t.id for t in walk.tasks]
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+def test_api_lists_confirms_assigns_and_routes(client, db, site):
+    d, tasks = tasks_for(db, site, [(site["kettle"], 6, "", None), (f.sku("IRON", "Утюг"), 2, "", None)])
+    rita = f.token_for(f.user("rita", ("receiver",)))
+    pete = f.token_for(f.user("pete", ("picker",)))
+    listed = client.get(f"/api/v1/putaway/tasks?delivery_id={d.id}&status=open", headers=rita)
+    assert listed.status_code == 200 and "X-Pagination" in listed.headers
+    assert sorted(t["id"] for t in listed.json) == sorted(t.id for t in tasks)
+    task = tasks[0]
+    one = client.get(f"/api/v1/putaway/tasks/{task.id}", headers=rita).json
+    assert one["suggested_cell"]["id"] == task.suggested_cell_id and one["sku_code"] in ("KETTLE", "IRON")
+
+    assert client.post(f"/api/v1/putaway/tasks/{task.id}/assign", json={}, headers=rita).json["assigned_user_id"]
+    mine = client.get("/api/v1/putaway/tasks?assigned=me", headers=rita).json
+    assert [t["id"] for t in mine] == [task.id]
+
+    walk = client.get(f"/api/v1/putaway/route?delivery_id={d.id}", headers=rita).json
+    assert sorted(t["id"] for t in walk["tasks"]) == sorted(t.id for t in tasks) and walk["polyline"]
+
+    refused = client.post(f"/api/v1/putaway/tasks/{task.id}/confirm", json={"cell_id": task.from_cell_id},
+                          headers=rita)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert refused.json["type"] == "urn:cellwms:problem:same-as-source"
+    forbidden = client.post(f"/api/v1/putaway/tasks/{task.id}/confirm", json={"cell_id": task.suggested_cell_id},
+                            headers=pete)
+    assert forbidden.status_code == 403
+    barcode = db.session.get(type(site["receiving"]), task.suggested_cell_id).barcode
+    done = client.post(f"/api/v1/putaway/tasks/{task.id}/confirm", json={"cell_barcode": barcode}, headers=rita)
+    assert done.status_code == 200 and done.json["status"] == "done", done.json
+    again = client.post(f"/api/v1/putaway/tasks/{task.id}/confirm", json={"cell_barcode": barcode}, headers=rita)
+    assert again.status_code == 200
+    db.session.expire_all()
+    assert check_quants() == [] and len(db.session.execute(select(Movement).where(
+        Movement.kind == "move")).scalars().all()) == 1
+    other = next(c for c in site["cells"].values() if c.id != tasks[1].suggested_cell_id)
+    needs = client.post(f"/api/v1/putaway/tasks/{tasks[1].id}/confirm", json={"cell_id": other.id}, headers=rita)
+    assert needs.status_code == 422 and needs.json["type"] == "urn:cellwms:problem:reason-required"
+    bad = client.post(f"/api/v1/putaway/tasks/{tasks[1].id}/confirm", json={"cell_id": other.id, "reason": "x"},
+                      headers=rita)
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    ok = client.post(f"/api/v1/putaway/tasks/{tasks[1].id}/confirm", json={"cell_id": other.id, "reason": "other"},
+                     headers=rita)
+    assert ok.status_code == 200 and ok.json["override_reason"] == "other"
+    missing = client.get("/api/v1/putaway/tasks/99999", headers=rita)
+    assert missing.status_code == 404 and missing.json["type"] == "urn:cellwms:problem:unknown-putaway-task"
+
+
+def test_index_build_time_for_10000_cells(db):
+    """Measured, not limited: the report quotes the printed time."""
+    from server.models import Cell, Quant, Sku, Zone
+
+    wh = f.warehouse(code="BIG")
+    z = f.zone(wh)
+    f.cell(f.zone(wh, "R", "receiving"), "BIG-R")
+    rows = [{"warehouse_id": wh.id, "zone_id": z.id, "address": f"B-{a:02d}-{s:03d}-{lv}",
+             "barcode": f"B-{a:02d}-{s:03d}-{lv}", "aisle": a, "block": 1 + (s - 1) // 50, "slot": 1 + (s - 1) % 50,
+             "level": lv, "max_units": 50, "cell_type": "shelf", "status": "active"}
+            for a in range(1, 21) for s in range(1, 101) for lv in range(1, 6)]
+    db.session.execute(Cell.__table__.insert(), rows)
+    db.session.execute(Sku.__table__.insert(), [{"code": f"S{i}", "name": f"S{i}", "length_mm": 100,
+                                                "width_mm": 100, "height_mm": 100, "weight_g": 500,
+                                                "track_lot": False, "track_expiry": False,
+                                                "track_serial": False, "track_marking": False, "active": True}
+                                               for i in range(2000)])
+    cell_ids = db.session.execute(select(Cell.id).where(Cell.zone_id == z.id)).scalars().all()
+    sku_ids = db.session.execute(select(Sku.id)).scalars().all()
+    db.session.execute(Quant.__table__.insert(), [{"cell_id": cell_ids[i * 2], "sku_id": sku_ids[i % len(sku_ids)],
+                                                  "lot": "", "quantity": 5, "reserved": 0}
+                                                 for i in range(5000)])
+    db.session.commit()
+    assert len(cell_ids) == 10000 and db.session.query(Zone).count() == 2
+    started = time.perf_counter()
+    index, maps = build_slot_index(wh.id)
+    took = time.perf_counter() - started
+    print(f"\nslot index of {len(index)} cells, 5000 quants built in {took * 1000:.0f} ms")
+    assert len(index) == 10000
+    started = time.perf_counter()
+    for sku_id in sku_ids[:1000]:
+        index.suggest(sku_id, 3, velocity="B", limit=1)
+    print(f"1000 suggestions in {(time.perf_counter() - started) * 1000:.1f} ms")
