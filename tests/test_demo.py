@@ -16,11 +16,20 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from server.commands.demo_stations import DEMO_STATIONS
-from server.models import Cell, Movement, Quant, Sku, SkuBarcode, Station, User
+from server.commands.demo_stations import DEMO_STATIONS, _station_toml, demo_codes
+from server.models import Cell, Delivery, DeliveryLine, Movement, Quant, Sku, SkuBarcode, Station, User, Zone
 from server.models.people import Role
 from server.services.barcodes import is_valid_gtin
-from server.services.demo import DEMO_USERS, DemoRefused, DemoSize, issue_station_tokens, seed_demo
+from server.services.demo import (
+    DEMO_ASN_BLIND,
+    DEMO_ASN_LOTS,
+    DEMO_ASN_SHORT,
+    DEMO_USERS,
+    DemoRefused,
+    DemoSize,
+    issue_station_tokens,
+    seed_demo,
+)
 from server.services.stock import check_quants
 from tests import factories
 
@@ -73,6 +82,47 @@ def test_seed_small_demo_is_consistent(db):
     assert set(tokens) == {"DOCK-1", "PACK-1", "PACK-2", "HANDOFF-1"} == {s.code for s in DEMO_STATIONS}
 
 
+def test_demo_has_dock_cells_and_three_asns_and_the_dock_scans_one(db):
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    db.session.commit()
+    kinds = dict(db.session.execute(
+        select(Zone.kind, func.count(Cell.id)).join(Cell, Cell.zone_id == Zone.id).group_by(Zone.kind)).all())
+    assert kinds["receiving"] >= 2 and kinds["quarantine"] >= 1
+
+    def asns():
+        return {d.number: d for d in db.session.execute(select(Delivery)).scalars()}
+
+    found = asns()
+    assert set(found) == {DEMO_ASN_SHORT, DEMO_ASN_BLIND, DEMO_ASN_LOTS}
+    short, blind, lots = found[DEMO_ASN_SHORT], found[DEMO_ASN_BLIND], found[DEMO_ASN_LOTS]
+    assert all(d.status == "expected" and d.supplier for d in found.values())
+    assert [x.expected_qty for x in short.lines] == [4, 2, 3] and not short.blind
+    assert all(not (x.sku.track_lot or x.sku.track_expiry or x.sku.track_serial) for x in short.lines)
+    assert blind.blind and blind.lines == []
+    assert lots.lines and all(x.lot and x.expiry and x.sku.track_lot for x in lots.lines)
+
+    # The dock scans the short ASN's number, then its goods: the first line twice (of 4).
+    dock = next(s for s in DEMO_STATIONS if s.code == "DOCK-1")
+    codes = demo_codes(dock)
+    eans = [x.sku.barcodes[0].barcode[1:] for x in short.lines]
+    assert codes[:5] == [DEMO_ASN_SHORT, eans[0], eans[0], eans[1], eans[2]]
+    assert demo_codes(next(s for s in DEMO_STATIONS if s.code == "PACK-1"))[0] != DEMO_ASN_SHORT
+    # ... and prints the receiving act on its receipt printer.
+    profile = _station_toml(dock, {"receipt_printer": {"kind": "printer", "profile": dock.receipt_printer,
+                                                        "url": "tcp://127.0.0.1:9100"}})
+    assert 'templates = ["receiving-act"]' in profile and dock.receipt_printer in ("epson-tm-t20iii", "xprinter-xp-58iih")
+
+    # Seeding again adds nothing; a demo database without them gets them back.
+    seed_demo(SMALL)
+    assert len(asns()) == 3 and db.session.execute(select(func.count()).select_from(DeliveryLine)).scalar_one() == 5
+    db.session.execute(DeliveryLine.__table__.delete())
+    db.session.execute(Delivery.__table__.delete())
+    db.session.commit()
+    assert not seed_demo(SMALL).created
+    db.session.commit()
+    assert set(asns()) == {DEMO_ASN_SHORT, DEMO_ASN_BLIND, DEMO_ASN_LOTS}
+
+
 def test_demo_never_seeds_a_database_with_other_data(db):
     factories.warehouse(code="REAL")
     db.session.commit()
@@ -119,7 +169,7 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
         text = "".join(output)
         assert "BDG-1001" in text and "supervisor-demo" in text
         for template in ("cell-label", "sku-sticker", "tote-label", "badge", "shipping-label", "packing-slip",
-                         "handoff-act"):
+                         "handoff-act", "receiving-act"):
             assert f"printed {template} ->" in text
         prints = tmp_path / "instance" / "demo-prints"
 
@@ -133,6 +183,13 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
                 break
             time.sleep(0.1)
         assert saved() >= (6, 3)
+        # DOCK-1's first job: the receiving act on its receipt printer
+        dock_receipts = prints / "DOCK-1" / "receipt_printer"
+        for _ in range(600):
+            if list(dock_receipts.glob("job-*.bin")):
+                break
+            time.sleep(0.1)
+        assert list(dock_receipts.glob("job-*.bin"))
         database = tmp_path / "instance" / "demo.db"
         assert database.exists()
 

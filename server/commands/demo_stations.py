@@ -21,8 +21,8 @@ import click
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Cell, Sku, SkuBarcode, Station
-from server.services.demo import DEMO_USERS
+from server.models import Cell, Delivery, DeliveryLine, Sku, SkuBarcode, Station
+from server.services.demo import DEMO_ASN_SHORT, DEMO_USERS
 from server.services.stations import create_job
 
 
@@ -41,7 +41,7 @@ class DemoStation:
 
 DEMO_STATIONS = (
     DemoStation("DOCK-1", "dock", "receiver", "honeywell-voyager-1450g", label_printer="zebra-zd421-203",
-                cameras=("overhead",)),
+                receipt_printer="xprinter-xp-58iih", cameras=("overhead",)),
     DemoStation("PACK-1", "pack", "packer", "honeywell-voyager-1450g", scale="mettler-toledo-ics425",
                 label_printer="zebra-zd421-203", receipt_printer="epson-tm-t20iii", cameras=("overhead", "packing")),
     DemoStation("PACK-2", "pack", "packer", "honeywell-voyager-1450g", scale="cas-pdii",
@@ -74,12 +74,41 @@ def _terminal(*words: str) -> list[str]:
     return [sys.executable, "-u", "-m", "terminal.cli", *words]
 
 
+# What each kind's receipt printer takes.
+RECEIPT_TEMPLATES = {"dock": ["receiving-act"]}
+DEFAULT_RECEIPT_TEMPLATES = ["packing-slip", "handoff-act"]
+
+
+def _printed_form(barcode: str) -> str:
+    return barcode[1:] if len(barcode) == 14 and barcode.startswith("0") else barcode
+
+
+def dock_codes() -> list[str]:
+    """The dock scans an ASN's number, then its goods: the first line twice (short of its 4), the
+    others once each. Empty if the demo has no such ASN."""
+    delivery = db.session.execute(select(Delivery).filter_by(number=DEMO_ASN_SHORT)).scalar_one_or_none()
+    if delivery is None:
+        return []
+    codes = [delivery.number]
+    for n, line in enumerate(db.session.execute(
+            select(DeliveryLine).filter_by(delivery_id=delivery.id).order_by(DeliveryLine.line_no)).scalars()):
+        barcode = db.session.execute(select(SkuBarcode.barcode).filter_by(sku_id=line.sku_id)
+                                     .order_by(SkuBarcode.id).limit(1)).scalar_one_or_none()
+        if barcode:
+            codes += [_printed_form(barcode)] * (2 if n == 0 else 1)
+    return codes
+
+
 def demo_codes(station: DemoStation) -> list[str]:
-    """What the station's scanner scans in a loop: SKUs, cells, a code nobody knows."""
+    """What the station's scanner scans in a loop: at the dock an ASN and its goods first; then
+    SKUs, cells, a code nobody knows."""
+    first = dock_codes() if station.kind == "dock" else []
     barcodes = db.session.execute(
         select(SkuBarcode.barcode).join(Sku).order_by(Sku.id).limit(4)).scalars().all()
     cells = db.session.execute(select(Cell.barcode).order_by(Cell.id).limit(2)).scalars().all()
-    eans = [b[1:] if len(b) == 14 and b.startswith("0") else b for b in barcodes]
+    eans = [_printed_form(b) for b in barcodes]
+    if first:
+        return [*first, "2999999999999", *cells]
     return [*eans[:2], cells[0], *eans[2:], "2999999999999", *cells[1:]]
 
 
@@ -203,7 +232,7 @@ def _station_toml(station: DemoStation, devices: dict[str, dict]) -> str:
     lines = ["# Written by `cellwms demo`: this station's emulated devices.", "[station]",
              f'name = "{station.code.lower()}"', f'kind = "{station.kind}"', ""]
     templates = {"label_printer": ["sku-sticker", "cell-label", "tote-label", "shipping-label", "badge"],
-                 "receipt_printer": ["packing-slip", "handoff-act"]}
+                 "receipt_printer": RECEIPT_TEMPLATES.get(station.kind, DEFAULT_RECEIPT_TEMPLATES)}
     for name, device in devices.items():
         lines.append(f"[devices.{name}]")
         for key, value in device.items():
@@ -227,7 +256,7 @@ def queue_first_jobs() -> list[str]:
         if demo.label_printer:
             jobs.append(("print", {"template": "sku-sticker", "data": sample("sku-sticker"), "copies": 1}))
         if demo.receipt_printer:
-            template = "handoff-act" if demo.kind == "handoff" else "packing-slip"
+            template = {"handoff": "handoff-act", "dock": "receiving-act"}.get(demo.kind, "packing-slip")
             jobs.append(("print", {"template": template, "data": sample(template), "copies": 1}))
         if "overhead" in demo.cameras:
             jobs.append(("photo", {"role": "overhead"}))

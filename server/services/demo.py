@@ -14,7 +14,18 @@ from sqlalchemy import func, insert, select
 
 from server.auth import new_token
 from server.extensions import db
-from server.models import Cell, Sku, SkuBarcode, Station, User, Warehouse, Zone
+from server.models import (
+    Cell,
+    Delivery,
+    DeliveryLine,
+    DeliveryStatus,
+    Sku,
+    SkuBarcode,
+    Station,
+    User,
+    Warehouse,
+    Zone,
+)
 from server.services.barcodes import check_digit, normalize_gtin
 from server.services.layout import apply_layout, parse_spec
 from server.services.stock import OPENING_STOCK, Actor, ReceiptLine, receive_lines
@@ -113,6 +124,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     """Create the demo warehouse unless it exists; flush. Raises DemoRefused on a foreign database."""
     existing = db.session.execute(select(Warehouse).filter_by(code=DEMO_CODE)).scalar_one_or_none()
     if existing is not None:
+        seed_receiving(existing, today or date.today())  # a demo from before receiving gets it now
         return _describe(existing, created=False)
     others = db.session.execute(select(func.count()).select_from(Warehouse)).scalar_one()
     users = db.session.execute(select(func.count()).select_from(User)).scalar_one()
@@ -146,7 +158,70 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     for code, kind, name in DEMO_STATIONS:
         db.session.add(Station(code=code, kind=kind, name=name, warehouse_id=warehouse.id, token_hash=new_token()[1]))
     db.session.flush()
+    seed_receiving(warehouse, today)
     return _describe(warehouse, created=True)
+
+
+# --- receiving ---------------------------------------------------------------------------------
+
+# The demo's expected deliveries (ASN): the dock scanner starts with the first one's number.
+DEMO_ASN_SHORT = "ASN-DEMO-0001"  # three lines; the dock scans fewer of the first than expected
+DEMO_ASN_BLIND = "ASN-DEMO-0002"  # no lines: counted from what is scanned
+DEMO_ASN_LOTS = "ASN-DEMO-0003"  # lot- and expiry-tracked goods, announced with lot and expiry
+DEMO_RECEIVING_CELLS = ("RCV-01", "RCV-02")
+DEMO_QUARANTINE_CELL = "QUA-01"
+
+
+def _zone_with_cells(warehouse: Warehouse, kind: str, code: str, name: str, addresses: tuple[str, ...]) -> None:
+    """A zone of `kind` with at least one cell: created as `code` with `addresses` if missing."""
+    zone = db.session.execute(select(Zone).filter_by(warehouse_id=warehouse.id, kind=kind)).scalars().first()
+    if zone is None:
+        zone = Zone(warehouse_id=warehouse.id, code=code, name=name, kind=kind)
+        db.session.add(zone)
+        db.session.flush()
+    has_cells = db.session.execute(select(Cell.id).filter_by(zone_id=zone.id).limit(1)).first()
+    if has_cells is None:
+        taken = set(db.session.execute(select(Cell.address).where(Cell.warehouse_id == warehouse.id,
+                                                                  Cell.address.in_(addresses))).scalars())
+        for address in addresses:
+            if address not in taken:
+                db.session.add(Cell(warehouse_id=warehouse.id, zone_id=zone.id, address=address, barcode=address))
+        db.session.flush()
+
+
+def seed_receiving(warehouse: Warehouse, today: date) -> list[str]:
+    """Dock cells, a quarantine cell and three ASNs, each only if missing (safe on every start).
+    Returns the numbers of the deliveries created."""
+    _zone_with_cells(warehouse, "receiving", "RCV", "Приёмка", DEMO_RECEIVING_CELLS)
+    _zone_with_cells(warehouse, "quarantine", "QUA", "Карантин", (DEMO_QUARANTINE_CELL,))
+    have = set(db.session.execute(select(Delivery.number).where(
+        Delivery.warehouse_id == warehouse.id,
+        Delivery.number.in_((DEMO_ASN_SHORT, DEMO_ASN_BLIND, DEMO_ASN_LOTS)))).scalars())
+    plain = db.session.execute(
+        select(Sku.id).where(~Sku.track_lot, ~Sku.track_expiry, ~Sku.track_serial, ~Sku.track_marking)
+        .order_by(Sku.id).limit(3)).scalars().all()
+    tracked = db.session.execute(
+        select(Sku.id).where(Sku.track_lot, Sku.track_expiry).order_by(Sku.id).limit(2)).scalars().all()
+    plans = [
+        (DEMO_ASN_SHORT, "ООО «Северный путь»", False, [(sku_id, qty, "", None) for sku_id, qty in zip(plain, (4, 2, 3),
+                                                                                                        strict=False)]),
+        (DEMO_ASN_BLIND, "ИП Кузнецов", True, []),
+        (DEMO_ASN_LOTS, "АО «Молочная долина»", False,
+         [(sku_id, 12 * (n + 1), f"L{today:%y%m}-{n + 1:02d}", today + timedelta(days=90 * (n + 1)))
+          for n, sku_id in enumerate(tracked)]),
+    ]
+    created = []
+    for number, supplier, blind, lines in plans:
+        if number in have or (not blind and not lines):
+            continue
+        delivery = Delivery(warehouse_id=warehouse.id, number=number, supplier=supplier, expected_date=today,
+                            status=DeliveryStatus.expected, blind=blind)
+        delivery.lines = [DeliveryLine(line_no=n, sku_id=sku_id, expected_qty=qty, lot=lot, expiry=expiry)
+                          for n, (sku_id, qty, lot, expiry) in enumerate(lines, 1)]
+        db.session.add(delivery)
+        created.append(number)
+    db.session.flush()
+    return created
 
 
 def issue_station_tokens() -> dict[str, str]:
