@@ -3,10 +3,11 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import pages, printing, stations
+    from server.web import pages, printing, putaway, stations
 
     # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
     login_manager.login_message = None
     app.register_blueprint(pages.web)
     app.register_blueprint(printing.printing)
     app.register_blueprint(stations.stations)
+    app.register_blueprint(putaway.putaway)

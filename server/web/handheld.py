@@ -1,0 +1,53 @@
+"""What the handheld flow pages share: a page's scan and keys as scenario inputs, and the
+station whose devices the worker's handheld uses (kept in the handheld session)."""
+
+from __future__ import annotations
+
+import base64
+
+from flask_babel import gettext as _
+
+from server.extensions import db
+from server.models import HandheldSession, Station
+from server.problems import Problem
+
+MAX_CODE = 512
+
+
+def whole(value, what: str) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 1_000_000:
+        raise Problem(422, "bad-number", _("%(what)s: a whole number is needed.", what=what))
+    return value
+
+
+def scan_payload(raw) -> dict:
+    """A page's scan as the scenarios take it (the scanner's CR/LF/TAB cut off)."""
+    if not isinstance(raw, str) or not raw.strip("\r\n\t "):
+        raise Problem(422, "empty-scan", _("Nothing was scanned."))
+    raw = raw.strip("\r\n\t ")
+    if len(raw) > MAX_CODE:
+        raise Problem(422, "scan-too-long", _("The code is too long."))
+    return {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
+
+
+def key_payload(body: dict, keys: dict) -> dict:
+    """{"key", and the key's whole-number fields} from a page's JSON; `keys` maps key -> fields."""
+    key = body.get("key")
+    if key not in keys:
+        raise Problem(422, "unknown-input", _("This key does nothing here."))
+    payload = {"key": key}
+    for name in keys[key]:
+        if name in body and body[name] is not None and body[name] != "":
+            payload[name] = whole(body[name], name)
+    return payload
+
+
+def chosen_station(user) -> Station | None:
+    """The station whose devices this worker's handheld uses (kept in the handheld session)."""
+    session = db.session.get(HandheldSession, user.id)
+    if session is None or session.station_id is None:
+        return None
+    station = db.session.get(Station, session.station_id)
+    return station if station is not None and station.active else None
