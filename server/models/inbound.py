@@ -87,6 +87,9 @@ class ReceiptCount(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     event_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the input that counted it
+    # An undo: the count this negative count cancels (each count is cancelled at most once).
+    cancels_count_id: Mapped[int | None] = mapped_column(ForeignKey("receipt_counts.id", ondelete="CASCADE"),
+                                                         unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
