@@ -272,7 +272,7 @@ ROLE_FLOWS = [
          "admin-users", "admin-stations", "admin-layout", "stations", "scan"},
     ),
 ]
-BUILT_FLOWS = {"scan", "stations", "putaway"}
+BUILT_FLOWS = {"scan", "stations", "putaway", "receiving"}
 
 
 @pytest.mark.parametrize("roles, expected", ROLE_FLOWS, ids=["+".join(r) for r, _ in ROLE_FLOWS])

@@ -6,11 +6,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from server.models import PutawayStatus, PutawayTask, Quant
+from server.models import HandheldSession, PutawayStatus, PutawayTask, Quant
 from server.services.putaway import create_putaway_tasks
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse, received_delivery
-from tests.test_pages import csrf_token, post, sign_in_badge
+from tests.test_pages import csrf_token, post, sign_in_badge, sign_in_password
 
 
 def send(client, url, body, token_from):
@@ -95,3 +95,213 @@ def test_putaway_input_checks(client, putaway_site):
     assert send(client, url, {"kind": "button", "key": "reason", "value": "because"}, "/").status_code == 422
     assert send(client, url, {"kind": "button", "key": "task", "task_id": "x"}, "/").status_code == 422
     assert send(client, url, {"kind": "weight"}, "/").status_code == 422
+
+
+# --- receiving ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dock(db):
+    from datetime import date
+
+    from server.services.receiving import create_delivery
+
+    wh, receiving_cell, cells, _quarantine = putaway_warehouse(max_units=50)
+    kettle = f.sku("KETTLE", "Чайник", barcode="4601234567893")
+    iron = f.sku("IRON", "Утюг", barcode="4601234567800")
+    f.user("ivan", ("receiver",), badge="B-1")
+    f.user("petr", ("picker",), badge="B-2")
+    f.user("olga", ("supervisor",), password="boss-pass-1")
+    delivery = create_delivery(wh.id, "ASN-100", "ООО Поставщик", date.today(),
+                               lines=[{"sku_id": kettle.id, "quantity": 5}, {"sku_id": iron.id, "quantity": 2}])
+    later = create_delivery(wh.id, "ASN-200", "Later Ltd", date(2999, 1, 1), lines=[{"sku_id": iron.id, "quantity": 1}])
+    db.session.commit()
+    station, _headers = f.station(wh, "DOCK-1", "dock")
+    return {"wh": wh, "delivery": delivery, "later": later, "kettle": kettle, "iron": iron, "station": station,
+            "cells": cells}
+
+
+def key(client, name, token_from="/", url="/receiving/input", **fields):
+    return send(client, url, {"kind": "button", "key": name, **fields}, token_from)
+
+
+def scan_code(client, code, token_from="/", url="/receiving/input"):
+    return send(client, url, {"kind": "scan", "code": code}, token_from)
+
+
+def test_receiving_pages_need_a_receiver(client, dock):
+    assert client.get("/receiving").status_code == 302
+    sign_in_badge(client, "B-2")
+    assert client.get("/receiving").status_code == 403
+    assert client.get(f"/receiving/{dock['delivery'].id}").status_code == 403
+    assert scan_code(client, "4601234567893").status_code == 403
+    assert send(client, "/receiving/questions/1/link", {"sku_id": 1}, "/").status_code == 403
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", ("Receiving", "Today", "Later", "2 lines", "0 / 7", "expected")),
+    ("ru", ("Приёмка", "Сегодня", "Позже", "строк: 2", "0 / 7", "ожидается")),
+])
+def test_receiving_list(client, dock, language, words):
+    sign_in_badge(client, "B-1")
+    post(client, "/language", {"language": language}, token_from="/")
+    html = client.get("/receiving").get_data(as_text=True)
+    for word in words:
+        assert word in html, word
+    today = html.index('id="deliveries-today"')
+    assert today < html.index('data-delivery="ASN-100"') < html.index('id="deliveries-later"') \
+        < html.index('data-delivery="ASN-200"')
+    assert f'href="/receiving/{dock["delivery"].id}"' in html and "ООО Поставщик" in html
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", ("Quantity", "Damaged", "Undo", "Add unexpected", "Close delivery", "Unknown barcodes", "Devices")),
+    ("ru", ("Количество", "Брак", "Отменить", "Добавить незаявленное", "Закрыть поставку", "Неизвестные штрихкоды",
+            "Устройства")),
+])
+def test_receiving_screen_renders(client, dock, language, words):
+    sign_in_badge(client, "B-1")
+    post(client, "/language", {"language": language}, token_from="/")
+    html = client.get(f"/receiving/{dock['delivery'].id}").get_data(as_text=True)
+    for word in words:
+        assert word in html, word
+    assert re.search(r'<input id="scan-input"[^>]*autofocus', html, re.S)
+    assert 'data-open="no"' in html  # the page opens it in this handheld's session on load
+    assert '"sku": "KETTLE"' in html and '"sku": "IRON"' in html  # the lines, for the panel's script
+    assert f'<option value="{dock["station"].id}"' in html  # the dock station for the devices
+
+
+def test_receiving_inputs_reach_the_scenario(client, db, dock):
+    from server.models import Delivery, DeliveryLine, ReceivingQuestion
+
+    sign_in_badge(client, "B-1")
+    delivery = dock["delivery"]
+    page = f"/receiving/{delivery.id}"
+    opened = key(client, "open", page, delivery_id=delivery.id)
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    prompt = opened.get_json()["prompt"]
+    assert prompt["sound"] == "ok" and prompt["screen"]["delivery"]["number"] == "ASN-100"
+    assert 'data-open="yes"' in client.get(page).get_data(as_text=True)
+
+    assert key(client, "quantity", page, value="3").get_json()["prompt"]["sound"] == "ok"
+    counted = scan_code(client, "4601234567893\r", page).get_json()["prompt"]
+    assert counted["sound"] == "ok", counted
+    line = next(x for x in counted["screen"]["delivery"]["lines"] if x["sku"] == "KETTLE")
+    assert line["received"] == 3
+    undone = key(client, "undo", page).get_json()["prompt"]
+    assert undone["sound"] == "ok", undone
+    db.session.expire_all()
+    kettle_line = db.session.execute(select(DeliveryLine).where(DeliveryLine.sku_id == dock["kettle"].id)).scalar_one()
+    assert kettle_line.received_qty == 0
+    assert key(client, "count", page, line_id=kettle_line.id, quantity=4).get_json()["prompt"]["sound"] == "ok"
+
+    # An unknown barcode is held as a question; the page links it to a SKU found by name.
+    held = scan_code(client, "2999999999991", page).get_json()["prompt"]
+    assert held["sound"] == "error" and held["screen"]["delivery"]["questions"]
+    question = db.session.execute(select(ReceivingQuestion)).scalar_one()
+    found = client.get("/receiving/skus?q=утюг").get_json()["skus"]
+    assert [s["code"] for s in found] == ["IRON"]
+    assert client.get("/receiving/skus?q=4601234567800").get_json()["skus"][0]["code"] == "IRON"
+    linked = send(client, f"/receiving/questions/{question.id}/link", {"sku_id": dock["iron"].id}, page)
+    assert linked.status_code == 200, linked.get_data(as_text=True)
+    assert linked.get_json()["status"] == "linked"
+    iron = next(x for x in linked.get_json()["summary"]["lines"] if x["sku"] == "IRON")
+    assert iron["received"] == 1
+    again = send(client, f"/receiving/questions/{question.id}/link", {"sku_id": dock["iron"].id}, page)
+    assert again.status_code == 409
+
+    # Another unknown barcode becomes a new SKU.
+    scan_code(client, "2999999999984", page)
+    second = db.session.execute(select(ReceivingQuestion).where(ReceivingQuestion.status == "open")).scalar_one()
+    made = send(client, f"/receiving/questions/{second.id}/create-sku", {"code": "MUG", "name": "Кружка"}, page)
+    assert made.status_code == 200, made.get_data(as_text=True)
+    assert any(x["sku"] == "MUG" for x in made.get_json()["summary"]["lines"])
+    assert send(client, f"/receiving/questions/{second.id}/create-sku", {"code": "", "name": ""},
+                page).status_code == 422
+
+    closed = key(client, "close", page).get_json()["prompt"]
+    assert closed["sound"] == "ok", closed
+    db.session.expire_all()
+    assert db.session.get(Delivery, delivery.id).status == "closed"
+
+
+def test_devices_station_is_kept_in_the_handheld_session(client, db, dock):
+    sign_in_badge(client, "B-1")
+    page = f"/receiving/{dock['delivery'].id}"
+    chosen = send(client, "/receiving/station", {"station_id": dock["station"].id}, page)
+    assert chosen.get_json() == {"station_id": dock["station"].id, "station": "DOCK-1"}
+    ivan = db.session.execute(select(HandheldSession)).scalar_one()
+    assert ivan.station_id == dock["station"].id
+    html = client.get(page).get_data(as_text=True)
+    assert f'<option value="{dock["station"].id}" selected>' in html
+    # Inputs keep it (device jobs go to that station).
+    key(client, "open", page, delivery_id=dock["delivery"].id)
+    db.session.expire_all()
+    assert db.session.get(HandheldSession, ivan.user_id).station_id == dock["station"].id
+    pack, _headers = f.station(dock["wh"], "PACK-1", "pack")
+    assert send(client, "/receiving/station", {"station_id": pack.id}, page).status_code == 422
+    assert send(client, "/receiving/station", {"station_id": None}, page).get_json()["station"] is None
+
+
+def test_receiving_input_checks(client, dock):
+    sign_in_badge(client, "B-1")
+    url = "/receiving/input"
+    assert client.post(url, json={"kind": "scan", "code": "X"}).status_code == 400  # no CSRF token
+    assert client.post(url, json={"kind": "scan", "code": "X"}, headers={"X-CSRFToken": "forged"}).status_code == 400
+    assert scan_code(client, "").status_code == 422
+    assert scan_code(client, "x" * 600).status_code == 422
+    assert key(client, "explode").status_code == 422
+    assert key(client, "count", line_id="one", quantity=1).status_code == 422
+    assert send(client, url, {"kind": "photo"}, "/").status_code == 422
+
+
+def test_discrepancies_and_accept(client, db, dock):
+    from server.models import Delivery
+
+    sign_in_badge(client, "B-1")
+    page = f"/receiving/{dock['delivery'].id}"
+    key(client, "open", page, delivery_id=dock["delivery"].id)
+    key(client, "quantity", page, value="4")
+    scan_code(client, "4601234567893", page)  # 4 of 5 kettles: short; no iron
+    assert key(client, "close", page).get_json()["prompt"]["sound"] == "ok"
+    delivery_id = dock["delivery"].id
+    url = f"/receiving/{delivery_id}/discrepancies"
+    html = client.get(url).get_data(as_text=True)
+    assert 'data-kind="short"' in html and "KETTLE" in html and "IRON" in html
+    assert 'id="accept"' not in html  # a receiver may not accept
+    token = csrf_token(client, url)
+    assert client.post(f"/receiving/{delivery_id}/accept", data={"csrf_token": token}).status_code == 403
+
+    boss = client.application.test_client()
+    sign_in_password(boss, "olga", "boss-pass-1")
+    post(boss, "/language", {"language": "ru"}, token_from="/")
+    html = boss.get("/receiving").get_data(as_text=True)
+    assert 'id="deliveries-closed"' in html and "Закрытые, ждут принятия" in html
+    html = boss.get(url).get_data(as_text=True)
+    assert "Недостача" in html or "недостача" in html
+    assert boss.post(f"/receiving/{delivery_id}/accept").status_code in (302, 400)  # without the token: refused
+    db.session.expire_all()
+    assert db.session.get(Delivery, delivery_id).status == "closed"
+    accepted = boss.post(f"/receiving/{delivery_id}/accept", data={"csrf_token": csrf_token(boss, url)})
+    assert accepted.status_code == 302 and accepted.location == "/receiving"
+    db.session.expire_all()
+    assert db.session.get(Delivery, delivery_id).status == "accepted"
+    assert "Поставка ASN-100 принята." in boss.get("/receiving").get_data(as_text=True)
+
+
+def test_dock_station_screen_has_the_receiving_panel(client, db, dock):
+    sign_in_badge(client, "B-1")
+    html = client.get("/stations/DOCK-1").get_data(as_text=True)
+    assert 'id="receiving-panel"' in html and "receiving.js" in html
+    assert f'data-key="open" data-delivery-id="{dock["delivery"].id}"' in html
+    url = "/stations/DOCK-1/input"
+    # The worker at the station signs in by badge (scanned at the station), then keys and scans.
+    assert scan_code(client, "B-1", "/stations/DOCK-1", url).get_json()["prompt"]["sound"] == "ok"
+    opened = key(client, "open", "/stations/DOCK-1", url, delivery_id=dock["delivery"].id).get_json()
+    assert opened["prompt"]["screen"]["delivery"]["number"] == "ASN-100", opened
+    counted = scan_code(client, "4601234567893", "/stations/DOCK-1", url).get_json()["prompt"]
+    assert counted["sound"] == "ok", counted
+    assert key(client, "explode", "/stations/DOCK-1", url).status_code == 422
+    # The screen opened again shows the open delivery.
+    html = client.get("/stations/DOCK-1").get_data(as_text=True)
+    assert 'data-summary=\'{"accepted_at"' in html or '"number": "ASN-100"' in html

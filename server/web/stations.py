@@ -161,13 +161,26 @@ def screen(code: str):
     session = db.session.get(StationSession, station.id)
     worker = session.user if session is not None and session.user_id else None
     kind = StationKind(station.kind)
+    extra = _dock_context(station, session) if kind == StationKind.dock else {}
     return render_template(
         f"stations/{kind.value}.html", station=station, kind_names=KIND_NAMES, state_names=STATE_NAMES,
         job_state_names=JOB_STATE_NAMES, health=station_health(station), worker=worker,
         prompt=prompt_event.outcome if prompt_event else None, events=events,
         last_id=events[0].id if events else 0, jobs=_recent_jobs(db.session, station.id), buttons=BUTTONS, station_buttons=KIND_BUTTONS[kind],
-        agent=request.args.get("agent", ""),
+        agent=request.args.get("agent", ""), **extra,
     )
+
+
+def _dock_context(station: Station, session: StationSession | None) -> dict:
+    """The dock's receiving panel: the delivery open at the station, and the deliveries to open."""
+    from server.web import receiving
+
+    state = (session.state or {}) if session is not None else {}
+    delivery_id = state.get("delivery_id")
+    delivery = db.session.get(receiving.Delivery, delivery_id) if isinstance(delivery_id, int) else None
+    return {"receiving_texts": receiving.page_texts(),
+            "receiving_summary": receiving.service.delivery_summary(delivery) if delivery is not None else None,
+            "dock_deliveries": receiving.deliveries_to_open(station.warehouse_id)}
 
 
 # --- input and jobs ----------------------------------------------------------------------------
@@ -195,6 +208,11 @@ def page_input(code: str):
         payload = {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
     elif kind == "button" and body.get("key") == "sign_out":
         payload = {"key": "sign_out"}
+    elif kind == "button" and station.kind == StationKind.dock:
+        from server.web.handheld import key_payload
+        from server.web.receiving import KEYS
+
+        payload = key_payload(body, KEYS)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
     outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload)

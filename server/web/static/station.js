@@ -30,6 +30,7 @@
     const offline = document.getElementById("offline");
     let shownId = Number(root.dataset.lastId || 0);
     const answered = new Set(); // event_ids this page already showed from its own POST
+    let receiving = null; // the dock's receiving panel, once mounted
 
     function keepFocus() {
       if (document.activeElement !== input) input.focus();
@@ -47,6 +48,7 @@
       if (weight && prompt.screen && prompt.screen.weight) {
         weight.textContent = prompt.screen.weight.value + " " + prompt.screen.weight.unit;
       }
+      if (receiving && prompt.screen) receiving.update(prompt.screen);
       if (sound) play(prompt.sound);
     }
 
@@ -143,6 +145,23 @@
       sendInput({ kind: "button", key: "sign_out" });
     });
 
+    // A flow's panel (dock: receiving) draws itself from the prompts' screen data; its keys go
+    // to the station's scenario like a scan.
+    const panel = document.getElementById("receiving-panel");
+    receiving = panel && window.cellwmsReceiving ? window.cellwmsReceiving.mount(panel, {
+      send: sendInput, problem: showProblem, keepFocus: keepFocus,
+    }) : null;
+    root.addEventListener("click", function (event) {
+      const button = event.target.closest("button[data-key]");
+      if (!button || button.id === "sign-out-station" || (panel && panel.contains(button))) return;
+      keepFocus();
+      const body = { kind: "button", key: button.dataset.key };
+      for (const [name, value] of Object.entries(button.dataset)) {
+        if (name !== "key") body[name.replace(/[A-Z]/g, function (c) { return "_" + c.toLowerCase(); })] = value;
+      }
+      sendInput(body);
+    });
+
     root.querySelectorAll(".job-button").forEach(function (button) {
       button.addEventListener("click", async function () {
         keepFocus();
@@ -158,12 +177,12 @@
 
     // Gloved taps land anywhere: the scanner's keystrokes must still reach the input.
     document.addEventListener("click", function (event) {
-      if (!event.target.closest("input, select, textarea, .bar")) keepFocus();
+      if (!event.target.closest("input, select, textarea, .bar, [data-keep-focus]")) keepFocus();
     });
     input.addEventListener("blur", function () {
       setTimeout(function () {
         const active = document.activeElement;
-        if (!active || active === document.body || root.contains(active)) keepFocus();
+        if (!active || active === document.body || (root.contains(active) && !active.closest("input, select, textarea"))) keepFocus();
       }, 150);
     });
     keepFocus();

@@ -1,0 +1,329 @@
+"""Receiving pages: the deliveries of the day, the handheld receiving screen (scan field, keys,
+lines, questions for unknown barcodes), the devices the handheld uses (a dock station's label
+printer and camera), and the discrepancies a supervisor accepts.
+
+Every scan and key goes through the receiving scenario (`handheld_input`), like a station's."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, or_, select
+
+from server import scenarios
+from server.extensions import db
+from server.models import HandheldSession, Role, Sku, SkuBarcode, Station, StationKind
+from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discrepancy, ReceivingQuestion
+from server.problems import Problem, problem_response
+from server.scenarios.receiving import RECEIVING
+from server.services import receiving as service
+from server.web.handheld import chosen_station, key_payload, scan_payload, whole
+
+receiving = Blueprint("receiving", __name__, template_folder="templates")
+
+WORKERS = (Role.receiver, Role.supervisor, Role.admin)
+ACCEPTERS = (Role.supervisor, Role.admin)
+# Keys the page may send, and the fields each takes (whole numbers).
+KEYS = {
+    "open": ("delivery_id",),
+    "quantity": ("value",),
+    "count": ("line_id", "quantity"),
+    "damaged": (),
+    "undo": (),
+    "add_unexpected": (),
+    "sticker": ("line_id", "copies"),
+    "close": (),
+    "leave": (),
+}
+STATUS_NAMES = {
+    DeliveryStatus.expected: _l("expected"),
+    DeliveryStatus.receiving: _l("receiving"),
+    DeliveryStatus.closed: _l("closed"),
+    DeliveryStatus.accepted: _l("accepted"),
+    DeliveryStatus.cancelled: _l("cancelled"),
+}
+KIND_NAMES = {"short": _l("short"), "over": _l("over"), "damaged": _l("damaged"),
+              "unexpected": _l("unexpected"), "unknown": _l("unknown barcode")}
+
+
+def _need(roles) -> None:
+    if not current_user.has_any_role(roles):
+        abort(403)
+
+
+def _json_user(roles=WORKERS):
+    if not current_user.is_authenticated:
+        raise Problem(401, "unauthorized", _("Sign in again."))
+    if not current_user.has_any_role(roles):
+        raise Problem(403, "forbidden", _("Your role may not do this."))
+    return current_user._get_current_object()
+
+
+@receiving.errorhandler(CSRFError)
+def _on_csrf(error):
+    db.session.rollback()
+    if request.is_json:
+        return problem_response(Problem(400, "csrf", _("The page is out of date: reload it.")))
+    flash(_("The page is out of date: reload it."), "error")
+    return redirect(request.referrer or url_for("receiving.index"))
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "bad-request", _("Send JSON."))
+    return body
+
+
+# --- deliveries --------------------------------------------------------------------------------
+
+
+def _delivery(delivery_id: int) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        abort(404)
+    return delivery
+
+
+def _progress(delivery_ids: list[int]) -> dict[int, dict]:
+    """delivery id -> {lines, expected, counted} in one query."""
+    if not delivery_ids:
+        return {}
+    rows = db.session.execute(
+        select(DeliveryLine.delivery_id, func.count(DeliveryLine.id), func.sum(DeliveryLine.expected_qty),
+               func.sum(DeliveryLine.received_qty + DeliveryLine.damaged_qty))
+        .where(DeliveryLine.delivery_id.in_(delivery_ids)).group_by(DeliveryLine.delivery_id))
+    out = {i: {"lines": 0, "expected": 0, "counted": 0, "percent": 0} for i in delivery_ids}
+    for delivery_id, lines, expected, counted in rows:
+        expected, counted = int(expected or 0), int(counted or 0)
+        percent = min(100, round(100 * counted / expected)) if expected else (100 if counted else 0)
+        out[delivery_id] = {"lines": lines, "expected": expected, "counted": counted, "percent": percent}
+    return out
+
+
+def _open_questions(delivery_ids: list[int]) -> dict[int, int]:
+    if not delivery_ids:
+        return {}
+    return dict(db.session.execute(
+        select(ReceivingQuestion.delivery_id, func.count(ReceivingQuestion.id))
+        .where(ReceivingQuestion.delivery_id.in_(delivery_ids), ReceivingQuestion.status == "open")
+        .group_by(ReceivingQuestion.delivery_id)).all())
+
+
+@receiving.get("/receiving")
+@login_required
+def index():
+    _need(WORKERS)
+    today = date.today()
+    active = list(db.session.execute(
+        select(Delivery).where(
+            or_(Delivery.status == DeliveryStatus.receiving,
+                Delivery.status == DeliveryStatus.expected)
+        ).order_by(Delivery.status.desc(), Delivery.expected_date.is_(None), Delivery.expected_date,
+                   Delivery.number).limit(200)).scalars())
+    # Today's work first: receiving, then expected today or overdue; later ones below.
+    current = [d for d in active if d.status == DeliveryStatus.receiving or not d.expected_date
+               or d.expected_date <= today]
+    later = [d for d in active if d not in current]
+    closed = []
+    if current_user.has_any_role(ACCEPTERS):
+        closed = list(db.session.execute(
+            select(Delivery).where(Delivery.status == DeliveryStatus.closed)
+            .order_by(Delivery.closed_at.desc()).limit(100)).scalars())
+    ids = [d.id for d in active + closed]
+    return render_template("receiving/index.html", current=current, later=later, closed=closed, today=today,
+                           progress=_progress(ids), questions=_open_questions(ids), status_names=STATUS_NAMES)
+
+
+def deliveries_to_open(warehouse_id: int, limit: int = 12) -> list[Delivery]:
+    """Deliveries a dock may open now: receiving, then expected today or earlier."""
+    return list(db.session.execute(
+        select(Delivery).where(Delivery.warehouse_id == warehouse_id,
+                               or_(Delivery.status == DeliveryStatus.receiving,
+                                   (Delivery.status == DeliveryStatus.expected)
+                                   & or_(Delivery.expected_date.is_(None), Delivery.expected_date <= date.today())))
+        .order_by(Delivery.status.desc(), Delivery.expected_date, Delivery.number).limit(limit)).scalars())
+
+
+def _dock_stations(warehouse_id: int) -> list[Station]:
+    return list(db.session.execute(
+        select(Station).where(Station.warehouse_id == warehouse_id, Station.kind == StationKind.dock,
+                              Station.active.is_(True)).order_by(Station.code)).scalars())
+
+
+def page_texts() -> dict:
+    """Words the receiving panel's script shows (the panel is drawn from the scenario's screen data)."""
+    return {
+        "sku": _("SKU"), "expected": _("Expected"), "received": _("Received"), "damaged": _("Damaged"),
+        "unexpected": _("unexpected"), "sticker": _("Sticker"), "count_one": _("+1"),
+        "no_lines": _("No lines yet: scan the goods."), "questions": _("Unknown barcodes"),
+        "units": _("units"), "link": _("Link to SKU"), "search": _("Code, name or barcode"),
+        "find": _("Find"), "create": _("Create SKU"), "code": _("SKU code"), "name": _("Name"),
+        "nothing_found": _("Nothing found."), "no_answer": _("The server did not answer. Try again."),
+        "linked": _("Linked"), "lot": _("Lot"), "expiry": _("Expiry"), "pallets": _("Pallets"),
+        "discrepancies": _("Discrepancies"), "no_questions": _("No unknown barcodes."),
+        "statuses": {str(k): str(v) for k, v in STATUS_NAMES.items()},
+        "kinds": {k: str(v) for k, v in KIND_NAMES.items()},
+    }
+
+
+@receiving.get("/receiving/<int:delivery_id>")
+@login_required
+def screen(delivery_id: int):
+    _need(WORKERS)
+    delivery = _delivery(delivery_id)
+    session = db.session.get(HandheldSession, current_user.id)
+    state = (session.state or {}) if session is not None and session.scenario == RECEIVING.name else {}
+    return render_template(
+        "receiving/screen.html", delivery=delivery, summary=service.delivery_summary(delivery),
+        is_open=state.get("delivery_id") == delivery.id, stations=_dock_stations(delivery.warehouse_id),
+        station=chosen_station(current_user), status_names=STATUS_NAMES, texts=page_texts(),
+        may_accept=current_user.has_any_role(ACCEPTERS))
+
+
+@receiving.get("/receiving/<int:delivery_id>/summary")
+@login_required
+def summary(delivery_id: int):
+    _json_user()
+    return service.delivery_summary(_delivery(delivery_id))
+
+
+@receiving.post("/receiving/input")
+def page_input():
+    user = _json_user()
+    body = _body()
+    kind = body.get("kind")
+    if kind == "scan":
+        payload = scan_payload(body.get("code"))
+    elif kind == "button":
+        payload = key_payload(body, KEYS)
+    else:
+        raise Problem(422, "unknown-input", _("This input does nothing here."))
+    outcome = scenarios.handheld_input(user, kind, payload, scenario=RECEIVING, station=chosen_station(user))
+    db.session.commit()
+    return {**outcome, "status": outcome.get("status") or "stored"}
+
+
+@receiving.post("/receiving/station")
+def choose_station():
+    """The dock station whose label printer and camera this handheld uses (none: no devices)."""
+    user = _json_user()
+    value = _body().get("station_id")
+    station = None
+    if value not in (None, "", 0):
+        station = db.session.get(Station, whole(value, "station_id"))
+        if station is None or not station.active or station.kind != StationKind.dock:
+            raise Problem(422, "not-a-dock", _("Choose a dock station."))
+    session = scenarios.handheld_session_of(user, lock=True)
+    session.station_id = station.id if station is not None else None
+    db.session.commit()
+    return {"station_id": session.station_id, "station": station.code if station else None}
+
+
+# --- questions (unknown barcodes) -----------------------------------------------------------------
+
+
+def _question(question_id: int) -> ReceivingQuestion:
+    question = db.session.get(ReceivingQuestion, question_id)
+    if question is None:
+        raise Problem(404, "not-found", _("No such question."))
+    return question
+
+
+@receiving.get("/receiving/skus")
+@login_required
+def find_skus():
+    """SKUs by code, name or barcode, for linking an unknown barcode."""
+    _json_user()
+    text = (request.args.get("q") or "").strip()[:100]
+    if len(text) < 2:
+        return {"skus": []}
+    by_barcode = select(SkuBarcode.sku_id).where(
+        or_(SkuBarcode.barcode == text, SkuBarcode.barcode == text.zfill(14)))
+    if db.engine.dialect.name == "postgresql":
+        by_text = or_(Sku.code.ilike(f"%{text}%"), Sku.name.ilike(f"%{text}%"))
+    else:  # SQLite folds the case of ASCII only: try the usual spellings of Cyrillic words
+        spellings = {text, text.lower(), text.upper(), text.capitalize()}
+        by_text = or_(*(column.like(f"%{word}%") for word in spellings for column in (Sku.code, Sku.name)))
+    rows = db.session.execute(
+        select(Sku).where(Sku.active.is_(True), or_(by_text, Sku.id.in_(by_barcode)))
+        .order_by(Sku.code).limit(20)).scalars()
+    return {"skus": [{"id": s.id, "code": s.code, "name": s.name} for s in rows]}
+
+
+def _answering(action) -> None:
+    """Run a question's answer and commit; a refusal changes nothing."""
+    try:
+        action()
+    except Problem:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def _answer_question(question: ReceivingQuestion) -> dict:
+    delivery = db.session.get(Delivery, question.delivery_id)
+    return {"question_id": question.id, "status": question.status, "sku_id": question.sku_id,
+            "summary": service.delivery_summary(delivery)}
+
+
+@receiving.post("/receiving/questions/<int:question_id>/link")
+def link(question_id: int):
+    user = _json_user()
+    question = _question(question_id)
+    sku = db.session.get(Sku, whole(_body().get("sku_id"), "sku_id"))
+    if sku is None:
+        raise Problem(422, "unknown-sku", _("No such SKU."))
+    _answering(lambda: service.link_question(question, sku, user=user, station=chosen_station(user)))
+    return _answer_question(question)
+
+
+@receiving.post("/receiving/questions/<int:question_id>/create-sku")
+def create_sku(question_id: int):
+    user = _json_user()
+    question = _question(question_id)
+    body = _body()
+    code, name = str(body.get("code") or "").strip(), str(body.get("name") or "").strip()
+    if not code or not name:
+        raise Problem(422, "sku-fields", _("Give the new SKU a code and a name."))
+    _answering(lambda: service.create_sku_for_question(question, code=code, name=name, user=user,
+                                                       station=chosen_station(user)))
+    return _answer_question(question)
+
+
+# --- discrepancies ---------------------------------------------------------------------------------
+
+
+@receiving.get("/receiving/<int:delivery_id>/discrepancies")
+@login_required
+def discrepancies(delivery_id: int):
+    _need(WORKERS)
+    delivery = _delivery(delivery_id)
+    rows = list(db.session.execute(
+        select(Discrepancy).where(Discrepancy.delivery_id == delivery.id).order_by(Discrepancy.id)).scalars())
+    skus = {s.id: s for s in db.session.execute(
+        select(Sku).where(Sku.id.in_({r.sku_id for r in rows if r.sku_id}))).scalars()}
+    questions = {q.id: q for q in db.session.execute(
+        select(ReceivingQuestion).where(ReceivingQuestion.delivery_id == delivery.id)).scalars()}
+    return render_template("receiving/discrepancies.html", delivery=delivery, rows=rows, skus=skus,
+                           questions=questions, kind_names=KIND_NAMES, status_names=STATUS_NAMES,
+                           may_accept=current_user.has_any_role(ACCEPTERS))
+
+
+@receiving.post("/receiving/<int:delivery_id>/accept")
+@login_required
+def accept(delivery_id: int):
+    _need(ACCEPTERS)
+    delivery = _delivery(delivery_id)
+    if delivery.status != DeliveryStatus.closed:
+        flash(_("Only a closed delivery can be accepted."), "error")
+        return redirect(url_for("receiving.discrepancies", delivery_id=delivery.id))
+    service.accept_discrepancies(delivery, user=current_user._get_current_object())
+    db.session.commit()
+    flash(_("Delivery %(number)s accepted.", number=delivery.number), "ok")
+    return redirect(url_for("receiving.index"))
