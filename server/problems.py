@@ -1,13 +1,28 @@
-"""RFC 9457 problem details: every JSON error has a stable `type`."""
+"""RFC 9457 problem details: every JSON error has a stable `type`.
+
+The `title` (and `detail`) may be a lazy translated string (`flask_babel.lazy_gettext`): it is
+turned into text in the language of the request when the problem is answered or printed."""
 
 from flask import jsonify
+from flask_babel.speaklater import LazyString
 
 PROBLEM_BASE = "urn:cellwms:problem:"
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
+def _plain(value):
+    """`value` with every lazy string in it (also inside dicts, lists and tuples) made text."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 class Problem(Exception):
-    def __init__(self, status: int, slug: str, title: str, detail: str | None = None, *,
+    def __init__(self, status: int, slug: str, title: str | LazyString, detail: str | LazyString | None = None, *,
                  headers: dict | None = None, **extra):
         super().__init__(title)
         self.headers = headers or {}
@@ -17,11 +32,14 @@ class Problem(Exception):
         self.detail = detail
         self.extra = extra
 
+    def __str__(self) -> str:
+        return str(self.title)
+
     def to_dict(self) -> dict:
-        body = {"type": PROBLEM_BASE + self.slug, "title": self.title, "status": self.status}
+        body = {"type": PROBLEM_BASE + self.slug, "title": str(self.title), "status": self.status}
         if self.detail:
-            body["detail"] = self.detail
-        body.update(self.extra)
+            body["detail"] = str(self.detail)
+        body.update(_plain(self.extra))
         return body
 
 

@@ -291,7 +291,7 @@ def _store_one(station: Station, one: StationInput) -> dict:
             return store_failed(station, one, reason)
     except Exception as error:
         log.exception("station %s: input %s (%s) failed", station.code, one.event_id, one.kind)
-        reason = error.title if isinstance(error, Problem) else f"server error ({type(error).__name__})"
+        reason = str(error.title) if isinstance(error, Problem) else f"server error ({type(error).__name__})"
         with db.session.begin_nested():
             return store_failed(station, one, reason)
 

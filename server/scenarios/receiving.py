@@ -69,8 +69,9 @@ class ReceivingScenario(Scenario):
         if problem.slug == "sscc-already-received":
             return _("Pallet %(sscc)s was already received: nothing changed.", sscc=extra.get("sscc", ""))
         if problem.slug in ("delivery-closed", "delivery-not-open"):
+            status = extra.get("status_now", "")
             return _("Delivery %(number)s is %(status)s: nothing changed.", number=number,
-                     status=extra.get("status_now", ""))
+                     status=service.DELIVERY_STATUS_NAMES.get(status, status))
         if problem.slug == "lot-required":
             return _("This SKU is tracked by lot: scan the code with the lot. Nothing counted.")
         if problem.slug == "expiry-required":

@@ -10,6 +10,8 @@ tasks along the shortest walk.
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from flask_babel import lazy_gettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
 from server.core.routing import route
@@ -29,6 +31,7 @@ from server.models import (
     Station,
     User,
     Zone,
+    ZoneKind,
 )
 from server.models.base import utcnow
 from server.problems import Problem
@@ -47,6 +50,35 @@ from server.services.stock import Actor, apply_movement
 OVERRIDE_REASONS = ("suggested-full", "suggested-blocked", "consolidate", "closer", "other")
 MAX_SPLITS = 20  # cells one received quantity may be split across before the rest waits unsuggested
 NO_CELL_NOTE = "No storage cell can take these goods: choose a cell and scan it."
+
+
+def _(msgid: str, **params):
+    return lazy_gettext(msgid, **params)
+
+
+def _not_storage(cell: Cell, zone_kind):
+    """Whole sentences per zone kind (and task status below): the words change their form in Russian."""
+    address = cell.address
+    titles = {
+        ZoneKind.receiving: _("Cell %(cell)s is not a storage cell (receiving zone).", cell=address),
+        ZoneKind.packing: _("Cell %(cell)s is not a storage cell (packing zone).", cell=address),
+        ZoneKind.shipping: _("Cell %(cell)s is not a storage cell (shipping zone).", cell=address),
+        ZoneKind.returns: _("Cell %(cell)s is not a storage cell (returns zone).", cell=address),
+        ZoneKind.quarantine: _("Cell %(cell)s is not a storage cell (quarantine zone).", cell=address),
+    }
+    if zone_kind in titles:
+        return titles[zone_kind]
+    return _("Cell %(cell)s is not a storage cell (%(zone)s zone).", cell=address, zone=zone_kind)
+
+
+def _task_not_open(task: PutawayTask) -> Problem:
+    if task.status == PutawayStatus.done:
+        title = _("Putaway task %(id)s is done.", id=task.id)
+    elif task.status == PutawayStatus.cancelled:
+        title = _("Putaway task %(id)s is cancelled.", id=task.id)
+    else:
+        title = _("Putaway task %(id)s is %(status)s.", id=task.id, status=task.status)
+    return Problem(409, "task-not-open", title, task_id=task.id)
 
 
 # --- creating tasks -----------------------------------------------------------------------------
@@ -79,7 +111,8 @@ def create_putaway_tasks(delivery: Delivery) -> list[PutawayTask]:
     again only adds tasks for units not yet covered by the delivery's tasks. Does not commit.
     """
     if delivery.receiving_cell_id is None:
-        raise Problem(409, "no-receiving-cell", f"Delivery {delivery.number} has no receiving cell.")
+        raise Problem(409, "no-receiving-cell", _("Delivery %(number)s has no receiving cell.",
+                                                    number=delivery.number))
     goods = received_goods(delivery)
     covered: dict[tuple, int] = {}
     for sku_id, lot, expiry, quantity in db.session.execute(
@@ -165,16 +198,17 @@ def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) 
     same-as-source, not-storage-cell, cell-blocked, mixing-not-allowed, cell-full)."""
     quantity = task.quantity if quantity is None else quantity
     if cell.warehouse_id != task.warehouse_id:
-        raise Problem(422, "wrong-warehouse", f"Cell {cell.address} is in another warehouse.", cell_id=cell.id)
+        raise Problem(422, "wrong-warehouse", _("Cell %(cell)s is in another warehouse.", cell=cell.address),
+                      cell_id=cell.id)
     if cell.id == task.from_cell_id:
-        raise Problem(422, "same-as-source", f"Cell {cell.address} is where the goods wait: scan a storage cell.",
+        raise Problem(422, "same-as-source",
+                      _("Cell %(cell)s is where the goods wait: scan a storage cell.", cell=cell.address),
                       cell_id=cell.id)
     zone_kind = db.session.execute(select(Zone.kind).where(Zone.id == cell.zone_id)).scalar_one()
     if zone_kind not in STORAGE_ZONE_KINDS:
-        raise Problem(422, "not-storage-cell", f"Cell {cell.address} is not a storage cell ({zone_kind} zone).",
-                      cell_id=cell.id)
+        raise Problem(422, "not-storage-cell", _not_storage(cell, zone_kind), cell_id=cell.id)
     if cell.status == CellStatus.blocked:
-        raise Problem(409, "cell-blocked", f"Cell {cell.address} is blocked.", cell_id=cell.id)
+        raise Problem(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address), cell_id=cell.id)
     held = db.session.execute(
         select(Quant.sku_id, Quant.lot, Quant.quantity, Sku.length_mm, Sku.width_mm, Sku.height_mm, Sku.weight_g)
         .join(Sku, Sku.id == Quant.sku_id)
@@ -184,10 +218,12 @@ def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) 
     others = {row.sku_id for row in held} - {task.sku_id}
     other_lots = {row.lot for row in held if row.sku_id == task.sku_id} - {task.lot or ""}
     if rule != "mixed" and others:
-        raise Problem(409, "mixing-not-allowed", f"Cell {cell.address} holds another SKU and takes one SKU only.",
+        raise Problem(409, "mixing-not-allowed",
+                      _("Cell %(cell)s holds another SKU and takes one SKU only.", cell=cell.address),
                       cell_id=cell.id)
     if rule == "one_lot" and other_lots:
-        raise Problem(409, "mixing-not-allowed", f"Cell {cell.address} holds another lot and takes one lot only.",
+        raise Problem(409, "mixing-not-allowed",
+                      _("Cell %(cell)s holds another lot and takes one lot only.", cell=cell.address),
                       cell_id=cell.id)
     used_v = sum(r.quantity * (r.length_mm or 0) * (r.width_mm or 0) * (r.height_mm or 0) / 1000.0 for r in held)
     used_w = sum(r.quantity * (r.weight_g or 0) for r in held)
@@ -195,14 +231,18 @@ def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) 
     volume, weight = unit_dims(task.sku or db.session.get(Sku, task.sku_id))
     over = []
     if cell.max_units is not None and used_u + quantity > cell.max_units:
-        over.append(f"units {used_u} + {quantity} > {cell.max_units}")
+        over.append(_("units %(used)s + %(quantity)s > %(max)s", used=used_u, quantity=quantity,
+                      max=cell.max_units))
     if cell.max_volume_cm3 is not None and used_v + quantity * volume > cell.max_volume_cm3 + 1e-6:
-        over.append(f"volume {used_v:,.0f} + {quantity * volume:,.0f} cm3 > {cell.max_volume_cm3:,} cm3")
+        over.append(_("volume %(used)s + %(quantity)s cm3 > %(max)s cm3", used=f"{used_v:,.0f}",
+                      quantity=f"{quantity * volume:,.0f}", max=f"{cell.max_volume_cm3:,}"))
     if cell.max_weight_g is not None and used_w + quantity * weight > cell.max_weight_g + 1e-6:
-        over.append(f"weight {used_w:,.0f} + {quantity * weight:,.0f} g > {cell.max_weight_g:,} g")
+        over.append(_("weight %(used)s + %(quantity)s g > %(max)s g", used=f"{used_w:,.0f}",
+                      quantity=f"{quantity * weight:,.0f}", max=f"{cell.max_weight_g:,}"))
     if over:
-        raise Problem(409, "cell-full", f"Cell {cell.address} has no room for {quantity} units.", "; ".join(over),
-                      cell_id=cell.id)
+        raise Problem(409, "cell-full", _("Cell %(cell)s has no room for %(quantity)s units.", cell=cell.address,
+                                          quantity=quantity),
+                      LazyString(lambda: "; ".join(str(part) for part in over)), cell_id=cell.id)
 
 
 # --- confirming ----------------------------------------------------------------------------------
@@ -219,21 +259,22 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
     if task.status == PutawayStatus.done:
         if task.done_cell_id == cell.id and (quantity is None or quantity == task.quantity):
             return task  # the same confirmation again (a retry, a second worker): moved once
-        raise Problem(409, "task-done", f"Putaway task {task.id} is already done.", task_id=task.id)
+        raise Problem(409, "task-done", _("Putaway task %(id)s is already done.", id=task.id), task_id=task.id)
     if task.status != PutawayStatus.open:
-        raise Problem(409, "task-not-open", f"Putaway task {task.id} is {task.status}.", task_id=task.id)
+        raise _task_not_open(task)
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
                                  or not 0 < quantity <= task.quantity):
-        raise Problem(422, "bad-quantity", f"Quantity must be a whole number from 1 to {task.quantity}.")
+        raise Problem(422, "bad-quantity", _("Quantity must be a whole number from 1 to %(max)s.", max=task.quantity))
     quantity = quantity or task.quantity
     validate_target(task, cell, quantity)
     override = None
     if task.suggested_cell_id is not None and cell.id != task.suggested_cell_id:
         if not reason:
-            raise Problem(422, "reason-required", "Another cell than the suggested one needs a reason.",
+            raise Problem(422, "reason-required", _("Another cell than the suggested one needs a reason."),
                           reasons=list(OVERRIDE_REASONS))
         if reason not in OVERRIDE_REASONS:
-            raise Problem(422, "unknown-reason", f"Unknown reason {reason!r}.", reasons=list(OVERRIDE_REASONS))
+            raise Problem(422, "unknown-reason", _("Unknown reason %(reason)s.", reason=reason),
+                          reasons=list(OVERRIDE_REASONS))
         override = reason
     if quantity < task.quantity:
         rest = PutawayTask(
@@ -269,14 +310,14 @@ def lock_task(task_id: int) -> PutawayTask:
     """The task row, locked for this transaction (PostgreSQL) and read fresh."""
     task = db.session.get(PutawayTask, task_id, with_for_update=True, populate_existing=True)
     if task is None:
-        raise Problem(404, "unknown-putaway-task", f"No putaway task with id {task_id}.")
+        raise Problem(404, "unknown-putaway-task", _("No putaway task with id %(id)s.", id=task_id))
     return task
 
 
 def assign(task: PutawayTask, user: User | None) -> PutawayTask:
     task = lock_task(task.id)
     if task.status != PutawayStatus.open:
-        raise Problem(409, "task-not-open", f"Putaway task {task.id} is {task.status}.", task_id=task.id)
+        raise _task_not_open(task)
     task.assigned_user_id = user.id if user else None
     if user is not None:
         task.started_at = task.started_at or utcnow()
