@@ -35,12 +35,36 @@
     }
     document.body.dataset.played = name;
   }
-  window.cellwms = { play: play };
-
   function csrfToken() {
     const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
   }
+
+  // A JSON call with the session's CSRF token: {ok, status, body} (body {} when not JSON).
+  async function call(method, url, body) {
+    const response = await fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const answer = await response.json().catch(function () { return {}; });
+    return { ok: response.ok, status: response.status, body: answer };
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  // Shared by the page scripts (station, handheld, receiving, putaway), loaded before them.
+  window.cellwms = {
+    play: play, csrfToken: csrfToken, call: call, el: el,
+    postJson: function (url, body) { return call("POST", url, body); },
+    getJson: function (url) { return call("GET", url); },
+  };
 
   function setUpScanPage() {
     const form = document.getElementById("scan-form");

@@ -3,34 +3,7 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
-  async function postJson(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json().catch(function () { return {}; });
-    return { ok: response.ok, status: response.status, body: answer };
-  }
-
-  async function getJson(url) {
-    const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
-    const answer = await response.json().catch(function () { return {}; });
-    return { ok: response.ok, status: response.status, body: answer };
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  const { el, postJson, getJson } = window.cellwms;
 
   function play(sound) {
     if (window.cellwms && (sound === "ok" || sound === "error")) window.cellwms.play(sound);
@@ -130,8 +103,6 @@
     root.dataset.ready = "yes";
     document.dispatchEvent(new CustomEvent("cellwms:handheld", { detail: window.cellwmsHandheld }));
   }
-
-  window.cellwmsHttp = { postJson: postJson, getJson: getJson, el: el };
 
   document.addEventListener("DOMContentLoaded", function () {
     const root = document.getElementById("handheld");

@@ -5,20 +5,10 @@
 
   const RECENT = 12;
 
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
+  const { el, postJson: post } = window.cellwms;
 
   function play(sound) {
     if (window.cellwms && (sound === "ok" || sound === "error")) window.cellwms.play(sound);
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
   }
 
   function setUp(root) {
@@ -110,16 +100,6 @@
       });
     }
 
-    async function post(url, body) {
-      const response = await fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify(body),
-      });
-      const answer = await response.json().catch(function () { return {}; });
-      return { ok: response.ok, body: answer };
-    }
 
     async function sendInput(body) {
       try {
