@@ -6,12 +6,26 @@ from __future__ import annotations
 import base64
 
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from server.extensions import db
-from server.models import HandheldSession, Station
+from server.models import HandheldSession, Role, Station, User
 from server.problems import Problem
 
 MAX_CODE = 512
+
+
+# Who works the receiving and putaway pages.
+WORKERS = (Role.receiver, Role.supervisor, Role.admin)
+
+
+def json_user(roles=WORKERS) -> User:
+    """The signed-in user of a JSON call, or a 401/403 problem the page shows."""
+    if not current_user.is_authenticated:
+        raise Problem(401, "unauthorized", _("Sign in again."))
+    if not current_user.has_any_role(roles):
+        raise Problem(403, "forbidden", _("Your role may not do this."))
+    return current_user._get_current_object()
 
 
 def whole(value, what: str) -> int:

@@ -12,25 +12,16 @@ from sqlalchemy import select
 
 from server import scenarios
 from server.extensions import db
-from server.models import Cell, HandheldSession, Role
+from server.models import Cell, HandheldSession
 from server.models.inbound import Delivery, PutawayStatus, PutawayTask
 from server.problems import Problem, problem_response
 from server.scenarios.putaway import PUTAWAY, REASON_LABELS
 from server.services import putaway as service
-from server.web.handheld import chosen_station, key_payload, scan_payload
+from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload
 
 putaway = Blueprint("putaway", __name__, template_folder="templates")
 
-WORKERS = (Role.receiver, Role.supervisor, Role.admin)
 KEYS = {"task": ("task_id",), "reason": (), "delivery": ("delivery_id",), "skip": (), "leave": ()}
-
-
-def _json_user():
-    if not current_user.is_authenticated:
-        raise Problem(401, "unauthorized", _("Sign in again."))
-    if not current_user.has_any_role(WORKERS):
-        raise Problem(403, "forbidden", _("Your role may not do this."))
-    return current_user._get_current_object()
 
 
 @putaway.errorhandler(CSRFError)
@@ -111,7 +102,7 @@ def task():
 
 @putaway.post("/putaway/input")
 def page_input():
-    user = _json_user()
+    user = json_user()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Problem(400, "bad-request", _("Send JSON."))

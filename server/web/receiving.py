@@ -22,11 +22,10 @@ from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discre
 from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
 from server.services import receiving as service
-from server.web.handheld import chosen_station, key_payload, scan_payload, whole
+from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload, whole
 
 receiving = Blueprint("receiving", __name__, template_folder="templates")
 
-WORKERS = (Role.receiver, Role.supervisor, Role.admin)
 ACCEPTERS = (Role.supervisor, Role.admin)
 # Keys the page may send, and the fields each takes (whole numbers).
 KEYS = {
@@ -54,14 +53,6 @@ KIND_NAMES = {"short": _l("short"), "over": _l("over"), "damaged": _l("damaged")
 def _need(roles) -> None:
     if not current_user.has_any_role(roles):
         abort(403)
-
-
-def _json_user(roles=WORKERS):
-    if not current_user.is_authenticated:
-        raise Problem(401, "unauthorized", _("Sign in again."))
-    if not current_user.has_any_role(roles):
-        raise Problem(403, "forbidden", _("Your role may not do this."))
-    return current_user._get_current_object()
 
 
 @receiving.errorhandler(CSRFError)
@@ -189,13 +180,13 @@ def screen(delivery_id: int):
 @receiving.get("/receiving/<int:delivery_id>/summary")
 @login_required
 def summary(delivery_id: int):
-    _json_user()
+    json_user()
     return service.delivery_summary(_delivery(delivery_id))
 
 
 @receiving.post("/receiving/input")
 def page_input():
-    user = _json_user()
+    user = json_user()
     body = _body()
     kind = body.get("kind")
     if kind == "scan":
@@ -212,7 +203,7 @@ def page_input():
 @receiving.post("/receiving/station")
 def choose_station():
     """The dock station whose label printer and camera this handheld uses (none: no devices)."""
-    user = _json_user()
+    user = json_user()
     value = _body().get("station_id")
     station = None
     if value not in (None, "", 0):
@@ -239,7 +230,7 @@ def _question(question_id: int) -> ReceivingQuestion:
 @login_required
 def find_skus():
     """SKUs by code, name or barcode, for linking an unknown barcode."""
-    _json_user()
+    json_user()
     text = (request.args.get("q") or "").strip()[:100]
     if len(text) < 2:
         return {"skus": []}
@@ -274,7 +265,7 @@ def _answer_question(question: ReceivingQuestion) -> dict:
 
 @receiving.post("/receiving/questions/<int:question_id>/link")
 def link(question_id: int):
-    user = _json_user()
+    user = json_user()
     question = _question(question_id)
     sku = db.session.get(Sku, whole(_body().get("sku_id"), "sku_id"))
     if sku is None:
@@ -285,7 +276,7 @@ def link(question_id: int):
 
 @receiving.post("/receiving/questions/<int:question_id>/create-sku")
 def create_sku(question_id: int):
-    user = _json_user()
+    user = json_user()
     question = _question(question_id)
     body = _body()
     code, name = str(body.get("code") or "").strip(), str(body.get("name") or "").strip()
