@@ -203,3 +203,35 @@ def read(db, query):
         return query()
     finally:
         db.session.rollback()
+
+
+@contextlib.contextmanager
+def emulated_devices(tmp_path: Path, *, scale: bool = True):
+    """A station's emulators, started (scanner on a pty, optional scale on a pty, ZPL and ESC/POS
+    printers on TCP, an MJPEG camera); stopped at the end. Yields them by name."""
+    from printers.profiles import load_profile as printer_profile
+    from terminal.devices.scales.profile import load as scale_profile
+    from terminal.devices.scanners import load_profile as scanner_profile
+    from terminal.emulators.escpos_printer import EscposPrinterEmulator
+    from terminal.emulators.mjpeg_camera import MjpegCameraEmulator
+    from terminal.emulators.scale import ScaleEmulator
+    from terminal.emulators.scanner import ScannerEmulator
+    from terminal.emulators.zpl_printer import ZplPrinterEmulator
+
+    made = {"scanner": ScannerEmulator(scanner_profile("honeywell-voyager-1450g")[1], link=str(tmp_path / "scanner"),
+                                       byte_rate=50_000)}
+    if scale:
+        made["scale"] = ScaleEmulator(scale_profile("mettler-toledo-ics425")[1], link=str(tmp_path / "scale"),
+                                      settle=0.2)
+    made["zpl"] = ZplPrinterEmulator(printer_profile("zebra-zd421-203"))
+    made["escpos"] = EscposPrinterEmulator(printer_profile("epson-tm-t20iii"))
+    made["camera"] = MjpegCameraEmulator(width=640, height=360, fps=10)
+    started = []
+    try:
+        for emulator in made.values():
+            emulator.start()
+            started.append(emulator)
+        yield made
+    finally:
+        for emulator in reversed(started):
+            emulator.stop()

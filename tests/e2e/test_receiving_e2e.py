@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse
-from tests.station_harness import AgentProcess, read, tail, wait_for, write_profile
+from tests.station_harness import AgentProcess, emulated_devices, read, tail, wait_for, write_profile
 
 pytestmark = pytest.mark.browser
 
@@ -46,29 +46,9 @@ def dock(db):
 
 @pytest.fixture
 def devices(tmp_path):
-    from printers.profiles import load_profile as printer_profile
-    from terminal.devices.scanners import load_profile as scanner_profile
-    from terminal.emulators.escpos_printer import EscposPrinterEmulator
-    from terminal.emulators.mjpeg_camera import MjpegCameraEmulator
-    from terminal.emulators.scanner import ScannerEmulator
-    from terminal.emulators.zpl_printer import ZplPrinterEmulator
-
-    made = {
-        "scanner": ScannerEmulator(scanner_profile("honeywell-voyager-1450g")[1], link=str(tmp_path / "scanner"),
-                                   byte_rate=50_000),
-        "zpl": ZplPrinterEmulator(printer_profile("zebra-zd421-203")),
-        "escpos": EscposPrinterEmulator(printer_profile("epson-tm-t20iii")),
-        "camera": MjpegCameraEmulator(width=640, height=360, fps=10),
-    }
-    started = []
-    try:
-        for emulator in made.values():
-            emulator.start()
-            started.append(emulator)
+    """Every emulator of the station, started; stopped at the end."""
+    with emulated_devices(tmp_path, scale=False) as made:
         yield made
-    finally:
-        for emulator in reversed(started):
-            emulator.stop()
 
 
 def wedge(page, code: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.station_harness import AgentProcess, read, tail, wait_for, write_profile
+from tests.station_harness import AgentProcess, emulated_devices, read, tail, wait_for, write_profile
 
 pytestmark = pytest.mark.browser
 
@@ -38,32 +38,8 @@ def pack_station(db):
 @pytest.fixture
 def devices(tmp_path):
     """Every emulator of the station, started; stopped at the end."""
-    from printers.profiles import load_profile as printer_profile
-    from terminal.devices.scales.profile import load as scale_profile
-    from terminal.devices.scanners import load_profile as scanner_profile
-    from terminal.emulators.escpos_printer import EscposPrinterEmulator
-    from terminal.emulators.mjpeg_camera import MjpegCameraEmulator
-    from terminal.emulators.scale import ScaleEmulator
-    from terminal.emulators.scanner import ScannerEmulator
-    from terminal.emulators.zpl_printer import ZplPrinterEmulator
-
-    made = {
-        "scanner": ScannerEmulator(scanner_profile("honeywell-voyager-1450g")[1], link=str(tmp_path / "scanner"),
-                                   byte_rate=50_000),
-        "scale": ScaleEmulator(scale_profile("mettler-toledo-ics425")[1], link=str(tmp_path / "scale"), settle=0.2),
-        "zpl": ZplPrinterEmulator(printer_profile("zebra-zd421-203")),
-        "escpos": EscposPrinterEmulator(printer_profile("epson-tm-t20iii")),
-        "camera": MjpegCameraEmulator(width=640, height=360, fps=10),
-    }
-    started = []
-    try:
-        for emulator in made.values():
-            emulator.start()
-            started.append(emulator)
+    with emulated_devices(tmp_path) as made:
         yield made
-    finally:
-        for emulator in reversed(started):
-            emulator.stop()
 
 
 def station_health(db, station_id: int) -> dict:
