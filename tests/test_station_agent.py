@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from terminal.station.agent import Agent
 from terminal.station.link import Link, Offline
 from terminal.station.outbox import Outbox
+from tests.station_harness import read
 
 WAIT = 20.0  # seconds a condition may take before the test fails with a message
 
@@ -191,15 +192,6 @@ def station(db):
     station_id = st.id
     db.session.rollback()
     return station_id, headers["Authorization"].removeprefix("Bearer ")
-
-
-def read(db, query):
-    """query() in a short transaction of its own; return plain values, not ORM objects."""
-    db.session.rollback()
-    try:
-        return query()
-    finally:
-        db.session.rollback()
 
 
 def stored_events(db, station_id: int) -> list[dict]:
