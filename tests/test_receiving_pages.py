@@ -305,3 +305,45 @@ def test_dock_station_screen_has_the_receiving_panel(client, db, dock):
     # The screen opened again shows the open delivery.
     html = client.get("/stations/DOCK-1").get_data(as_text=True)
     assert 'data-summary=\'{"accepted_at"' in html or '"number": "ASN-100"' in html
+
+
+def test_a_delivery_entered_by_hand(client, db, dock):
+    from server.models import Delivery, DeliveryLine
+
+    sign_in_badge(client, "B-1")
+    assert 'id="new-delivery-link"' in client.get("/receiving").get_data(as_text=True)
+    page = client.get("/receiving/new")
+    assert page.status_code == 200 and 'name="lines"' in page.get_data(as_text=True)
+    before = db.session.execute(select(Delivery.id)).scalars().all()
+    # Errors: an unknown code and a date that is not one; nothing is saved, the form keeps its text.
+    bad = post(client, "/receiving/new", {"number": "ASN-300", "supplier": "ООО Ромашка",
+                                          "lines": "KETTLE; 4\nNO-SUCH; 2"}, token_from="/receiving/new")
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and "NO-SUCH" in html and 'data-error="lines"' in html
+    bad = post(client, "/receiving/new", {"number": "ASN-300", "lines": "KETTLE; 4; L1; 31.02.2026"},
+               token_from="/receiving/new")
+    assert 'data-error="lines.0.expiry"' in bad.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.execute(select(Delivery.id)).scalars().all() == before
+    # Codes or barcodes, ';' or tabs, dd.mm.yyyy dates; the same SKU twice is one line.
+    good = post(client, "/receiving/new", {"number": "ASN-300", "supplier": "ООО Ромашка",
+                                           "expected_date": "2026-11-24",
+                                           "lines": "KETTLE; 4\n4601234567800\t3\tL7\t31.12.2027\nKETTLE; 2"},
+                token_from="/receiving/new")
+    assert good.status_code == 302, good.get_data(as_text=True)
+    db.session.rollback()
+    delivery = db.session.execute(select(Delivery).filter_by(number="ASN-300")).scalar_one()
+    assert good.headers["Location"].endswith(f"/receiving/{delivery.id}")
+    lines = db.session.execute(select(DeliveryLine).filter_by(delivery_id=delivery.id)
+                               .order_by(DeliveryLine.line_no)).scalars().all()
+    assert [(ln.sku_id, ln.expected_qty, ln.lot, str(ln.expiry)) for ln in lines] == [
+        (dock["kettle"].id, 6, "", "None"), (dock["iron"].id, 3, "L7", "2027-12-31")]
+    assert delivery.supplier == "ООО Ромашка" and str(delivery.expected_date) == "2026-11-24"
+    # The same number again is refused on its field; a picker may not enter deliveries.
+    again = post(client, "/receiving/new", {"number": "ASN-300", "lines": "KETTLE; 1"}, token_from="/receiving/new")
+    assert 'data-error="number"' in again.get_data(as_text=True)
+    blind = post(client, "/receiving/new", {"number": "ASN-301", "blind": "1"}, token_from="/receiving/new")
+    assert blind.status_code == 302
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/")})
+    sign_in_badge(client, "B-2")
+    assert client.get("/receiving/new").status_code == 403

@@ -103,7 +103,7 @@ def _as_date(value, field: str, errors: dict) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        errors.setdefault(field, []).append("Not a date (YYYY-MM-DD).")
+        errors.setdefault(field, []).append(_("Not a date (YYYY-MM-DD)."))
         return None
 
 
@@ -114,25 +114,25 @@ def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected
     errors: dict[str, list[str]] = {}
     number = (number or "").strip()
     if not number:
-        errors["number"] = ["A delivery number is required."]
+        errors["number"] = [_("A delivery number is required.")]
     elif len(number) > MAX_NUMBER:
-        errors["number"] = [f"At most {MAX_NUMBER} characters."]
+        errors["number"] = [_("At most %(n)s characters.", n=MAX_NUMBER)]
     supplier = (supplier or "").strip()
     if len(supplier) > MAX_SUPPLIER:
-        errors["supplier"] = [f"At most {MAX_SUPPLIER} characters."]
+        errors["supplier"] = [_("At most %(n)s characters.", n=MAX_SUPPLIER)]
     expected = _as_date(expected_date, "expected_date", errors)
     if not lines and not blind:
-        errors["lines"] = ["An expected delivery needs lines; a delivery without an ASN is blind."]
+        errors["lines"] = [_("An expected delivery needs lines; a delivery without an ASN is blind.")]
     merged: dict[tuple, dict] = {}
     for i, line in enumerate(lines or ()):
         where = f"lines.{i}"
         sku = _line_sku(line, where, errors)
         quantity = line.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            errors.setdefault(f"{where}.quantity", []).append("A positive whole number of units is required.")
+            errors.setdefault(f"{where}.quantity", []).append(_("A positive whole number of units is required."))
         lot = (line.get("lot") or "").strip()
         if len(lot) > MAX_LOT:
-            errors.setdefault(f"{where}.lot", []).append(f"At most {MAX_LOT} characters.")
+            errors.setdefault(f"{where}.lot", []).append(_("At most %(n)s characters.", n=MAX_LOT))
         expiry = _as_date(line.get("expiry"), f"{where}.expiry", errors)
         if sku is None or any(k.startswith(where + ".") for k in errors):
             continue
@@ -145,22 +145,22 @@ def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected
     for i, text in enumerate(pallets or ()):
         sscc = normalize_sscc(str(text))
         if sscc is None:
-            errors.setdefault(f"pallets.{i}", []).append("Not an SSCC (18 digits with a right check digit).")
+            errors.setdefault(f"pallets.{i}", []).append(_("Not an SSCC (18 digits with a right check digit)."))
         elif sscc in ssccs:
-            errors.setdefault(f"pallets.{i}", []).append(f"SSCC {sscc} is listed twice.")
+            errors.setdefault(f"pallets.{i}", []).append(_("SSCC %(sscc)s is listed twice.", sscc=sscc))
         else:
             ssccs.append(sscc)
     if ssccs:
         taken = set(db.session.execute(select(DeliveryPallet.sscc).where(DeliveryPallet.sscc.in_(ssccs))).scalars())
         for i, sscc in enumerate(ssccs):
             if sscc in taken:
-                errors.setdefault(f"pallets.{i}", []).append(f"SSCC {sscc} belongs to another delivery.")
+                errors.setdefault(f"pallets.{i}", []).append(_("SSCC %(sscc)s belongs to another delivery.", sscc=sscc))
     if errors:
         raise Problem(422, "invalid-delivery", _("The delivery has errors; nothing was saved."), errors=errors)
     if db.session.execute(select(Delivery.id).where(Delivery.warehouse_id == warehouse_id,
                                                     Delivery.number == number)).first():
         raise Problem(409, "duplicate", _("Delivery %(number)s already exists.", number=number), field="number",
-                      errors={"number": [f"Delivery {number} already exists."]})
+                      errors={"number": [_("Delivery %(number)s already exists.", number=number)]})
     delivery = Delivery(warehouse_id=warehouse_id, number=number, supplier=supplier, expected_date=expected,
                         status=DeliveryStatus.expected, blind=bool(blind), notes=notes or "")
     db.session.add(delivery)
@@ -178,15 +178,15 @@ def _line_sku(line: dict, where: str, errors: dict) -> Sku | None:
     if line.get("sku_id") is not None:
         sku = db.session.get(Sku, line["sku_id"]) if isinstance(line["sku_id"], int) else None
         if sku is None:
-            errors.setdefault(f"{where}.sku_id", []).append(f"No SKU with id {line['sku_id']}.")
+            errors.setdefault(f"{where}.sku_id", []).append(_("No SKU with id %(id)s.", id=line["sku_id"]))
         return sku
     code = (line.get("sku_code") or line.get("sku") or "").strip()
     if not code:
-        errors.setdefault(f"{where}.sku_id", []).append("sku_id or sku_code is required.")
+        errors.setdefault(f"{where}.sku_id", []).append(_("A SKU is required."))
         return None
     sku = db.session.execute(select(Sku).where(Sku.code == code)).scalar_one_or_none()
     if sku is None:
-        errors.setdefault(f"{where}.sku_code", []).append(f"No SKU with code {code!r}.")
+        errors.setdefault(f"{where}.sku_code", []).append(_("No SKU with code %(code)s.", code=code))
     return sku
 
 
@@ -561,9 +561,9 @@ def create_sku_for_question(question: ReceivingQuestion, code: str, name: str, u
     code, name = (code or "").strip(), (name or "").strip()
     errors = {}
     if not code or len(code) > 64:
-        errors["code"] = ["A SKU code of 1 to 64 characters is required."]
+        errors["code"] = [_("A SKU code of 1 to 64 characters is required.")]
     if not name or len(name) > 300:
-        errors["name"] = ["A name of 1 to 300 characters is required."]
+        errors["name"] = [_("A name of 1 to 300 characters is required.")]
     allowed = {"length_mm", "width_mm", "height_mm", "weight_g", "track_lot", "track_expiry", "track_serial",
                "track_marking"}
     for key in fields:

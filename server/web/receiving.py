@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 
 from server import scenarios
 from server.extensions import db
-from server.models import HandheldSession, Role, Sku, SkuBarcode, Station, StationKind
+from server.models import HandheldSession, Role, Sku, SkuBarcode, Station, StationKind, Warehouse
 from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discrepancy, ReceivingQuestion
 from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
@@ -129,6 +129,70 @@ def index():
     ids = [d.id for d in active + closed]
     return render_template("receiving/index.html", current=current, later=later, closed=closed, today=today,
                            progress=_progress(ids), questions=_open_questions(ids), status_names=STATUS_NAMES)
+
+
+# --- an expected delivery entered by hand ---------------------------------------------------------
+
+
+def _form_lines(text: str, errors: dict) -> list[dict]:
+    """'SKU code or barcode; quantity; lot; expiry' a line (';' or tabs, pasted from a spreadsheet)."""
+    lines = []
+    for number, row in enumerate((text or "").splitlines(), start=1):
+        if not row.strip():
+            continue
+        fields = [f.strip() for f in (row.split(";") if ";" in row else row.split("\t") if "\t" in row else row.split())]
+        code, quantity, lot, expiry = (fields + ["", "", "", ""])[:4]
+        if not quantity.isdigit():
+            errors.setdefault("lines", []).append(_("Line %(n)s: the quantity must be a whole number.", n=number))
+            continue
+        sku_id = db.session.execute(select(Sku.id).where(Sku.code == code)).scalar() or db.session.execute(
+            select(SkuBarcode.sku_id).where(SkuBarcode.barcode.in_({code, code.zfill(14)}))).scalar()
+        if sku_id is None:
+            errors.setdefault("lines", []).append(_("Line %(n)s: no SKU with the code or barcode %(code)s.",
+                                                    n=number, code=code))
+            continue
+        lines.append({"sku_id": sku_id, "quantity": int(quantity), "lot": lot, "expiry": _form_date(expiry)})
+    return lines
+
+
+def _form_date(text: str):
+    """ISO dates, or dd.mm.yyyy as people type them; anything else goes on for the service to name."""
+    text = (text or "").strip()
+    day, _sep, rest = text.partition(".")
+    month, _sep, year = rest.partition(".")
+    if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return text or None
+
+
+@receiving.route("/receiving/new", methods=["GET", "POST"])
+@login_required
+def new_delivery():
+    """An expected delivery (ASN) entered by hand: number, supplier, date, lines pasted or typed."""
+    _need(WORKERS)
+    warehouses = list(db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars())
+    form, errors = request.form, {}
+    if request.method == "POST":
+        lines = _form_lines(form.get("lines", ""), errors)
+        pallets = [p for p in form.get("pallets", "").split() if p]
+        warehouse_id = whole(form.get("warehouse_id") or (warehouses[0].id if len(warehouses) == 1 else 0),
+                             "warehouse_id") if warehouses else 0
+        if not errors:
+            try:
+                delivery = service.create_delivery(
+                    warehouse_id, form.get("number", ""), supplier=form.get("supplier", ""),
+                    expected_date=_form_date(form.get("expected_date", "")), lines=lines, pallets=pallets,
+                    blind=form.get("blind") == "1", notes=form.get("notes", ""))
+            except Problem as problem:
+                db.session.rollback()
+                errors = {key: [str(m) for m in messages] for key, messages in
+                          (problem.extra.get("errors") or {"": [problem.title]}).items()}
+            else:
+                db.session.commit()
+                flash(_("Delivery %(number)s created.", number=delivery.number), "ok")
+                return redirect(url_for("receiving.screen", delivery_id=delivery.id))
+        db.session.rollback()
+    return render_template("receiving/new.html", form=form, errors=errors, warehouses=warehouses)
 
 
 def deliveries_to_open(warehouse_id: int, limit: int = 12) -> list[Delivery]:
