@@ -11,3 +11,21 @@ def assert_problem(r, status: int, slug: str | None = None) -> dict:
     if slug:
         assert body["type"] == f"urn:cellwms:problem:{slug}"
     return body
+
+
+def count(db, model) -> int:
+    """Rows of `model` in the database."""
+    from sqlalchemy import func, select
+
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def import_errors(call, *args, **kwargs) -> list[tuple[int, str]]:
+    """(line, field) of each error of an import that must fail as a whole."""
+    import pytest
+
+    from server.services.importer import ImportFailed
+
+    with pytest.raises(ImportFailed) as caught:
+        call(*args, **kwargs)
+    return [(e.line, e.field) for e in caught.value.errors]

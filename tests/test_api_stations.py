@@ -10,12 +10,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from server.models import MediaFile, Station, StationEvent, StationJob
 from server.models.base import utcnow
 from tests import factories as f
-from tests.assertions import assert_problem
+from tests.assertions import assert_problem, count
 
 EVENTS = "/api/v1/stations/me/events"
 JOBS = "/api/v1/stations/me/jobs"
@@ -52,10 +52,6 @@ def post(client, auth, *events):
 
 def stored(db) -> list[StationEvent]:
     return db.session.execute(select(StationEvent).order_by(StationEvent.id)).scalars().all()
-
-
-def count(db, model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -32,12 +32,9 @@ from server.services.demo import (
 )
 from server.services.stock import check_quants
 from tests import factories
+from tests.assertions import count
 
 SMALL = DemoSize(blocks=2, aisles=3, bays=4, levels=2, skus=60, stocked_share=0.5)
-
-
-def count(db, model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def test_seed_small_demo_is_consistent(db):

@@ -4,13 +4,11 @@ import json
 from datetime import date
 from pathlib import Path
 
-import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from server.models import Cell, Movement, Quant, Sku, SkuBarcode
 from server.services.barcodes import check_digit
 from server.services.importer import (
-    ImportFailed,
     import_barcodes,
     import_skus,
     import_stock,
@@ -28,22 +26,13 @@ from server.services.stock import (
     receive_lines,
 )
 from tests import factories
+from tests.assertions import count, import_errors
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def ean13(body12: str) -> str:
     return body12 + str(check_digit(body12))
-
-
-def count(db, model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def errors_of(call, *args, **kwargs) -> list[tuple[int, str]]:
-    with pytest.raises(ImportFailed) as caught:
-        call(*args, **kwargs)
-    return [(e.line, e.field) for e in caught.value.errors]
 
 
 def example_warehouse(db):
@@ -60,7 +49,7 @@ SKUS_CSV = (
 
 
 def test_csv_with_one_broken_row_imports_nothing_and_names_line_and_field(db):
-    assert errors_of(import_skus, read_csv(SKUS_CSV)) == [(3, "weight_g")]
+    assert import_errors(import_skus, read_csv(SKUS_CSV)) == [(3, "weight_g")]
     db.session.rollback()
     assert count(db, Sku) == 0 and count(db, SkuBarcode) == 0
 
@@ -87,11 +76,11 @@ def test_semicolon_csv_with_bom_and_several_bad_rows(db, tmp_path):
     )
     records, _ = read_file(str(path))
     assert records[0].data == {"code": "A-1", "name": "Мёд цветочный", "weight_g": "500", "track_expiry": "да"}
-    assert errors_of(import_skus, records) == [(3, "code"), (4, "code"), (5, "weight_g"), (5, "track_expiry")]
+    assert import_errors(import_skus, records) == [(3, "code"), (4, "code"), (5, "weight_g"), (5, "track_expiry")]
 
 
 def test_unknown_column_is_an_error(db):
-    assert errors_of(import_skus, read_csv("code,name,wieght_g\nX,Икс,5\n")) == [(2, "wieght_g")]
+    assert import_errors(import_skus, read_csv("code,name,wieght_g\nX,Икс,5\n")) == [(2, "wieght_g")]
 
 
 def test_json_import_with_lines(db, tmp_path):
@@ -103,9 +92,9 @@ def test_json_import_with_lines(db, tmp_path):
     assert kefir.track_marking and kefir.track_expiry and kefir.name == "Кефир 2,5%, 900 г"
 
     text = json.dumps([{"code": "J-1", "name": "Один"}, {"code": "J-2", "name": ["Два"], "weight_g": "тяжёлый"}], indent=2)
-    assert errors_of(import_skus, read_json(text)) == [(6, "name"), (6, "weight_g")]
-    assert errors_of(read_json, '[{"code": "J-1",\n "name": }]') == [(2, "")]
-    assert errors_of(read_json, '{"code": "J-1"}') == [(1, "")]
+    assert import_errors(import_skus, read_json(text)) == [(6, "name"), (6, "weight_g")]
+    assert import_errors(read_json, '[{"code": "J-1",\n "name": }]') == [(2, "")]
+    assert import_errors(read_json, '{"code": "J-1"}') == [(1, "")]
 
 
 def test_barcodes_import(db):
@@ -122,7 +111,7 @@ def test_barcodes_import(db):
         "S-9,INT-1,internal,1\n"
         f"S-1,{good[1:]},upc,1\n"
     )
-    problems = errors_of(import_barcodes, read_csv(csv))
+    problems = import_errors(import_barcodes, read_csv(csv))
     assert problems == [(3, "barcode"), (4, "barcode"), (5, "sku"), (6, "barcode")]
     assert count(db, SkuBarcode) == 1
 
@@ -156,7 +145,7 @@ def test_opening_stock_goes_through_the_ledger(db):
     ).scalar_one()
     assert pallet.quantity == 500
 
-    assert errors_of(import_stock, records, batch=digest[:32]) == [(0, "")]  # same file twice
+    assert import_errors(import_stock, records, batch=digest[:32]) == [(0, "")]  # same file twice
     db.session.rollback()
     assert count(db, Movement) == 6
 
@@ -179,7 +168,7 @@ def test_stock_with_bad_rows_imports_nothing(db):
         "A-01-01-2-1,KETTLE-PW17,,,1\n"
         "A-01-01-1-1,KETTLE-PW17,,,\n"
     )
-    assert errors_of(import_stock, read_csv(csv)) == [
+    assert import_errors(import_stock, read_csv(csv)) == [
         (3, "cell"), (4, "sku"), (5, "lot"), (6, "expiry"), (7, "quantity"), (8, "cell"), (9, "quantity"),
     ]
     db.session.rollback()

@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.models import Delivery, DeliveryLine, DeliveryPallet, Sku
 from server.services.barcodes import check_digit
@@ -19,6 +19,7 @@ from server.services.importer import (
 )
 from server.services.inbound_import import import_deliveries
 from tests import factories
+from tests.assertions import count, import_errors
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HEADER = "number,supplier,expected_date,sku,quantity,lot,expiry,sscc\n"
@@ -26,16 +27,6 @@ HEADER = "number,supplier,expected_date,sku,quantity,lot,expiry,sscc\n"
 
 def sscc(body17: str) -> str:
     return body17 + str(check_digit(body17))
-
-
-def count(db, model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def errors_of(call, *args, **kwargs) -> list[tuple[int, str]]:
-    with pytest.raises(ImportFailed) as caught:
-        call(*args, **kwargs)
-    return [(e.line, e.field) for e in caught.value.errors]
 
 
 def example_catalog(db):
@@ -64,7 +55,7 @@ def test_example_file_creates_two_deliveries_with_lines_and_pallets(db):
     assert [x.expected_qty for x in second.lines] == [6, 120, 50]
 
     # the same file again: the numbers are taken; nothing more is written
-    assert errors_of(import_deliveries, read_file(str(EXAMPLES / "deliveries.csv"))[0]) == [
+    assert import_errors(import_deliveries, read_file(str(EXAMPLES / "deliveries.csv"))[0]) == [
         (2, "number"), (2, "sscc"), (4, "sscc"), (5, "number")]
     db.session.rollback()
     assert count(db, Delivery) == 2 and count(db, DeliveryLine) == 6
@@ -88,7 +79,7 @@ def test_every_bad_field_is_named_and_nothing_is_written(db):
         "PO-5,,,,7,,,\n"  # 12 quantity without SKU
         "PO-6,,2024-13-01,,,,,\n"  # 13 bad expected date
     )
-    assert sorted(errors_of(import_deliveries, read_csv(text))) == [
+    assert sorted(import_errors(import_deliveries, read_csv(text))) == [
         (3, "supplier"), (4, "expected_date"), (4, "quantity"), (5, "sku"), (6, "quantity"), (7, "expiry"),
         (7, "quantity"), (8, "sscc"), (10, "sscc"), (11, "number"), (12, "sku"), (13, "expected_date")]
     db.session.rollback()
@@ -97,7 +88,7 @@ def test_every_bad_field_is_named_and_nothing_is_written(db):
 
 def test_unknown_column_and_messages(db):
     example_catalog(db)
-    assert errors_of(import_deliveries, read_csv("number,sku,qty,colour\nPO-1,USB-C-1M,1,red\n")) == [(2, "colour")]
+    assert import_errors(import_deliveries, read_csv("number,sku,qty,colour\nPO-1,USB-C-1M,1,red\n")) == [(2, "colour")]
     with pytest.raises(ImportFailed) as caught:
         import_deliveries(read_csv(HEADER + "PO-1,,,NO-SUCH,3,,,\n"))
     assert str(caught.value.errors[0]) == "line 2, sku: no SKU with code or barcode 'NO-SUCH'"
@@ -134,8 +125,8 @@ def test_numbers_are_unique_per_warehouse_and_json_and_dry_run_work(db):
     again = read_json('[{"number": "PO-9", "sku": "USB-C-1M", "quantity": 3}]')
     import_deliveries(again, warehouse_id=other.id)  # the same number in another warehouse is fine
     db.session.commit()
-    assert errors_of(import_deliveries, again, warehouse_code="MSK1") == [(1, "number")]
-    assert errors_of(import_deliveries, again) == [(0, "")]  # two warehouses: say which
+    assert import_errors(import_deliveries, again, warehouse_code="MSK1") == [(1, "number")]
+    assert import_errors(import_deliveries, again) == [(0, "")]  # two warehouses: say which
 
 
 def test_cli_imports_deliveries(app, db, tmp_path):

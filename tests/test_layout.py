@@ -4,11 +4,12 @@ import copy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.models import Cell, Warehouse, Zone
 from server.services.layout import LayoutError, apply_layout, load_spec, parse_spec
 from server.services.stock import apply_movement
+from tests.assertions import count
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "layout.toml"
 
@@ -29,10 +30,6 @@ SPEC = {
     "cells": [{"zone": "RCV", "address": "RCV-01"}, {"zone": "RCV", "address": "RCV-02", "barcode": "DOCK2"}],
 }
 AREA_CELLS = 2 * 3 * 4 * 2 * 2  # blocks x aisles x bays x sides x levels
-
-
-def count(db, model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def cell(db, address) -> Cell:
