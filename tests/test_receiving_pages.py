@@ -277,6 +277,10 @@ def test_discrepancies_and_accept(client, db, dock):
     post(boss, "/language", {"language": "ru"}, token_from="/")
     html = boss.get("/receiving").get_data(as_text=True)
     assert 'id="deliveries-closed"' in html and "Закрытые, ждут принятия" in html
+    # The week's KPIs for supervisors: the receiver's 4 units, one delivery closed with discrepancies.
+    kpis = html[html.index('id="receiving-kpis"'):]
+    assert "<td>ivan</td><td class=\"num\">4</td>" in kpis and "Закрыто поставок: 1" in kpis
+    assert 'id="receiving-kpis"' not in client.get("/receiving").get_data(as_text=True)
     html = boss.get(url).get_data(as_text=True)
     assert "Недостача" in html or "недостача" in html
     assert boss.post(f"/receiving/{delivery_id}/accept").status_code in (302, 400)  # without the token: refused

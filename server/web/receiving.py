@@ -6,7 +6,7 @@ Every scan and key goes through the receiving scenario (`handheld_input`), like 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,6 +21,7 @@ from server.models import HandheldSession, Role, Sku, SkuBarcode, Station, Stati
 from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discrepancy, ReceivingQuestion
 from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
+from server.services import kpi
 from server.services import receiving as service
 from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload, whole
 
@@ -127,8 +128,17 @@ def index():
             select(Delivery).where(Delivery.status == DeliveryStatus.closed)
             .order_by(Delivery.closed_at.desc()).limit(100)).scalars())
     ids = [d.id for d in active + closed]
+    kpis = _week_kpis() if current_user.has_any_role(ACCEPTERS) else None
     return render_template("receiving/index.html", current=current, later=later, closed=closed, today=today,
-                           progress=_progress(ids), questions=_open_questions(ids), status_names=STATUS_NAMES)
+                           progress=_progress(ids), questions=_open_questions(ids), status_names=STATUS_NAMES,
+                           kpis=kpis)
+
+
+def _week_kpis() -> list[dict]:
+    """Receiving KPIs of the last 7 days per warehouse, for supervisors (the API has the details)."""
+    until = datetime.now(UTC)
+    return [{"warehouse": w, **kpi.receiving_kpis(w.id, until - timedelta(days=7), until)}
+            for w in db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()]
 
 
 # --- an expected delivery entered by hand ---------------------------------------------------------
