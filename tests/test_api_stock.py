@@ -66,7 +66,18 @@ def test_taking_more_than_available_is_a_409_problem_and_writes_nothing(client, 
     assert response.mimetype == "application/problem+json"
     assert response.json["type"] == "urn:cellwms:problem:insufficient-stock"
     assert response.json["available"] == 3
+    assert response.json["title"] == "Not enough available stock in the cell."
     assert db.session.query(Movement).count() == 1
+    # The same refusal for a Russian reader: the title in Russian, the type unchanged.
+    russian = client.post(
+        "/api/v1/movements",
+        json={"kind": "move", "sku_id": s["sku"], "quantity": 4,
+              "from_cell_id": s["cells"][0], "to_cell_id": s["cells"][1]},
+        headers={**s["supervisor"], "Accept-Language": "ru"},
+    )
+    assert russian.json["type"] == response.json["type"]
+    assert russian.json["title"] == "В ячейке не хватает доступного остатка."
+    assert "доступно 3" in russian.json["detail"]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app
-from flask_babel import force_locale, lazy_gettext
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _
 from sqlalchemy import insert, select
 
 from server.extensions import db
@@ -34,9 +35,6 @@ from server.services.scan import Classification, Kind, classify, classify_many, 
 INPUT_KINDS = ("scan", "weight", "photo", "clip", "device_status", "job_result", "button")
 SOUNDS = ("ok", "error", "none")
 
-
-def _(msgid: str, **params):
-    return lazy_gettext(msgid, **params)
 
 
 class InputError(ValueError):

@@ -10,7 +10,7 @@ tasks along the shortest walk.
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
@@ -51,9 +51,6 @@ OVERRIDE_REASONS = ("suggested-full", "suggested-blocked", "consolidate", "close
 MAX_SPLITS = 20  # cells one received quantity may be split across before the rest waits unsuggested
 NO_CELL_NOTE = "No storage cell can take these goods: choose a cell and scan it."
 
-
-def _(msgid: str, **params):
-    return lazy_gettext(msgid, **params)
 
 
 def _not_storage(cell: Cell, zone_kind):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -56,9 +56,6 @@ MAX_LOT = 64
 MAX_UNITS_PER_COUNT = 100_000  # one count of more units is a typing error
 OPEN_STATES = (DeliveryStatus.expected, DeliveryStatus.receiving)
 
-
-def _(msgid: str, **params):
-    return lazy_gettext(msgid, **params)
 
 
 # Status words in refusals shown to workers (the same words as on the receiving pages).

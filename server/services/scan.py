@@ -22,7 +22,8 @@ from biip import ParseConfig, ParseError
 from biip.gs1_messages import GS1Message
 from biip.sscc import Sscc
 from biip.symbology import SymbologyIdentifier
-from flask_babel import LazyString, lazy_gettext
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _
 from sqlalchemy import BindParameter, Select, bindparam, literal_column, select, union_all
 
 from server.extensions import db
@@ -49,10 +50,6 @@ _MARKING_WITHOUT_GS = re.compile(
     r"^01(\d{14})21(.{13}|.{7}|.{6})(?:91(.{4})92(.{44}|.{88})|93(.{4}))$", re.DOTALL
 )
 
-
-def _(msgid: str, **params):
-    """Mark a message for translation (pybabel extracts `_`); translated when shown."""
-    return lazy_gettext(msgid, **params)
 
 
 class Kind:

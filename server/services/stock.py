@@ -8,6 +8,7 @@ already holds the write lock (BEGIN IMMEDIATE). Available stock therefore never 
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import and_, case, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,9 +49,9 @@ def apply_movement(
     try:
         kind = MovementKind(kind)
     except ValueError:
-        raise Problem(422, "unknown-movement-kind", f"Unknown movement kind {kind!r}.") from None
+        raise Problem(422, "unknown-movement-kind", _("Unknown movement kind %(kind)s.", kind=kind)) from None
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise Problem(422, "bad-quantity", "Quantity must be a positive whole number.")
+        raise Problem(422, "bad-quantity", _("Quantity must be a positive whole number."))
     lot = (lot or "").strip()
 
     if idempotency_key:
@@ -64,23 +65,23 @@ def apply_movement(
     needs_source = bool(src_q or src_r)
     needs_target = bool(dst_q or dst_r)
     if needs_source and from_cell_id is None:
-        raise Problem(422, "source-cell-required", f"A {kind} movement needs a source cell.")
+        raise Problem(422, "source-cell-required", _("A %(kind)s movement needs a source cell.", kind=kind))
     if needs_target and to_cell_id is None:
-        raise Problem(422, "target-cell-required", f"A {kind} movement needs a target cell.")
+        raise Problem(422, "target-cell-required", _("A %(kind)s movement needs a target cell.", kind=kind))
     if not needs_source:
         from_cell_id = None
     if not needs_target:
         to_cell_id = None
     if from_cell_id is not None and from_cell_id == to_cell_id:
-        raise Problem(422, "same-cell", "Source and target cell are the same.")
+        raise Problem(422, "same-cell", _("Source and target cell are the same."))
 
     sku = db.session.get(Sku, sku_id)
     if sku is None:
-        raise Problem(404, "unknown-sku", f"No SKU with id {sku_id}.")
+        raise Problem(404, "unknown-sku", _("No SKU with id %(id)s.", id=sku_id))
     if sku.track_lot and not lot:
-        raise Problem(422, "lot-required", f"SKU {sku.code} is tracked by lot; give the lot.")
+        raise Problem(422, "lot-required", _("SKU %(sku)s is tracked by lot; give the lot.", sku=sku.code))
     if sku.track_expiry and expiry is None:
-        raise Problem(422, "expiry-required", f"SKU {sku.code} is tracked by expiry; give the expiry date.")
+        raise Problem(422, "expiry-required", _("SKU %(sku)s is tracked by expiry; give the expiry date.", sku=sku.code))
     cells = _cells(kind, from_cell_id, to_cell_id)
 
     keys = [(cell_id, sku_id, lot, expiry) for cell_id in (from_cell_id, to_cell_id) if cell_id is not None]
@@ -93,17 +94,18 @@ def apply_movement(
             raise Problem(
                 409,
                 "insufficient-stock",
-                "Not enough available stock in the cell.",
-                f"{cells[from_cell_id].address}: {have_total - have_reserved} available of {sku.code}, "
-                f"{quantity} asked.",
+                _("Not enough available stock in the cell."),
+                _("%(cell)s: %(available)s of %(sku)s available, %(asked)s asked.", cell=cells[from_cell_id].address,
+                  available=have_total - have_reserved, sku=sku.code, asked=quantity),
                 available=have_total - have_reserved,
             )
         if src_r < 0 and have_reserved < quantity:
             raise Problem(
                 409,
                 "insufficient-reserved",
-                "Not enough reserved stock in the cell.",
-                f"{cells[from_cell_id].address}: {have_reserved} reserved of {sku.code}, {quantity} asked.",
+                _("Not enough reserved stock in the cell."),
+                _("%(cell)s: %(reserved)s of %(sku)s reserved, %(asked)s asked.", cell=cells[from_cell_id].address,
+                  reserved=have_reserved, sku=sku.code, asked=quantity),
                 reserved=have_reserved,
             )
         source.quantity += src_q * quantity
@@ -144,7 +146,7 @@ def reserve_fefo(
 ) -> list[Movement]:
     """Reserve `quantity` of a SKU in a warehouse, first-expiring first; all or nothing."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise Problem(422, "bad-quantity", "Quantity must be a positive whole number.")
+        raise Problem(422, "bad-quantity", _("Quantity must be a positive whole number."))
     quants = (
         db.session.execute(
             select(Quant)
@@ -166,7 +168,7 @@ def reserve_fefo(
         raise Problem(
             409,
             "insufficient-stock",
-            "Not enough available stock in the warehouse.",
+            _("Not enough available stock in the warehouse."),
             available=sum(q.available for q in quants),
         )
     movements, left = [], quantity
@@ -194,7 +196,7 @@ def _same_or_conflict(earlier: Movement, kind, sku_id, quantity, from_cell_id, t
     )
     if not same:
         raise Problem(
-            422, "idempotency-key-reused", "This idempotency key was already used for a different movement.",
+            422, "idempotency-key-reused", _("This idempotency key was already used for a different movement."),
             movement_id=earlier.id,
         )
     return earlier
@@ -207,12 +209,12 @@ def _cells(kind: str, from_cell_id: int | None, to_cell_id: int | None) -> dict[
             continue
         cell = db.session.get(Cell, cell_id)
         if cell is None:
-            raise Problem(404, "unknown-cell", f"No cell with id {cell_id}.")
+            raise Problem(404, "unknown-cell", _("No cell with id %(id)s.", id=cell_id))
         if cell.status == CellStatus.blocked and kind not in ALLOWED_IN_BLOCKED_CELL:
-            raise Problem(409, "cell-blocked", f"Cell {cell.address} is blocked.")
+            raise Problem(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address))
         cells[cell_id] = cell
     if from_cell_id and to_cell_id and cells[from_cell_id].warehouse_id != cells[to_cell_id].warehouse_id:
-        raise Problem(422, "different-warehouses", "Source and target cell are in different warehouses.")
+        raise Problem(422, "different-warehouses", _("Source and target cell are in different warehouses."))
     return cells
 
 
