@@ -29,6 +29,7 @@ for family in (scales, scanners, cameras):
         {"devices": devices, "emulate": emulate}[group_name].add_command(command)
 
 main.add_command(station.command)
+main.add_command(station.outbox_group)
 
 if __name__ == "__main__":
     main()

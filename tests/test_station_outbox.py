@@ -131,3 +131,27 @@ def test_a_job_interrupted_by_a_crash_is_reported_failed_and_never_rerun(tmp_pat
     assert results[6]["weight"] == 1.2
     box.close()
     assert Outbox(path).interrupted_jobs == []
+
+
+def test_held_events_are_shown_and_requeued_in_their_old_place(tmp_path):
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    path = tmp_path / "outbox.db"
+    box = Outbox(str(path))
+    first = box.put("scan", {"raw_b64": "QQ==", "symbology": ""}, device="scanner")
+    bad = box.put("scan", {"raw_b64": "Qg==", "symbology": ""}, device="x" * 100)
+    last = box.put("scan", {"raw_b64": "Qw==", "symbology": ""}, device="scanner")
+    assert box.hold(bad, "422: device too long")
+    box.job_started(7, "printer")  # a job under way in the running agent
+    runner = CliRunner()
+    shown = runner.invoke(main, ["outbox", "show", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "waiting: 2 events" in shown.output and "held: 1" in shown.output and "device too long" in shown.output
+    assert box.job_result(7) is None  # looking from outside does not take the job for interrupted
+    requeued = runner.invoke(main, ["outbox", "requeue", str(path)])
+    assert requeued.exit_code == 0 and "requeued: 1 events" in requeued.output
+    assert [e["event_id"] for e in box.pending()] == [first, bad, last]  # back in its place
+    assert box.held() == 0
+    box.close()

@@ -29,6 +29,13 @@ def devices(args):
     _forward("devices", *args)
 
 
+@click.command("outbox", context_settings=FORWARD, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def outbox(args):
+    """Look into a station agent's outbox: show, requeue (see `cellwms outbox --help`)."""
+    _forward("outbox", *args)
+
+
 EMULATORS = {
     "scale": "Run a serial scale emulator on a new pty until stopped",
     "scanner": "Run a serial barcode scanner emulator on a new pty until stopped",
@@ -68,4 +75,4 @@ class StationGroup(click.Group):
 
 station = StationGroup("station", help=StationGroup.__doc__)
 
-commands = [devices, station]
+commands = [devices, outbox, station]

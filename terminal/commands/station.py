@@ -63,3 +63,44 @@ def command(profile_path, server_url, token, outbox_path, status_port, heartbeat
     if agent.fatal:
         click.echo(f"station {profile.name} stopped: {agent.fatal}", err=True)
     sys.exit(code)
+
+
+@click.group("outbox")
+def outbox_group():
+    """Look into a station agent's outbox (run it where the agent runs)."""
+
+
+@outbox_group.command("show")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def outbox_show(path):
+    """Events waiting, media waiting, and the events set aside (held) with why."""
+    from terminal.station.outbox import Outbox
+
+    box = Outbox(path, recover=False)
+    try:
+        count, oldest = box.waiting()
+        click.echo(f"waiting: {count} events" + (f" (oldest {oldest})" if oldest else ""))
+        click.echo(f"media waiting: {box.media_waiting()}")
+        held = box.held_events()
+        click.echo(f"held: {len(held)}")
+        for event in held:
+            click.echo(f"  {event['event_id']} {event['kind']} {event['device'] or ''} {event['occurred_at']}: "
+                       f"{event['reason']}")
+    finally:
+        box.close()
+
+
+@outbox_group.command("requeue")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("event_ids", nargs=-1)
+def outbox_requeue(path, event_ids):
+    """Send held events again (all, or the given ids) once the bug that refused them is fixed.
+    Safe while the agent runs: the outbox is shared through SQLite."""
+    from terminal.station.outbox import Outbox
+
+    box = Outbox(path, recover=False)
+    try:
+        moved = box.requeue_held(list(event_ids) or None)
+    finally:
+        box.close()
+    click.echo(f"requeued: {moved} events")

@@ -85,7 +85,9 @@ def content_type(path: str) -> str:
 class Outbox:
     """Thread-safe: one connection, one lock; every write is one fsync'd transaction."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, recover: bool = True):
+        """`recover=False` for a look from outside (a CLI while the agent runs): jobs the agent has
+        under way must not be taken for interrupted ones."""
         self.path = str(path)
         folder = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(folder, exist_ok=True)
@@ -96,7 +98,7 @@ class Outbox:
         self._db.execute("PRAGMA busy_timeout=5000")
         with self._lock:
             self._db.executescript(SCHEMA)
-        self.interrupted_jobs = self._recover_jobs()
+        self.interrupted_jobs = self._recover_jobs() if recover else []
 
     def close(self) -> None:
         with self._lock:
@@ -180,6 +182,25 @@ class Outbox:
 
     def held(self) -> int:
         return self._read("SELECT count(*) FROM held")[0][0]
+
+    def held_events(self) -> list[dict]:
+        """The events set aside, oldest first, with why."""
+        rows = self._read("SELECT seq, event_id, kind, device, occurred_at, payload, reason, held_at FROM held"
+                          " ORDER BY seq")
+        return [{"seq": s, "event_id": e, "kind": k, "device": d, "occurred_at": o, "payload": json.loads(p),
+                 "reason": r, "held_at": h} for s, e, k, d, o, p, r, h in rows]
+
+    def requeue_held(self, event_ids=None) -> int:
+        """Put held events (all, or these) back in the queue at their old place; returns how many.
+        For after the bug that made the server refuse them is fixed."""
+        where, args = ("", ()) if event_ids is None else (
+            f" WHERE event_id IN ({','.join('?' * len(event_ids))})", tuple(event_ids))
+        with self._write() as db:
+            moved = db.execute("INSERT OR IGNORE INTO events (seq, event_id, kind, device, occurred_at, payload)"
+                               " SELECT seq, event_id, kind, device, occurred_at, payload FROM held" + where,
+                               args).rowcount
+            db.execute("DELETE FROM held" + where, args)
+        return moved
 
     def waiting(self) -> tuple[int, str | None]:
         """(events waiting, occurred_at of the oldest)."""
