@@ -88,6 +88,10 @@ def _block(doc: EscposDocument, lines: list[str], field: str) -> None:
         doc.line(line, field)
 
 
+def _signature(doc: EscposDocument, field: str) -> None:
+    doc.line("Подпись " + "_" * (doc.width - 8), field)
+
+
 def _title(doc: EscposDocument, text: str, field: str) -> None:
     doc.style(align="center", bold=True, size=2)
     _block(doc, wrap(text, doc.width // 2), field)  # double width: half the characters
@@ -191,11 +195,11 @@ def handoff_act(data: dict, profile: PrinterProfile | str) -> bytes:
     doc.feed(1)
     _block(doc, wrap(f"Сдал (склад): {dispatcher}", w, 2), "dispatcher")
     doc.feed(1)
-    doc.line("Подпись " + "_" * (w - 8), "dispatcher")
+    _signature(doc, "dispatcher")
     doc.feed(1)
     _block(doc, wrap(f"Принял (курьер): {courier or ''}", w, 2), "courier")
     doc.feed(1)
-    doc.line("Подпись " + "_" * (w - 8), "courier")
+    _signature(doc, "courier")
     doc.cut()
     return doc.bytes()
 
@@ -273,11 +277,11 @@ def receiving_act(data: dict, profile: PrinterProfile | str) -> bytes:
     doc.feed(1)
     doc.line("Сдал (водитель поставщика):", "driver")
     doc.feed(1)
-    doc.line("Подпись " + "_" * (w - 8), "driver")
+    _signature(doc, "driver")
     doc.feed(1)
     _block(doc, wrap(f"Принял (склад): {receiver}", w, 2), "receiver")
     doc.feed(1)
-    doc.line("Подпись " + "_" * (w - 8), "receiver")
+    _signature(doc, "receiver")
     doc.cut()
     return doc.bytes()
 

@@ -56,9 +56,7 @@ MAX_LOT = 64
 MAX_UNITS_PER_COUNT = 100_000  # one count of more units is a typing error
 OPEN_STATES = (DeliveryStatus.expected, DeliveryStatus.receiving)
 
-
-
-# Status words in refusals shown to workers (the same words as on the receiving pages).
+# Status words in refusals shown to workers, and on the receiving pages.
 DELIVERY_STATUS_NAMES = {
     DeliveryStatus.expected: _("expected"),
     DeliveryStatus.receiving: _("receiving"),

@@ -40,13 +40,7 @@ KEYS = {
     "close": (),
     "leave": (),
 }
-STATUS_NAMES = {
-    DeliveryStatus.expected: _l("expected"),
-    DeliveryStatus.receiving: _l("receiving"),
-    DeliveryStatus.closed: _l("closed"),
-    DeliveryStatus.accepted: _l("accepted"),
-    DeliveryStatus.cancelled: _l("cancelled"),
-}
+STATUS_NAMES = service.DELIVERY_STATUS_NAMES
 KIND_NAMES = {"short": _l("short"), "over": _l("over"), "damaged": _l("damaged"),
               "unexpected": _l("unexpected"), "unknown": _l("unknown barcode")}
 
