@@ -3,8 +3,12 @@
 The `title` (and `detail`) may be a lazy translated string (`flask_babel.lazy_gettext`): it is
 turned into text in the language of the request when the problem is answered or printed."""
 
+from __future__ import annotations
+
 from flask import jsonify
 from flask_babel.speaklater import LazyString
+
+from server.services.errors import DomainError
 
 PROBLEM_BASE = "urn:cellwms:problem:"
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -21,19 +25,18 @@ def _plain(value):
     return value
 
 
-class Problem(Exception):
+class Problem(DomainError):
+    """An HTTP refusal made by the API or a page (a DomainError with response headers)."""
+
     def __init__(self, status: int, slug: str, title: str | LazyString, detail: str | LazyString | None = None, *,
                  headers: dict | None = None, **extra):
-        super().__init__(title)
+        super().__init__(status, slug, title, detail, **extra)
         self.headers = headers or {}
-        self.status = status
-        self.slug = slug
-        self.title = title
-        self.detail = detail
-        self.extra = extra
 
-    def __str__(self) -> str:
-        return str(self.title)
+    @classmethod
+    def of(cls, error: DomainError) -> Problem:
+        return error if isinstance(error, Problem) else cls(error.status, error.slug, error.title, error.detail,
+                                                            **error.extra)
 
     def to_dict(self) -> dict:
         body = {"type": PROBLEM_BASE + self.slug, "title": str(self.title), "status": self.status}

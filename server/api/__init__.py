@@ -19,6 +19,7 @@ from server.auth import current_principal
 from server.extensions import db
 from server.models import IdempotencyRecord
 from server.problems import HTTP_SLUGS, Problem, problem_response
+from server.services.errors import DomainError
 
 API_PREFIX = "/api/v1"
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -62,10 +63,10 @@ def init_api(app) -> None:
     for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi):
         api.register_blueprint(module.blp)
 
-    @app.errorhandler(Problem)
-    def on_problem(problem: Problem):
+    @app.errorhandler(DomainError)
+    def on_problem(error: DomainError):
         db.session.rollback()
-        return problem_response(problem)
+        return problem_response(Problem.of(error))
 
     @app.errorhandler(CSRFError)
     def on_csrf(error: CSRFError):

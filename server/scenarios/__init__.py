@@ -51,12 +51,15 @@ class Prompt:
     scenario: str = ""
     user: str | None = None
     screen: dict = field(default_factory=dict)  # scenario data the station page draws
+    state: str = ""  # the flow's state after this input
+    keys: list[dict] = field(default_factory=list)  # what the state accepts: {"key", "label"}; pages show only these
 
     def as_json(self) -> dict:
         return {
             "scenario": self.scenario, "title": str(self.title), "message": str(self.message), "sound": self.sound,
             "details": [str(d) for d in self.details], "jobs": list(self.jobs), "user": self.user,
-            "screen": self.screen,
+            "screen": self.screen, "state": self.state,
+            "keys": [{**key, "label": str(key.get("label", ""))} for key in self.keys],
         }
 
 
@@ -418,17 +421,19 @@ def _finite(value):
     return value
 
 
-def page_input(station: Station, user: User, kind: str, payload: dict) -> dict:
-    """An input typed or clicked on the station page: stored and answered like an agent's."""
-    event = StationInput(event_id=str(uuid.uuid4()), kind=kind, payload=payload, source="page",
+def page_input(station: Station, user: User, kind: str, payload: dict, *, event_id: str | None = None) -> dict:
+    """An input typed or clicked on the station page: stored and answered like an agent's.
+    `event_id` is the one the page made for it (kept across its retries)."""
+    event = StationInput(event_id=event_id or str(uuid.uuid4()), kind=kind, payload=payload, source="page",
                          occurred_at=datetime.now(UTC))
     return handle_inputs(station, [event], user=user)[0]
 
 
 def handheld_input(user: User, kind: str, payload: dict, *, scenario: Scenario,
-                   station: Station | None = None) -> dict:
-    """An input on a handheld page, in the worker's own session and the page's flow."""
-    event = StationInput(event_id=str(uuid.uuid4()), kind=kind, payload=payload, source="handheld",
+                   station: Station | None = None, event_id: str | None = None) -> dict:
+    """An input on a handheld page, in the worker's own session and the page's flow.
+    `event_id` is the one the page made for it (kept across its retries)."""
+    event = StationInput(event_id=event_id or str(uuid.uuid4()), kind=kind, payload=payload, source="handheld",
                          occurred_at=datetime.now(UTC))
     return handle_inputs(station, [event], user=user, handheld=True, scenario=scenario)[0]
 
