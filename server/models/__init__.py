@@ -20,6 +20,7 @@ from server.models.orders import Order, OrderStatus
 from server.models.people import ApiToken, Role, SignInFailure, User
 from server.models.shipping import Parcel
 from server.models.stations import (
+    FlowState,
     HandheldSession,
     JobState,
     MediaFile,
@@ -34,7 +35,7 @@ from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse,
 
 __all__ = [
     "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
-    "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
+    "FlowState", "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
     "KIND_EFFECTS", "ApiToken", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",

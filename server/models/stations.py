@@ -150,3 +150,20 @@ class HandheldSession(db.Model):
     state: Mapped[dict] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FlowState(db.Model):
+    """One flow's state in one session: a station's (`session_key` "station:<id>") or a worker's
+    handheld ("handheld:<user id>"). A flow reads and writes only its own row; `data` is the
+    flow's typed state (a dataclass of the scenario) as JSON, written by `version` of it."""
+
+    __tablename__ = "flow_states"
+    __table_args__ = (UniqueConstraint("session_key", "flow", name="uq_flow_states_session_flow"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    session_key: Mapped[str] = mapped_column(String(40))
+    flow: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(48))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
