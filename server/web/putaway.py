@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server import scenarios
 from server.extensions import db
-from server.models import Cell, HandheldSession
+from server.models import Cell
 from server.models.inbound import Delivery, PutawayStatus, PutawayTask
 from server.problems import Problem, problem_response
 from server.scenarios.putaway import PUTAWAY, REASON_LABELS
@@ -21,7 +21,7 @@ from server.web.handheld import WORKERS, chosen_station, json_user, key_payload,
 
 putaway = Blueprint("putaway", __name__, template_folder="templates")
 
-KEYS = {"task": ("task_id",), "reason": (), "delivery": ("delivery_id",), "skip": (), "leave": ()}
+KEYS = PUTAWAY.flow.key_params()  # what the page may send: the flow's declared keys
 
 
 @putaway.errorhandler(CSRFError)
@@ -65,10 +65,7 @@ def index():
 
 
 def _session_state() -> dict:
-    session = db.session.get(HandheldSession, current_user.id)
-    if session is None or session.scenario != PUTAWAY.name:
-        return {}
-    return dict(session.state or {})
+    return PUTAWAY.view(user=current_user._get_current_object())["data"].as_json()
 
 
 @putaway.get("/putaway/task")
