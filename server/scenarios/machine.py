@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _
 
 from server.extensions import db
@@ -47,16 +48,17 @@ class On:
     note: str = ""
 
 
+# A step that refuses (an error answer) stays where it was: `to` names where it goes otherwise.
 def scan(what: str, step: str, *to: str, note: str = "") -> On:
-    return On("scan", what, step, to, note=note)
+    return On("scan", what, step, tuple(dict.fromkeys(to)), note=note)
 
 
 def key(name: str, label, step: str, *to: str, params: tuple[str, ...] = (), when: str = "", note: str = "") -> On:
-    return On("key", name, step, to, label=label, params=params, when=when, note=note)
+    return On("key", name, step, tuple(dict.fromkeys(to)), label=label, params=params, when=when, note=note)
 
 
 def photo(step: str, *to: str, note: str = "") -> On:
-    return On("photo", "photo", step, to, note=note)
+    return On("photo", "photo", step, tuple(dict.fromkeys(to)), note=note)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,18 @@ class Flow:
                 found.setdefault(t.what, t.params)
         return found
 
+    def reference(self) -> str:
+        """The flow's page section for docs/flows/: the diagram and a table of its states."""
+        rows = ["| state | the worker is asked | scans | keys |", "|---|---|---|---|"]
+        for state in self.states.values():
+            scans = ", ".join("any other" if t.what == ANY else t.what for t in state.on if t.input == "scan")
+            keys = ", ".join(f"`{t.what}`" + (f" (when {t.when.replace('_', ' ')})" if t.when else "")
+                             for t in state.key_transitions())
+            with force_locale("en"):
+                asked = str(state.instruction)
+            rows.append(f"| `{state.name}` | {asked} | {scans or '-'} | {keys or '-'} |")
+        return "```mermaid\n" + self.diagram() + "```\n\n" + "\n".join(rows) + "\n"
+
     def diagram(self) -> str:
         """The flow as a Mermaid state diagram, from the declarations."""
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
@@ -132,11 +146,13 @@ class Flow:
             if state.note:
                 lines.append(f"    {state.name} : {state.note}")
         for state in self.states.values():
+            edges: dict[str, list[str]] = {}  # one arrow per pair of states, naming every input on it
             for t in state.on:
-                what = "any scan" if t.what == ANY else f"scan {t.what}" if t.input == "scan" else \
+                what = "any other scan" if t.what == ANY else f"scan {t.what}" if t.input == "scan" else \
                     f"key {t.what}" if t.input == "key" else t.input
                 for to in t.to:
-                    lines.append(f"    {state.name} --> {to} : {what}")
+                    edges.setdefault(to, []).append(what)
+            lines.extend(f"    {state.name} --> {to} : {', '.join(whats)}" for to, whats in edges.items())
         return "\n".join(lines) + "\n"
 
 

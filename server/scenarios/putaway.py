@@ -40,26 +40,26 @@ class PutawayState(FlowState):
 
 
 _CHOOSING = (
-    key("task", _("Take this task"), "take_task", "task", "choose", params=("task_id",)),
+    key("task", _("Take this task"), "take_task", "task", params=("task_id",)),
     key("delivery", _("Deliveries"), "choose_delivery", "choose", params=("delivery_id",)),
 )
 
 FLOW = Flow("putaway", title=_("Putaway"), data=PutawayState, states=(
     State("choose", _("Scan a SKU to put away."), note="no task taken", on=(
-        scan(Kind.sku, "take_sku", "task", "choose"),
+        scan(Kind.sku, "take_sku", "task"),
         scan(ANY, "scan_sku_first", "choose"),
         *_CHOOSING,
     )),
     State("task", _("Take the goods to the cell shown and scan the cell."), note="a task taken", on=(
-        scan(Kind.cell, "at_cell", "choose", "reason", "task", note="confirmed, or another cell asks why"),
+        scan(Kind.cell, "at_cell", "choose", "reason", note="confirmed, or another cell asks why"),
         scan(Kind.sku, "take_sku", "task"),
         scan(ANY, "scan_cell", "task"),
         key("skip", _("Skip"), "skip", "choose"),
         *_CHOOSING,
     )),
     State("reason", _("Another cell than suggested: choose why."), note="waiting for a reason", on=(
-        key("reason", _("Reason"), "reason", "choose", "reason"),
-        scan(Kind.cell, "at_cell", "choose", "reason", "task"),
+        key("reason", _("Reason"), "reason", "choose"),
+        scan(Kind.cell, "at_cell", "choose", "reason"),
         scan(Kind.sku, "take_sku", "task"),
         scan(ANY, "scan_cell", "reason"),
         key("skip", _("Skip"), "skip", "choose"),

@@ -44,15 +44,15 @@ class ReceivingState(FlowState):
         return self.last_unexpected is not None
 
 
-def _opening(state: str) -> tuple:
-    return (scan("delivery", "open_scanned", "counting", "closed", state, note="open it"),
-            scan("pallet", "open_scanned", "counting", "closed", state),
-            key("open", _("Open"), "open_key", "counting", "closed", state, params=("delivery_id",)))
+# Opening a delivery: counting it, or showing it when it is closed already.
+OPENING = (scan("delivery", "open_scanned", "counting", "closed"),
+           scan("pallet", "open_scanned", "counting", "closed"),
+           key("open", _("Open"), "open_key", "counting", "closed", params=("delivery_id",)))
 
 
 FLOW = Flow("receiving", title=_("Receiving"), data=ReceivingState, states=(
     State("idle", _("Open a delivery: scan its document or a pallet's SSCC."), note="no delivery open", on=(
-        *_opening("idle"),
+        *OPENING,
         scan(ANY, "identify", "idle", note="say what the code is"),
         photo("photo", "idle"),
     )),
@@ -60,7 +60,7 @@ FLOW = Flow("receiving", title=_("Receiving"), data=ReceivingState, states=(
         scan(Kind.sku, "count_scan", "counting"),
         scan(Kind.unknown, "unknown_code", "counting", note="SSCC: pallet; else held as a question"),
         scan(Kind.parcel, "unknown_code", "counting"),
-        *_opening("counting"),
+        *OPENING,
         scan(ANY, "not_goods", "counting"),
         key("quantity", _("Quantity"), "set_quantity", "counting", params=("value",)),
         key("count", _("+1"), "count_line", "counting", params=("line_id", "quantity")),
@@ -73,7 +73,8 @@ FLOW = Flow("receiving", title=_("Receiving"), data=ReceivingState, states=(
         photo("photo", "counting"),
     )),
     State("closed", _("The delivery is closed. Scan the next delivery."), note="a closed delivery shown", on=(
-        *_opening("closed"),
+        *OPENING,
+        scan(Kind.sku, "goods_after_close", "closed"),
         scan(ANY, "identify", "closed"),
         key("leave", _("Leave"), "leave", "idle"),
         photo("photo", "closed"),
@@ -165,6 +166,12 @@ class ReceivingScenario(FlowScenario):
         state = ctx.state
         return Answer(state, said.message, said.sound, title=said.title, screen=said.screen,
                       details=[self.flow.states[state].instruction])
+
+    def goods_after_close(self, ctx: Context, data: ReceivingState, result: Classification) -> Answer:
+        delivery = self._delivery(data)
+        return self._error("closed", _("Delivery %(number)s is %(status)s: nothing counted.", number=delivery.number,
+                                       status=service.DELIVERY_STATUS_NAMES.get(delivery.status, delivery.status)),
+                           data, problem="delivery-closed")
 
     def not_goods(self, ctx: Context, data: ReceivingState, result: Classification) -> Answer:
         delivery = self._delivery(data)
