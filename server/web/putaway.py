@@ -64,8 +64,6 @@ def index():
     return render_template("putaway/index.html", groups=groups, cells=cells)
 
 
-def _session_state() -> dict:
-    return PUTAWAY.view(user=current_user._get_current_object())["data"].as_json()
 
 
 @putaway.get("/putaway/task")
@@ -81,8 +79,9 @@ def task():
         if value.isdigit():
             start = {"kind": "button", "key": name, key: int(value)}
             break
+    flow = PUTAWAY.view(user=current_user._get_current_object())
     if start is None:
-        state = _session_state()
+        state = flow["data"].as_json()
         if isinstance(state.get("task_id"), int):
             start = {"kind": "button", "key": "task", "task_id": state["task_id"]}
         elif isinstance(state.get("delivery_id"), int):
@@ -93,7 +92,7 @@ def task():
         "no_answer": _("The server did not answer. Try again."), "all_done": _("All tasks are done."),
         "take": _("Take this task"), "left": _("Tasks left: %(count)s", count="{count}"),
     }
-    return render_template("putaway/task.html", start=start, texts=texts, reasons=REASON_LABELS,
+    return render_template("putaway/task.html", start=start, texts=texts, reasons=REASON_LABELS, keys=flow["keys"],
                            index_url=url_for(".index"))
 
 

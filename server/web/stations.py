@@ -176,11 +176,12 @@ def _dock_context(station: Station, session: StationSession | None) -> dict:
     from server.scenarios.receiving import RECEIVING
     from server.web import receiving
 
-    delivery_id = RECEIVING.view(station=station)["data"].delivery_id
+    flow = RECEIVING.view(station=station)
+    delivery_id = flow["data"].delivery_id
     delivery = db.session.get(receiving.Delivery, delivery_id) if isinstance(delivery_id, int) else None
     return {"receiving_texts": receiving.page_texts(),
             "receiving_summary": receiving.service.delivery_summary(delivery) if delivery is not None else None,
-            "dock_deliveries": receiving.deliveries_to_open(station.warehouse_id)}
+            "dock_deliveries": receiving.deliveries_to_open(station.warehouse_id), "flow_keys": flow["keys"]}
 
 
 # --- input and jobs ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@
       promptBox.querySelector(".prompt-message").textContent = prompt.message || "";
       const details = promptBox.querySelector(".prompt-details");
       details.replaceChildren(...(prompt.details || []).map(function (d) { return el("li", "", d); }));
+      if (prompt.state) window.cellwms.showKeys(root, prompt.keys);
       if ("user" in prompt) {
         worker.textContent = prompt.user || T.nobody;
         document.getElementById("sign-in-station").hidden = Boolean(prompt.user);
