@@ -28,7 +28,7 @@ def store(event_rows: list[dict], scan_rows: list[dict]) -> None:
 def station_session(station_id: int, *, lock: bool = False) -> StationSession:
     session = db.session.get(StationSession, station_id, with_for_update=lock or None, populate_existing=lock)
     if session is None:
-        session = StationSession(station_id=station_id, state={}, scenario="")
+        session = StationSession(station_id=station_id)
         db.session.add(session)
     return session
 
@@ -36,6 +36,6 @@ def station_session(station_id: int, *, lock: bool = False) -> StationSession:
 def handheld_session(user: User, *, lock: bool = False) -> HandheldSession:
     session = db.session.get(HandheldSession, user.id, with_for_update=lock or None, populate_existing=lock)
     if session is None:
-        session = HandheldSession(user_id=user.id, state={}, scenario="")
+        session = HandheldSession(user_id=user.id)
         db.session.add(session)
     return session
