@@ -31,6 +31,7 @@ from server.problems import Problem
 from server.scenarios import StationInput, handle_inputs, store_failed
 from server.services import job_signals
 from server.services import stations as service
+from server.services.errors import DomainError
 
 log = logging.getLogger("cellwms.stations")
 
@@ -291,7 +292,7 @@ def _store_one(station: Station, one: StationInput) -> dict:
             return store_failed(station, one, reason)
     except Exception as error:
         log.exception("station %s: input %s (%s) failed", station.code, one.event_id, one.kind)
-        reason = str(error.title) if isinstance(error, Problem) else f"server error ({type(error).__name__})"
+        reason = str(error.title) if isinstance(error, DomainError) else f"server error ({type(error).__name__})"
         with db.session.begin_nested():
             return store_failed(station, one, reason)
 
@@ -483,7 +484,14 @@ class MyMediaUpload(MethodView):
         if (request.content_length or 0) > service.MAX_CHUNK:
             raise Problem(413, "chunk-too-large", f"Send at most {service.MAX_CHUNK} bytes per request.")
         media = _my_media(media_id, lock=True)
-        new_offset = service.write_chunk(media, offset, request.get_data(cache=False))
+        try:
+            new_offset = service.write_chunk(media, offset, request.get_data(cache=False))
+        except DomainError as error:
+            if "offset" not in error.extra:
+                raise
+            problem = Problem.of(error)  # the offset to go on from, in the header too
+            problem.headers["Upload-Offset"] = str(error.extra["offset"])
+            raise problem from None
         return "", 204, {"Upload-Offset": str(new_offset), "Cache-Control": "no-store"}
 
     @station_token_required

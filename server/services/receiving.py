@@ -43,9 +43,9 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.models.catalog import BarcodeKind
-from server.problems import Problem
 from server.services import scan as scan_service
 from server.services.barcodes import BarcodeError, check_digit, gtin_kind, is_valid_gtin, looks_like_gtin
+from server.services.errors import DomainError
 from server.services.scan import ID, WAREHOUSE, Classification, DecodedScan, Lookup, Resolver
 from server.services.stock import Actor, ReceiptLine, receive_lines
 
@@ -73,6 +73,11 @@ QUESTION_STATUS_NAMES = {
 
 def _status_name(delivery: Delivery):
     return DELIVERY_STATUS_NAMES.get(delivery.status, delivery.status)
+
+
+def _not_changed(delivery: Delivery):
+    return _("Delivery %(number)s is %(status)s: nothing changed.", number=delivery.number,
+             status=_status_name(delivery))
 
 
 # --- creating and finding deliveries ----------------------------------------------------------
@@ -105,7 +110,7 @@ def _as_date(value, field: str, errors: dict) -> date | None:
 def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected_date=None, lines=(), pallets=(),
                     blind: bool = False, notes: str = "") -> Delivery:
     """An expected delivery with its lines and pallets. All or nothing: every bad field is named in
-    one 422 Problem (`errors` by field, lines as `lines.<i>.<field>`)."""
+    one 422 DomainError (`errors` by field, lines as `lines.<i>.<field>`)."""
     errors: dict[str, list[str]] = {}
     number = (number or "").strip()
     if not number:
@@ -151,10 +156,10 @@ def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected
             if sscc in taken:
                 errors.setdefault(f"pallets.{i}", []).append(_("SSCC %(sscc)s belongs to another delivery.", sscc=sscc))
     if errors:
-        raise Problem(422, "invalid-delivery", _("The delivery has errors; nothing was saved."), errors=errors)
+        raise DomainError(422, "invalid-delivery", _("The delivery has errors; nothing was saved."), errors=errors)
     if db.session.execute(select(Delivery.id).where(Delivery.warehouse_id == warehouse_id,
                                                     Delivery.number == number)).first():
-        raise Problem(409, "duplicate", _("Delivery %(number)s already exists.", number=number), field="number",
+        raise DomainError(409, "duplicate", _("Delivery %(number)s already exists.", number=number), field="number",
                       errors={"number": [_("Delivery %(number)s already exists.", number=number)]})
     delivery = Delivery(warehouse_id=warehouse_id, number=number, supplier=supplier, expected_date=expected,
                         status=DeliveryStatus.expected, blind=bool(blind), notes=notes or "")
@@ -213,12 +218,8 @@ def _lock(delivery: Delivery, *, share: bool = False) -> Delivery:
 def _refuse_unless_receiving(delivery: Delivery) -> None:
     if delivery.status != DeliveryStatus.receiving:
         if delivery.status == DeliveryStatus.expected:
-            raise Problem(409, "delivery-not-open",
-                          _("Delivery %(number)s is not open: open it first.", number=delivery.number),
-                          status_now=delivery.status)
-        raise Problem(409, "delivery-closed",
-                      _("Delivery %(number)s is %(status)s.", number=delivery.number, status=_status_name(delivery)),
-                      status_now=delivery.status)
+            raise DomainError(409, "delivery-not-open", _not_changed(delivery), status_now=delivery.status)
+        raise DomainError(409, "delivery-closed", _not_changed(delivery), status_now=delivery.status)
 
 
 def receiving_cell(warehouse_id: int) -> Cell | None:
@@ -242,12 +243,10 @@ def open_delivery(delivery: Delivery, user: User | None = None, station: Station
     if delivery.status == DeliveryStatus.receiving:
         return delivery
     if delivery.status != DeliveryStatus.expected:
-        raise Problem(409, "delivery-closed",
-                      _("Delivery %(number)s is %(status)s.", number=delivery.number, status=_status_name(delivery)),
-                      status_now=delivery.status)
+        raise DomainError(409, "delivery-closed", _not_changed(delivery), status_now=delivery.status)
     cell = receiving_cell(delivery.warehouse_id)
     if cell is None:
-        raise Problem(409, "no-receiving-cell", _("The warehouse has no active cell in a receiving zone."),
+        raise DomainError(409, "no-receiving-cell", _("The warehouse has no receiving cell: ask the supervisor."),
                       _("Add a receiving zone with a cell where counted goods wait for putaway."))
     delivery.status = DeliveryStatus.receiving
     delivery.receiving_cell_id = cell.id
@@ -265,13 +264,13 @@ def receive_pallet(delivery: Delivery, sscc: str, user: User | None = None) -> D
     every delivery is added to this one. The same SSCC twice (this or any delivery) is refused."""
     code = normalize_sscc(sscc)
     if code is None:
-        raise Problem(422, "bad-sscc", _("%(code)s is not an SSCC.", code=sscc))
+        raise DomainError(422, "bad-sscc", _("%(code)s is not an SSCC.", code=sscc))
     pallet = db.session.execute(select(DeliveryPallet).where(DeliveryPallet.sscc == code)
                                 .with_for_update()).scalar_one_or_none()
     if pallet is not None and (pallet.delivery_id != delivery.id or pallet.received_at is not None):
         other = db.session.get(Delivery, pallet.delivery_id)
-        raise Problem(409, "sscc-already-received",
-                      _("Pallet %(sscc)s was already received (delivery %(number)s).", sscc=code, number=other.number),
+        raise DomainError(409, "sscc-already-received",
+                      _("Pallet %(sscc)s was already received: nothing changed.", sscc=code),
                       sscc=code, delivery_id=other.id)
     if pallet is None:
         pallet = DeliveryPallet(delivery_id=delivery.id, sscc=code)
@@ -279,7 +278,7 @@ def receive_pallet(delivery: Delivery, sscc: str, user: User | None = None) -> D
             with db.session.begin_nested():
                 db.session.add(pallet)
         except IntegrityError:
-            raise Problem(409, "sscc-already-received", _("Pallet %(sscc)s was already received.", sscc=code),
+            raise DomainError(409, "sscc-already-received", _("Pallet %(sscc)s was already received: nothing changed.", sscc=code),
                           sscc=code) from None
     pallet.received_at = utcnow()
     pallet.received_by_user_id = user.id if user is not None else None
@@ -310,24 +309,25 @@ def count(delivery: Delivery, sku: Sku, units: int = 1, *, lot: str | None = Non
         if earlier is not None:
             return Counted(earlier, _fresh_line(earlier.line_id), duplicate=True)
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= MAX_UNITS_PER_COUNT:
-        raise Problem(422, "bad-quantity", _("The quantity must be a whole number from 1 to %(max)s.",
+        raise DomainError(422, "bad-quantity", _("The quantity must be a whole number from 1 to %(max)s.",
                                              max=MAX_UNITS_PER_COUNT))
     if not sku.active:
-        raise Problem(409, "sku-inactive", _("SKU %(sku)s is not active.", sku=sku.code))
+        raise DomainError(409, "sku-inactive", _("SKU %(sku)s is not active.", sku=sku.code))
     if serial and units != 1:
-        raise Problem(422, "bad-quantity", _("A marking code or serial stands for one unit."))
+        raise DomainError(422, "bad-quantity", _("A marking code or serial stands for one unit."))
     lot = (lot or "").strip()
     if len(lot) > MAX_LOT:
-        raise Problem(422, "bad-lot", _("The lot is longer than %(max)s characters.", max=MAX_LOT))
+        raise DomainError(422, "bad-lot", _("The lot is longer than %(max)s characters.", max=MAX_LOT))
     if serial and db.session.execute(select(ReceiptCount.id).where(ReceiptCount.serial == serial)).first():
-        raise Problem(409, "serial-already-received",
-                      _("This unit (%(serial)s) was already received.", serial=serial[:40]), serial=serial)
+        raise DomainError(409, "serial-already-received",
+                      _("This marking code was already received: nothing counted."), serial=serial)
     line = _line_for(delivery, sku, lot, expiry, line_id)
     new_line = False
     if line is None:
         if not (delivery.blind or unexpected):
-            raise Problem(409, "sku-not-in-delivery",
-                          _("SKU %(sku)s is not on delivery %(number)s.", sku=sku.code, number=delivery.number),
+            raise DomainError(409, "sku-not-in-delivery",
+                          _("%(sku)s is not on delivery %(number)s: nothing counted. Press \"Add as unexpected\" to count "
+                            "it anyway.", sku=sku.code, number=delivery.number),
                           sku_id=sku.id, sku_code=sku.code)
         delivery = _lock(delivery)  # adding a line: one at a time
         _refuse_unless_receiving(delivery)
@@ -341,11 +341,11 @@ def count(delivery: Delivery, sku: Sku, units: int = 1, *, lot: str | None = Non
     lot = lot or line.lot
     expiry = expiry or line.expiry
     if sku.track_lot and not lot:
-        raise Problem(422, "lot-required", _("SKU %(sku)s is tracked by lot: scan the code with the lot.",
-                                              sku=sku.code))
+        raise DomainError(422, "lot-required", _("This SKU is tracked by lot: scan the code with the lot. Nothing counted."),
+                          sku_code=sku.code)
     if sku.track_expiry and expiry is None:
-        raise Problem(422, "expiry-required", _("SKU %(sku)s is tracked by expiry: scan the code with the expiry.",
-                                                 sku=sku.code))
+        raise DomainError(422, "expiry-required", _("This SKU is tracked by expiry: scan the code with the expiry date. Nothing counted."),
+                          sku_code=sku.code)
     row = ReceiptCount(delivery_id=delivery.id, line_id=line.id, sku_id=sku.id, quantity=units, damaged=damaged,
                        lot=lot, expiry=expiry, serial=serial or None, pallet_sscc=pallet_sscc,
                        user_id=user.id if user else None, station_id=station.id if station else None,
@@ -355,9 +355,8 @@ def count(delivery: Delivery, sku: Sku, units: int = 1, *, lot: str | None = Non
             db.session.add(row)
     except IntegrityError:
         if serial:
-            raise Problem(409, "serial-already-received",
-                          _("This unit (%(serial)s) was already received.", serial=serial[:40]),
-                          serial=serial) from None
+            raise DomainError(409, "serial-already-received",
+                          _("This marking code was already received: nothing counted."), serial=serial) from None
         raise
     _add_to_line(line.id, units, damaged)
     return Counted(row, _fresh_line(line.id), new_line=new_line)
@@ -381,10 +380,10 @@ def _line_for(delivery: Delivery, sku: Sku, lot: str, expiry: date | None, line_
     if line_id is not None:
         line = db.session.get(DeliveryLine, line_id)
         if line is None or line.delivery_id != delivery.id:
-            raise Problem(404, "not-found", _("Delivery %(number)s has no line %(line)s.", number=delivery.number,
+            raise DomainError(404, "not-found", _("Delivery %(number)s has no line %(line)s.", number=delivery.number,
                                                 line=line_id))
         if line.sku_id != sku.id:
-            raise Problem(409, "sku-not-in-line", _("Line %(line)s is not SKU %(sku)s.", line=line.line_no, sku=sku.code))
+            raise DomainError(409, "sku-not-in-line", _("Line %(line)s is not SKU %(sku)s.", line=line.line_no, sku=sku.code))
         return line
     lines = db.session.execute(select(DeliveryLine).where(DeliveryLine.delivery_id == delivery.id,
                                                           DeliveryLine.sku_id == sku.id)
@@ -426,7 +425,7 @@ def count_scan(delivery: Delivery, result: Classification, quantity: int = 1, **
     """count() for a scanned SKU code: a case GTIN counts its pack's units (times `quantity`);
     lot, expiry and serial come from a GS1 code."""
     if result.kind != scan_service.Kind.sku:
-        raise Problem(422, "not-a-sku", _("This code is not a SKU."))
+        raise DomainError(422, "not-a-sku", _("This code is not a SKU."))
     facts = scan_facts(result)
     sku = db.session.get(Sku, facts["sku_id"])
     if facts["serial"] and quantity != 1:
@@ -439,11 +438,11 @@ def undo_count(count_row: ReceiptCount, user: User | None = None, station: Stati
                event_id: str | None = None) -> Counted:
     """A negative count that cancels `count_row` (once); its serial may be received again."""
     if count_row.quantity <= 0 or count_row.cancels_count_id is not None:
-        raise Problem(409, "nothing-to-undo", _("A correction cannot be undone."))
+        raise DomainError(409, "nothing-to-undo", _("A correction cannot be undone."))
     delivery = _lock(db.session.get(Delivery, count_row.delivery_id), share=True)
     _refuse_unless_receiving(delivery)
     if db.session.execute(select(ReceiptCount.id).where(ReceiptCount.cancels_count_id == count_row.id)).first():
-        raise Problem(409, "already-undone", _("This count was undone already."))
+        raise DomainError(409, "already-undone", _("This count was undone already."))
     row = ReceiptCount(delivery_id=count_row.delivery_id, line_id=count_row.line_id, sku_id=count_row.sku_id,
                        quantity=-count_row.quantity, damaged=count_row.damaged, lot=count_row.lot,
                        expiry=count_row.expiry, user_id=user.id if user else None,
@@ -453,7 +452,7 @@ def undo_count(count_row: ReceiptCount, user: User | None = None, station: Stati
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError:
-        raise Problem(409, "already-undone", _("This count was undone already.")) from None
+        raise DomainError(409, "already-undone", _("This count was undone already.")) from None
     count_row.serial = None  # the unit is no longer received: its code may be scanned again
     _add_to_line(count_row.line_id, -count_row.quantity, count_row.damaged)
     db.session.flush()
@@ -479,9 +478,9 @@ def hold_unknown(delivery: Delivery, barcode: str, symbology: str = "", units: i
     """Keep an unknown barcode with the units scanned; the same barcode again adds its units."""
     barcode = (barcode or "").strip()[:200]
     if not barcode:
-        raise Problem(422, "empty-barcode", _("Nothing was read."))
+        raise DomainError(422, "empty-barcode", _("Nothing was read."))
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= MAX_UNITS_PER_COUNT:
-        raise Problem(422, "bad-quantity", _("The quantity must be a whole number from 1 to %(max)s.",
+        raise DomainError(422, "bad-quantity", _("The quantity must be a whole number from 1 to %(max)s.",
                                              max=MAX_UNITS_PER_COUNT))
     delivery = _lock(delivery, share=True)
     _refuse_unless_receiving(delivery)
@@ -503,7 +502,7 @@ def hold_unknown(delivery: Delivery, barcode: str, symbology: str = "", units: i
             return question
         except IntegrityError:
             continue  # another receiver held it a moment ago: add to theirs
-    raise Problem(409, "conflict", _("The question changed meanwhile; scan again."))
+    raise DomainError(409, "conflict", _("The question changed meanwhile; scan again."))
 
 
 def _question_barcode_row(question: ReceivingQuestion) -> tuple[str, str]:
@@ -513,7 +512,7 @@ def _question_barcode_row(question: ReceivingQuestion) -> tuple[str, str]:
         try:
             kind = gtin_kind(text)
         except BarcodeError as error:
-            raise Problem(422, "bad-barcode", _("%(code)s looks like a GTIN but is not one: %(error)s", code=text,
+            raise DomainError(422, "bad-barcode", _("%(code)s looks like a GTIN but is not one: %(error)s", code=text,
                                                    error=error)) from None
         return text.zfill(14), kind
     return text, BarcodeKind.internal
@@ -526,7 +525,7 @@ def link_question(question: ReceivingQuestion, sku: Sku, user: User | None = Non
     question = db.session.execute(select(ReceivingQuestion).where(ReceivingQuestion.id == question.id)
                                   .with_for_update().execution_options(populate_existing=True)).scalar_one()
     if question.status != "open":
-        raise Problem(409, "question-resolved", _(
+        raise DomainError(409, "question-resolved", _(
             "Barcode %(barcode)s was already answered (%(status)s).", barcode=question.barcode,
             status=QUESTION_STATUS_NAMES.get(question.status, question.status)))
     delivery = db.session.get(Delivery, question.delivery_id)
@@ -535,7 +534,7 @@ def link_question(question: ReceivingQuestion, sku: Sku, user: User | None = Non
     owner = db.session.execute(select(SkuBarcode).where(SkuBarcode.barcode == barcode)).scalar_one_or_none()
     if owner is not None and owner.sku_id != sku.id:
         other = db.session.get(Sku, owner.sku_id)
-        raise Problem(409, "duplicate", _("Barcode %(barcode)s already belongs to SKU %(sku)s.", barcode=barcode,
+        raise DomainError(409, "duplicate", _("Barcode %(barcode)s already belongs to SKU %(sku)s.", barcode=barcode,
                                             sku=other.code), field="barcode")
     if owner is None:
         db.session.add(SkuBarcode(sku_id=sku.id, barcode=barcode, kind=kind, units=1))
@@ -565,9 +564,9 @@ def create_sku_for_question(question: ReceivingQuestion, code: str, name: str, u
         if key not in allowed:
             errors[key] = ["Unknown field."]
     if errors:
-        raise Problem(422, "invalid-sku", _("The SKU has errors; nothing was saved."), errors=errors)
+        raise DomainError(422, "invalid-sku", _("The SKU has errors; nothing was saved."), errors=errors)
     if db.session.execute(select(Sku.id).where(Sku.code == code)).first():
-        raise Problem(409, "duplicate", _("A SKU with code %(code)s already exists.", code=code), field="code")
+        raise DomainError(409, "duplicate", _("A SKU with code %(code)s already exists.", code=code), field="code")
     sku = Sku(code=code, name=name, **fields)
     db.session.add(sku)
     db.session.flush()
@@ -701,7 +700,7 @@ def accept_discrepancies(delivery: Delivery, user: User) -> Delivery:
     """A supervisor accepts a closed delivery's discrepancies."""
     delivery = _lock(delivery)
     if delivery.status != DeliveryStatus.closed:
-        raise Problem(409, "delivery-not-closed", _("Delivery %(number)s is %(status)s: close it first.",
+        raise DomainError(409, "delivery-not-closed", _("Delivery %(number)s is %(status)s: close it first.",
                                                     number=delivery.number, status=_status_name(delivery)),
                       status_now=delivery.status)
     now = utcnow()
