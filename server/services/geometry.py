@@ -25,7 +25,8 @@ class WarehouseGeometry:
     def point_of(self, cell_id: int) -> PickPoint:
         point = self.points.get(cell_id)
         if point is None:
-            raise DomainError(422, "cell-not-routable", _("Cell %(cell)s has no place in the walking geometry.", cell=cell_id))
+            raise DomainError(422, "cell-not-routable",
+                              _("Cell %(cell)s has no place in the walking geometry.", cell=cell_id))
         return point
 
 
@@ -36,7 +37,8 @@ def warehouse_geometry(warehouse_id: int) -> WarehouseGeometry:
     placed = (Cell.warehouse_id == warehouse_id, Cell.aisle > 0, Cell.block > 0, Cell.slot > 0)
     aisles = tuple(db.session.execute(select(Cell.aisle).where(*placed).distinct().order_by(Cell.aisle)).scalars())
     if not aisles:
-        raise DomainError(422, "no-geometry", _("Warehouse %(warehouse)s has no cells placed in aisles.", warehouse=warehouse.code))
+        raise DomainError(422, "no-geometry",
+                          _("Warehouse %(warehouse)s has no cells placed in aisles.", warehouse=warehouse.code))
     blocks, slots = db.session.execute(select(func.max(Cell.block), func.max(Cell.slot)).where(*placed)).one()
     index = {number: i for i, number in enumerate(aisles)}
     depot = index.get(warehouse.depot_aisle, 0)
@@ -47,7 +49,8 @@ def warehouse_geometry(warehouse_id: int) -> WarehouseGeometry:
             depot_aisle=depot,
         )
     except LayoutError as error:
-        raise DomainError(422, "bad-geometry", _("The warehouse's walking geometry is wrong: %(error)s", error=str(error))) from None
+        raise DomainError(422, "bad-geometry",
+                          _("The warehouse's walking geometry is wrong: %(error)s", error=str(error))) from None
     points = {
         cell_id: layout.point(index[aisle], block - 1, slot - 1)
         for cell_id, aisle, block, slot in db.session.execute(
