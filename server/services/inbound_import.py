@@ -22,11 +22,9 @@ from datetime import date
 from server.extensions import db
 from server.models import Delivery, DeliveryLine, DeliveryPallet, DeliveryStatus, Sku, SkuBarcode, Warehouse
 from server.services.barcodes import check_digit
-from server.services.importer import (
+from server.services.importer.records import ImportFailed, Record, RowError
+from server.services.importer.values import (
     _BAD,
-    ImportFailed,
-    Record,
-    RowError,
     _Bad,
     _date,
     _in_chunks,
