@@ -10,7 +10,6 @@ EPS = 1e-9
 class BatchingError(ValueError):
     """Orders or a cart that cannot be batched."""
 
-
 @dataclass(frozen=True)
 class OrderLine:
     """One line of an order: where to pick (a PickPoint, an (aisle, block, slot) triple, or a cell

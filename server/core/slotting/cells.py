@@ -22,10 +22,8 @@ ZONE_ORDER = {"A": (0, 1, 2), "B": (1, 2, 0), "C": (2, 1, 0)}
 MIXED_SCAN = 32
 
 
-
 class SlottingError(ValueError):
     """Bad input to the slotting index (the message says what and why)."""
-
 
 class UnknownCellError(SlottingError):
     pass

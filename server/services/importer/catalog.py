@@ -1,6 +1,5 @@
 """Importing SKUs (by code, with their barcodes) and barcodes of existing SKUs."""
 
-
 from sqlalchemy import insert, update
 
 from server.extensions import db

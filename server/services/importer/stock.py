@@ -1,6 +1,5 @@
 """Importing opening stock: receive movements into the ledger, quants kept in step."""
 
-
 from sqlalchemy import select
 
 from server.extensions import db

@@ -1,6 +1,5 @@
 """Stickers for goods without a usable barcode: the internal barcode and the label's data."""
 
-
 from sqlalchemy import select
 
 from server.extensions import db

@@ -1,6 +1,5 @@
 """Read views of a delivery: the summary pages, the API and prompts show, and the receiving act's data."""
 
-
 from sqlalchemy import select
 
 from server.extensions import db
