@@ -1,13 +1,13 @@
 """Reading and checking a layout spec: every bad key named; areas expanded into planned cells."""
 
-import string
 import tomllib
 from dataclasses import dataclass
 
 from server.models import CellType, ZoneKind
 from server.models.warehouse import DEFAULT_ADDRESS_FORMAT
+from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, address_parts, check_format
 
-FORMAT_FIELDS = ("warehouse", "zone", "block", "aisle", "bay", "level", "level_letter", "position", "side", "slot")
+FORMAT_FIELDS = ADDRESS_PARTS
 BARCODE_FIELDS = (*FORMAT_FIELDS, "address")
 MAX_CELLS = 2_000_000
 CELL_FIELDS = (
@@ -166,20 +166,12 @@ class _Checker:
         if value is None:
             return None
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
-        except ValueError as e:
-            self.error(key, f"bad format string: {e}")
-            return None
-        unknown = {n for n in names if n.split(".")[0].split("[")[0] not in fields}
-        if unknown or "" in names:
-            self.error(key, f"unknown field(s) {', '.join(sorted(unknown or {'{}'}))} (known: {', '.join(fields)})")
-            return None
-        sample = {"warehouse": "W", "zone": "Z", "level_letter": "A", "side": "L", "address": "A"}
-        sample.update({k: 1 for k in fields if k not in sample})
-        try:
-            value.format(**sample)
-        except (ValueError, KeyError, IndexError, AttributeError) as e:
-            self.error(key, f"bad format string: {e}")
+            check_format(value, fields)
+        except AddressFormatError as e:
+            if e.unknown:
+                self.error(key, f"unknown field(s) {', '.join(sorted(e.unknown))} (known: {', '.join(fields)})")
+            else:
+                self.error(key, f"bad format string: {e}")
             return None
         return value
 
@@ -321,28 +313,14 @@ def _area_cells(wh_code, zone, fmt, barcode_fmt, cell_type, capacity, blocks, ai
                     bay = (2 * slot - (side == "L") if odd_even else slot) + block_index * per_block
                     for level in levels:
                         for position in positions:
-                            parts = {
-                                "warehouse": wh_code, "zone": zone, "block": block, "aisle": aisle,
-                                "bay": bay, "level": level, "level_letter": _letter(level),
-                                "position": position, "side": side, "slot": slot,
-                            }
+                            parts = address_parts(warehouse=wh_code, zone=zone, block=block, aisle=aisle,
+                                                  bay=bay, level=level, position=position, side=side, slot=slot)
                             address = fmt.format(**parts)
                             yield CellPlan(
                                 zone, address, barcode_fmt.format(address=address, **parts), cell_type,
                                 volume, weight, units, aisle=aisle, bay=bay, level=level,
                                 position=position, block=block, slot=slot, side=side,
                             )
-
-
-def _letter(level: int) -> str:
-    """1 -> A, 26 -> Z, 27 -> AA (0 -> '0')."""
-    if level <= 0:
-        return str(level)
-    out = ""
-    while level:
-        level, rest = divmod(level - 1, 26)
-        out = chr(ord("A") + rest) + out
-    return out
 
 
 def _check_unique(c: _Checker, cells: list[CellPlan]) -> None:
