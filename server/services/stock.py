@@ -16,6 +16,7 @@ from server.extensions import db
 from server.models import KIND_EFFECTS, Cell, CellStatus, Movement, MovementKind, Quant, Sku
 from server.models.base import utcnow
 from server.models.stock import NO_EXPIRY, TAKES_AVAILABLE
+from server.services.dates import parse_date
 from server.services.errors import DomainError
 
 # Adjustments (counts) may touch a blocked cell; nothing else may.
@@ -360,13 +361,7 @@ def ledger_balances():
             func.sum(both.c.dq), func.sum(both.c.dr),
         ).group_by(both.c.cell_id, both.c.sku_id, both.c.lot, both.c.expiry)
     ).all()
-    return {(r[0], r[1], r[2], _as_date(r[3])): (int(r[4] or 0), int(r[5] or 0)) for r in rows}
-
-
-def _as_date(value):
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+    return {(r[0], r[1], r[2], parse_date(r[3])): (int(r[4] or 0), int(r[5] or 0)) for r in rows}
 
 
 def check_quants(repair: bool = False) -> list[QuantDifference]:

@@ -1,6 +1,6 @@
 """Checking the values of import records: text, whole numbers, flags, dates, barcodes; bulk lookups."""
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 
@@ -8,6 +8,7 @@ from server.extensions import db
 from server.models import Warehouse
 from server.models.catalog import BarcodeKind
 from server.services.barcodes import BarcodeError, gtin_kind, is_gtin_kind, looks_like_gtin, normalize_gtin
+from server.services.dates import parse_date
 from server.services.importer.records import ImportFailed, Record, RowError
 
 CHUNK = 1000
@@ -81,13 +82,10 @@ def _date(value) -> date | None:
         return None
     if not isinstance(value, str):
         raise _Bad("must be a date YYYY-MM-DD")
-    s = value.strip()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(s, fmt).date()
-        except ValueError:
-            pass
-    raise _Bad(f"must be a date YYYY-MM-DD or DD.MM.YYYY, not {s[:40]!r}")
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise _Bad(f"must be a date YYYY-MM-DD or DD.MM.YYYY, not {value.strip()[:40]!r}") from None
 
 
 def _barcode(value: str, kind: str | None) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from server.models import (
     User,
 )
 from server.models.base import utcnow
+from server.services.dates import parse_date
 from server.services.errors import DomainError
 from server.services.receiving.deliveries import (
     SCENARIO,
@@ -83,7 +84,7 @@ def close_delivery(delivery: Delivery, user: User | None = None, station: Statio
         quantity = int(quantity or 0)
         if quantity <= 0:
             continue
-        expiry = expiry if expiry is None or isinstance(expiry, date) else date.fromisoformat(str(expiry))
+        expiry = parse_date(expiry)  # SQLite hands back text
         key = f"receiving-{delivery.id}-{line_id}-{lot or ''}-{expiry or ''}-{'damaged' if damaged else 'good'}"
         if damaged and quarantine is None:
             continue

@@ -11,6 +11,7 @@ from server.extensions import db
 from server.models import Delivery, DeliveryLine, ReceiptCount, Sku, Station, User
 from server.models.base import utcnow
 from server.services import scan as scan_service
+from server.services.dates import parse_date
 from server.services.errors import DomainError
 from server.services.receiving.deliveries import MAX_LOT, MAX_UNITS_PER_COUNT, _lock, _refuse_unless_receiving
 from server.services.scan import Classification
@@ -142,7 +143,7 @@ def scan_facts(result: Classification) -> dict:
     facts = {"sku_id": result.entity_id, "units": int(entity.get("units") or 1), "lot": gs1.get("lot") or "",
              "expiry": None, "serial": None}
     if gs1.get("expiry"):
-        facts["expiry"] = date.fromisoformat(gs1["expiry"])
+        facts["expiry"] = parse_date(gs1["expiry"])
     if gs1.get("marking_code"):
         facts["serial"] = gs1["marking_code"]["id"]
     elif gs1.get("serial") and gs1.get("gtin"):

@@ -22,6 +22,7 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.barcodes import check_digit
+from server.services.dates import parse_date
 from server.services.errors import DomainError
 
 SCENARIO = "receiving"
@@ -65,14 +66,10 @@ def normalize_sscc(text: str) -> str | None:
 
 
 def _as_date(value, field: str, errors: dict) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value))
+        return parse_date(value)
     except ValueError:
-        errors.setdefault(field, []).append(_("Not a date (YYYY-MM-DD)."))
+        errors.setdefault(field, []).append(_("Not a date (YYYY-MM-DD or DD.MM.YYYY)."))
         return None
 
 
