@@ -3,9 +3,17 @@
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Cell, CellStatus, Movement, Sku, SkuBarcode
+from server.models import Cell, CellStatus, Movement, Sku
 from server.services.importer.records import ImportFailed, ImportReport, Record, RowError
-from server.services.importer.values import _date, _in_chunks, _lookup_form, _Rows, _text, _warehouse, _whole
+from server.services.importer.values import (
+    _date,
+    _in_chunks,
+    _Rows,
+    _skus_by_code_or_barcode,
+    _text,
+    _warehouse,
+    _whole,
+)
 from server.services.stock import OPENING_STOCK, Actor, ReceiptLine, receive_lines
 
 STOCK_FIELDS = {"cell", "sku", "lot", "expiry", "quantity"}
@@ -46,14 +54,7 @@ def import_stock(
         by_barcode[row.barcode] = row
     sku_columns = (Sku.id, Sku.code, Sku.track_lot, Sku.track_expiry)
     sku_refs = {p[2] for p in parsed if isinstance(p[2], str)}
-    skus = {row.code: row for row in _in_chunks(Sku.code, sku_refs, *sku_columns)}
-    lookups = {_lookup_form(ref) for ref in sku_refs - set(skus)}
-    by_sku_barcode = {
-        row.barcode: row
-        for row in _in_chunks(
-            SkuBarcode.barcode, lookups, SkuBarcode.barcode, *sku_columns, filters=(Sku.id == SkuBarcode.sku_id,)
-        )
-    }
+    skus = _skus_by_code_or_barcode(sku_refs, *sku_columns)
 
     lines = []
     for r, cell_ref, sku_ref, lot, expiry, quantity in parsed:
@@ -65,7 +66,7 @@ def import_stock(
             elif cell.status != CellStatus.active:
                 rows.error(r, "cell", f"cell {cell.address} is {cell.status}")
         if isinstance(sku_ref, str):
-            sku = skus.get(sku_ref) or by_sku_barcode.get(_lookup_form(sku_ref))
+            sku = skus.get(sku_ref)
             if sku is None:
                 rows.error(r, "sku", f"no SKU with code or barcode {sku_ref!r}")
             else:

@@ -5,9 +5,16 @@ from datetime import date
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Warehouse
+from server.models import Sku, SkuBarcode, Warehouse
 from server.models.catalog import BarcodeKind
-from server.services.barcodes import BarcodeError, gtin_kind, is_gtin_kind, looks_like_gtin, normalize_gtin
+from server.services.barcodes import (
+    BarcodeError,
+    barcode_candidates,
+    gtin_kind,
+    is_gtin_kind,
+    looks_like_gtin,
+    normalize_gtin,
+)
 from server.services.dates import parse_date
 from server.services.importer.records import ImportFailed, Record, RowError
 
@@ -105,9 +112,21 @@ def _barcode(value: str, kind: str | None) -> tuple[str, str]:
     return stored, str(found)
 
 
-def _lookup_form(value: str) -> str:
-    """How a scanned/printed code is looked up among stored barcodes."""
-    return value.zfill(14) if looks_like_gtin(value) else value
+def _skus_by_code_or_barcode(refs, *columns) -> dict:
+    """For each ref, the row of Sku `columns` of the SKU with that code, else of the SKU with that
+    barcode (any stored form of a GTIN); refs that find none are left out. In bulk."""
+    refs = set(refs)
+    columns = columns if any(c is Sku.code for c in columns) else (*columns, Sku.code)
+    found = {row.code: row for row in _in_chunks(Sku.code, refs, *columns)}
+    forms = {ref: barcode_candidates(ref) for ref in refs - set(found)}
+    by_barcode = {row.barcode: row for row in _in_chunks(
+        SkuBarcode.barcode, {f for fs in forms.values() for f in fs}, SkuBarcode.barcode, *columns,
+        filters=(Sku.id == SkuBarcode.sku_id,))}
+    for ref, candidates in forms.items():
+        row = next((by_barcode[form] for form in candidates if form in by_barcode), None)
+        if row is not None:
+            found[ref] = row
+    return found
 
 
 class _Rows:

@@ -22,6 +22,7 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services.barcodes import check_digit
+from server.services.catalog import find_sku
 from server.services.dates import parse_date
 from server.services.errors import DomainError
 
@@ -150,9 +151,9 @@ def _line_sku(line: dict, where: str, errors: dict) -> Sku | None:
     if not code:
         errors.setdefault(f"{where}.sku_id", []).append(_("A SKU is required."))
         return None
-    sku = db.session.execute(select(Sku).where(Sku.code == code)).scalar_one_or_none()
+    sku = find_sku(code)
     if sku is None:
-        errors.setdefault(f"{where}.sku_code", []).append(_("No SKU with code %(code)s.", code=code))
+        errors.setdefault(f"{where}.sku_code", []).append(_("No SKU with the code or barcode %(code)s.", code=code))
     return sku
 
 
