@@ -49,6 +49,7 @@ from server.services.receiving.questions import (
 from server.services.receiving.stickers import sticker_barcode, sticker_data
 from server.services.receiving.views import (
     act_kind,
+    arrival,
     delivery_summary,
     discrepancies_of,
     line_state,
@@ -57,7 +58,7 @@ from server.services.receiving.views import (
 
 __all__ = [
     "DELIVERY_STATUS_NAMES", "MAX_LOT", "MAX_NUMBER", "MAX_SUPPLIER", "MAX_UNITS_PER_COUNT", "OPEN_STATES",
-    "QUESTION_STATUS_NAMES", "SCENARIO", "Counted", "accept_discrepancies", "act_kind", "attach_photo",
+    "QUESTION_STATUS_NAMES", "SCENARIO", "Counted", "accept_discrepancies", "act_kind", "arrival", "attach_photo",
     "close_delivery", "count", "count_scan", "create_delivery", "create_sku_for_question", "delivery_summary",
     "discrepancies_of", "find_delivery", "hold_unknown", "line_state", "link_question", "normalize_sscc",
     "open_delivery", "quarantine_cell", "question_barcode", "receive_pallet", "receiving_act_data",

@@ -27,7 +27,7 @@ from server.services.receiving.deliveries import (
     _status_name,
     quarantine_cell,
 )
-from server.services.receiving.views import discrepancies_of
+from server.services.receiving.views import arrival, discrepancies_of
 from server.services.stock import Actor, ReceiptLine, receive_lines
 
 
@@ -55,13 +55,11 @@ def close_delivery(delivery: Delivery, user: User | None = None, station: Statio
 
     for line in lines:
         arrived = line.received_qty + line.damaged_qty
-        if line.unexpected:
-            if arrived > 0:
-                note(DiscrepancyKind.unexpected, arrived, line)
-        elif not delivery.blind and arrived < line.expected_qty:
-            note(DiscrepancyKind.short, line.expected_qty - arrived, line)
-        elif not delivery.blind and arrived > line.expected_qty:
-            note(DiscrepancyKind.over, arrived - line.expected_qty, line)
+        kind = arrival(line.expected_qty, arrived, line.unexpected, delivery.blind)
+        if kind == "unexpected" and arrived > 0:
+            note(DiscrepancyKind.unexpected, arrived, line)
+        elif kind in ("short", "over"):
+            note(DiscrepancyKind(kind), abs(line.expected_qty - arrived), line)
         if line.damaged_qty > 0:
             where = "" if quarantine else "No quarantine cell: the damaged units are not in stock."
             note(DiscrepancyKind.damaged, line.damaged_qty, line, text=where)

@@ -12,20 +12,24 @@ def discrepancies_of(delivery: Delivery) -> list[Discrepancy]:
                               .order_by(Discrepancy.id)).scalars().all()
 
 
+def arrival(expected: int, arrived: int, unexpected: bool, blind: bool) -> str:
+    """How a line's arrived units compare with the ASN: unexpected, short, over, or "" (as expected;
+    a blind delivery has nothing to compare with)."""
+    if unexpected:
+        return "unexpected"
+    if not blind and arrived < expected:
+        return "short"
+    if not blind and arrived > expected:
+        return "over"
+    return ""
+
+
 def line_state(line: DeliveryLine, blind: bool = False) -> str:
     """done, short (so far), over, unexpected or open (nothing counted yet)."""
     arrived = line.received_qty + line.damaged_qty
-    if line.unexpected:
-        return "unexpected"
-    if blind:
-        return "done" if arrived else "open"
-    if arrived == 0 and line.expected_qty:
+    if not line.unexpected and arrived == 0 and (blind or line.expected_qty):
         return "open"
-    if arrived < line.expected_qty:
-        return "short"
-    if arrived > line.expected_qty:
-        return "over"
-    return "done"
+    return arrival(line.expected_qty, arrived, line.unexpected, blind) or "done"
 
 
 def _iso(value) -> str | None:
@@ -71,14 +75,8 @@ def delivery_summary(delivery: Delivery) -> dict:
 
 def act_kind(line: dict, blind: bool = False) -> str:
     """The one discrepancy a line shows on the act ("" when it matched the ASN)."""
-    arrived = line["received"] + line["damaged"]
-    if line["unexpected"]:
-        return "unexpected"
-    if not blind and arrived < line["expected"]:
-        return "short"
-    if not blind and arrived > line["expected"]:
-        return "over"
-    return "damaged" if line["damaged"] else ""
+    kind = arrival(line["expected"], line["received"] + line["damaged"], line["unexpected"], blind)
+    return kind or ("damaged" if line["damaged"] else "")
 
 
 def receiving_act_data(delivery: Delivery, receiver: str) -> dict:
