@@ -96,15 +96,11 @@ def import_skus(records: list[Record], *, dry_run: bool = False) -> ImportReport
     if dry_run:
         return report
 
-    for i in range(0, len(new_rows), CHUNK):
-        db.session.execute(insert(Sku), new_rows[i : i + CHUNK])
-    if changed_rows:
-        db.session.execute(update(Sku), changed_rows)
+    _write(Sku, new_rows, changed_rows)
     if new_barcodes:
         ids = {code: sku_id for code, sku_id in _in_chunks(Sku.code, {c for c, _, _ in new_barcodes}, Sku.code, Sku.id)}
         rows_out = [{"sku_id": ids[c], "barcode": b, "kind": k, "units": 1} for c, b, k in new_barcodes]
-        for i in range(0, len(rows_out), CHUNK):
-            db.session.execute(insert(SkuBarcode), rows_out[i : i + CHUNK])
+        _write(SkuBarcode, rows_out, [])
     db.session.flush()
     return report
 
@@ -165,9 +161,14 @@ def import_barcodes(records: list[Record], *, dry_run: bool = False) -> ImportRe
     report.created, report.updated = len(new_rows), len(changed_rows)
     if dry_run:
         return report
-    for i in range(0, len(new_rows), CHUNK):
-        db.session.execute(insert(SkuBarcode), new_rows[i : i + CHUNK])
-    if changed_rows:
-        db.session.execute(update(SkuBarcode), changed_rows)
+    _write(SkuBarcode, new_rows, changed_rows)
     db.session.flush()
     return report
+
+
+def _write(model, new_rows: list[dict], changed_rows: list[dict]) -> None:
+    """Bulk INSERT of the new rows (a thousand a statement) and bulk UPDATE of the changed ones (by id)."""
+    for i in range(0, len(new_rows), CHUNK):
+        db.session.execute(insert(model), new_rows[i : i + CHUNK])
+    if changed_rows:
+        db.session.execute(update(model), changed_rows)

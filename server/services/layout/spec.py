@@ -96,6 +96,17 @@ class _Checker:
             self.error(f"{key}.{name}" if key else name, f"unknown key (known: {', '.join(sorted(allowed))})")
         return data
 
+    def tables(self, data: dict, key: str, allowed: set):
+        """(where, table) for each non-empty table of the optional array `key` ([[key]])."""
+        raw = data.get(key, [])
+        if not isinstance(raw, list):
+            self.error(key, f"must be an array of tables ([[{key}]])")
+            return
+        for i, item in enumerate(raw):
+            table = self.table(item, f"{key}[{i}]", allowed)
+            if table:
+                yield f"{key}[{i}]", table
+
     def text(self, data: dict, key: str, where: str, required=True, default=None, max_len=200) -> str | None:
         value = data.get(key)
         if value is None:
@@ -220,15 +231,7 @@ def parse_spec(data: dict) -> LayoutSpec:
 
     cells: list[CellPlan] = []
     fmt = warehouse["address_format"]
-    raw_areas = data.get("areas", [])
-    if not isinstance(raw_areas, list):
-        c.error("areas", "must be an array of tables ([[areas]])")
-        raw_areas = []
-    for i, raw in enumerate(raw_areas):
-        where = f"areas[{i}]"
-        a = c.table(raw, where, AREA_KEYS)
-        if not a:
-            continue
+    for where, a in c.tables(data, "areas", AREA_KEYS):
         zone = _zone_ref(c, a, where, zone_codes)
         blocks, aisles, levels, positions = (c.span(a, k, where) for k in ("blocks", "aisles", "levels", "positions"))
         bays = c.whole(a, "bays", where)
@@ -257,15 +260,7 @@ def parse_spec(data: dict) -> LayoutSpec:
             )
         )
 
-    raw_cells = data.get("cells", [])
-    if not isinstance(raw_cells, list):
-        c.error("cells", "must be an array of tables ([[cells]])")
-        raw_cells = []
-    for i, raw in enumerate(raw_cells):
-        where = f"cells[{i}]"
-        x = c.table(raw, where, CELL_KEYS)
-        if not x:
-            continue
+    for where, x in c.tables(data, "cells", CELL_KEYS):
         zone = _zone_ref(c, x, where, zone_codes)
         address = c.text(x, "address", where, max_len=64)
         parts = {k: c.whole(x, k, where, default=0, minimum=0) for k in ("aisle", "bay", "level", "position", "block", "slot")}
