@@ -7,7 +7,7 @@ and no sku/quantity announces a delivery without lines (a blind receipt). The sa
 expiry twice in one delivery add up into one line; an SSCC on several rows of a delivery is one
 pallet.
 
-All or nothing, like server/services/importer.py: every record is checked against the file and
+All or nothing, like server/services/importer/: every record is checked against the file and
 the database (SKUs, delivery numbers and SSCCs fetched in bulk), every problem is reported as
 (line, field, reason) in ImportFailed, and nothing is written. Otherwise deliveries, lines and
 pallets are added in the caller's transaction (flushed, not committed).
