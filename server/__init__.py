@@ -51,10 +51,6 @@ def create_app(config: dict | None = None):
     return app
 
 
-# engine.execution_options(**{READ_ONLY_OPTION: True}): a reader that never writes.
-READ_ONLY_OPTION = "cellwms_read_only"
-
-
 def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
     """WAL journal, enforced foreign keys, and serialized writers.
 
@@ -63,6 +59,8 @@ def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
     reservations stay correct under concurrent requests.
     """
     from sqlalchemy import event
+
+    from server.extensions import READ_ONLY_OPTION
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):

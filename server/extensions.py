@@ -16,6 +16,10 @@ naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+# engine.execution_options(**{READ_ONLY_OPTION: True}): a reader that never writes
+# (on SQLite its transactions begin without the writer's lock).
+READ_ONLY_OPTION = "cellwms_read_only"
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
 migrate = Migrate()
 login_manager = LoginManager()

@@ -6,7 +6,7 @@ import pytest
 
 from server.core.layout import Layout, LayoutError
 from server.core.routing import route
-from server.problems import Problem
+from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.layout import apply_layout, load_spec
 from tests import factories as f
@@ -61,7 +61,7 @@ def test_a_warehouse_from_its_cells(db):
     assert geometry.aisle_numbers == (1, 2, 3, 4, 5, 6, 7)
     assert (geometry.layout.blocks, geometry.layout.slots) == (2, 12)
     dock = db.session.execute(db.select(Cell).filter_by(address="RCV-01")).scalar_one()
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         geometry.point_of(dock.id)
     far = db.session.execute(
         db.select(Cell).where(Cell.aisle == 6, Cell.block == 2, Cell.slot == 10).limit(1)
@@ -82,6 +82,6 @@ def test_a_warehouse_without_placed_cells_has_no_geometry(db):
     wh = f.warehouse()
     f.cell(f.zone(wh), "RCV-01")
     db.session.commit()
-    with pytest.raises(Problem) as error:
+    with pytest.raises(DomainError) as error:
         warehouse_geometry(wh.id)
     assert error.value.slug == "no-geometry"

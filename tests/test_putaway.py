@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.extensions import db as _db
 from server.models import Movement, PutawayStatus, PutawayTask
-from server.problems import Problem
+from server.services.errors import DomainError
 from server.services.putaway import (
     NO_CELL_NOTE,
     OVERRIDE_REASONS,
@@ -139,10 +139,10 @@ def test_another_cell_needs_a_reason_and_records_it(db, site):
     _, (task,) = tasks_for(db, site, [(site["kettle"], 6, "", None)])
     other = next(c for c in site["cells"].values() if c.id != task.suggested_cell_id)
     before = snapshot()
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         confirm_putaway(task, other, site["ivan"])
     assert refused.value.slug == "reason-required"
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         confirm_putaway(task, other, site["ivan"], reason="because")
     assert refused.value.slug == "unknown-reason"
     db.session.rollback()
@@ -190,10 +190,10 @@ def test_invalid_cells_are_refused_and_change_nothing(db, site, case, slug):
         apply_movement("receive", site["milk"].id, 1, to_cell_id=cell.id, expiry=date(2027, 1, 1))
     db.session.commit()
     before = snapshot()
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         validate_target(task, cell)
     assert refused.value.slug == slug
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         confirm_putaway(task, cell, site["ivan"], reason="other")
     assert refused.value.slug == slug
     db.session.rollback()
@@ -218,7 +218,7 @@ def test_two_workers_confirming_one_task_move_it_once(app, db, site):
                 time.sleep(0.05)  # hold the lock a little: the other worker really waits
                 _db.session.commit()
                 results.append("done")
-            except Problem as problem:
+            except DomainError as problem:
                 _db.session.rollback()
                 results.append(problem.slug)
             except BaseException as error:  # a deadlock or a duplicate key is a bug

@@ -19,9 +19,9 @@ from server.models import (
     Sku,
     SkuBarcode,
 )
-from server.problems import Problem
 from server.services import receiving as rc
 from server.services.barcodes import check_digit
+from server.services.errors import DomainError
 from server.services.scan import classify
 from server.services.stock import check_quants
 from tests import factories as f
@@ -78,7 +78,7 @@ def snapshot():
 
 
 def test_create_delivery_names_bad_fields_and_saves_nothing(house):
-    with pytest.raises(Problem) as error:
+    with pytest.raises(DomainError) as error:
         rc.create_delivery(house["wh"].id, "D-9", "S", "tomorrow",
                            [{"sku_code": "NOPE", "quantity": 1}, {"sku_code": "CUP", "quantity": 0}],
                            pallets=["123"])
@@ -86,7 +86,7 @@ def test_create_delivery_names_bad_fields_and_saves_nothing(house):
     assert set(error.value.extra["errors"]) == {"expected_date", "lines.0.sku_code", "lines.1.quantity", "pallets.0"}
     assert _db.session.execute(select(func.count(Delivery.id))).scalar() == 0
     asn(house)
-    with pytest.raises(Problem) as error:
+    with pytest.raises(DomainError) as error:
         asn(house)
     assert error.value.status == 409
 
@@ -97,7 +97,7 @@ def test_receiving_an_asn_short_over_damaged_unknown_linked_then_closed(house):
     assert rc.find_delivery(h["wh"].id, "D-1").id == delivery.id
     assert rc.find_delivery(h["wh"].id, "(00)" + SSCC).id == delivery.id
     assert scanned("D-1", h).kind == "delivery" and scanned(SSCC, h).kind == "pallet"
-    with pytest.raises(Problem):  # not open yet
+    with pytest.raises(DomainError):  # not open yet
         rc.count_scan(delivery, scanned(KETTLE_EAN, h), user=ivan)
     rc.open_delivery(delivery, ivan)
     assert delivery.status == "receiving" and delivery.receiving_cell_id == h["receiving"].id
@@ -136,7 +136,7 @@ def test_receiving_an_asn_short_over_damaged_unknown_linked_then_closed(house):
     act = rc.receiving_act_data(delivery, "Ivan")
     assert act["totals"] == {"expected": 19, "received": 17, "damaged": 1, "short": 2, "over": 1, "unexpected": 0}
     assert [x["kind"] for x in act["lines"]] == ["short", "over", "", "unknown"]
-    with pytest.raises(Problem):  # closed once
+    with pytest.raises(DomainError):  # closed once
         rc.close_delivery(delivery, ivan)
     boss = f.user("boss", roles=("supervisor",))
     rc.accept_discrepancies(delivery, boss)
@@ -161,7 +161,7 @@ def test_refusals_change_nothing(house):
         lambda: rc.count(delivery, h["kettle"], 0, user=ivan),
         lambda: rc.count_scan(other, scanned(CUP_EAN, h), user=ivan),  # not open
     ):
-        with pytest.raises(Problem), _db.session.begin_nested():
+        with pytest.raises(DomainError), _db.session.begin_nested():
             action()
         assert snapshot() == before
 
@@ -177,15 +177,15 @@ def test_case_codes_gs1_lot_expiry_marking_and_unexpected(house):
     assert (two_cases.count.quantity, two_cases.count.lot) == (24, "L1") and two_cases.line.received_qty == 36
     unit = rc.count_scan(delivery, scanned(marking("ABCDEFGHIJKLM"), h), user=ivan)
     assert unit.count.serial == f"01{KETTLE_EAN.zfill(14)}21ABCDEFGHIJKLM"
-    with pytest.raises(Problem) as error:
+    with pytest.raises(DomainError) as error:
         rc.count_scan(delivery, scanned(marking("ABCDEFGHIJKLM"), h), user=ivan)
     assert error.value.slug == "serial-already-received"
     undone = rc.undo_count(unit.count, ivan)  # the unit may be scanned again after an undo
     assert undone.line.received_qty == 36
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         rc.undo_count(unit.count, ivan)
     rc.count_scan(delivery, scanned(marking("ABCDEFGHIJKLM"), h), user=ivan)
-    with pytest.raises(Problem) as error:
+    with pytest.raises(DomainError) as error:
         rc.count_scan(delivery, scanned(CUP_EAN, h), user=ivan)
     assert error.value.slug == "sku-not-in-delivery"
     added = rc.count_scan(delivery, scanned(CUP_EAN, h), user=ivan, unexpected=True)
@@ -211,7 +211,7 @@ def test_blind_delivery_and_a_new_sku_for_an_unknown_barcode(house):
     assert counted.line.received_qty == 2 and question.status == "created"
     assert _db.session.execute(select(SkuBarcode.barcode).where(SkuBarcode.sku_id == sku.id)).scalar() == \
         TEA_EAN.zfill(14)
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         rc.link_question(question, h["cup"], ivan)
     found = rc.close_delivery(delivery, ivan)
     assert found == []

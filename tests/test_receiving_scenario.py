@@ -191,7 +191,7 @@ def test_refusals_sound_an_error_and_change_nothing(client, dock):
     assert prompt["sound"] == "ok" and "not on the ASN" in prompt["message"]
     assert scan(client, auth, "B-1")["user"] is None  # signed out
     prompt = scan(client, auth, tea_code)
-    assert prompt["scenario"] == "identify"  # no delivery open after sign-out: the code is only named
+    assert prompt["state"] == "idle"  # no delivery open after sign-out: the code is only named
     after = snapshot()
     for prompt in (scan(client, auth, "D-1"), key(client, auth, "open", delivery_id=other.id)):
         assert prompt["sound"] == "error" and "badge" in prompt["message"]  # nobody signed in

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db as _db
 from server.models import Movement, Quant
-from server.problems import Problem
+from server.services.errors import DomainError
 from server.services.stock import apply_movement, check_quants
 from tests import factories as f
 
@@ -43,7 +43,7 @@ def test_concurrent_moves_and_reservations_keep_ledger_and_quants_equal(app, db)
                     )
                     _db.session.commit()
                     result = "applied"
-                except Problem:
+                except DomainError:
                     _db.session.rollback()
                     result = "refused"
                 except BaseException as error:  # anything else is a bug (deadlock, lost update...)

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from server.models import Movement, Quant
-from server.problems import Problem
+from server.services.errors import DomainError
 from server.services.stock import Actor, apply_movement, check_quants, reserve_fefo
 from tests import factories as f
 
@@ -32,10 +32,10 @@ def test_cannot_take_more_than_available(db):
     apply_movement("receive", sku.id, 5, to_cell_id=a.id)
     apply_movement("reserve", sku.id, 4, from_cell_id=a.id)
     db.session.commit()
-    with pytest.raises(Problem) as err:
+    with pytest.raises(DomainError) as err:
         apply_movement("move", sku.id, 2, from_cell_id=a.id, to_cell_id=b.id)
     assert err.value.status == 409 and err.value.slug == "insufficient-stock"
-    with pytest.raises(Problem) as err:
+    with pytest.raises(DomainError) as err:
         apply_movement("pick", sku.id, 5, from_cell_id=a.id)
     assert err.value.slug == "insufficient-reserved"
 
@@ -57,7 +57,7 @@ def test_bad_movements_are_refused_and_write_nothing(db, kwargs, slug):
     kwargs = dict(kwargs)
     kind = kwargs.pop("kind")
     quantity = kwargs.pop("quantity")
-    with pytest.raises(Problem) as err:
+    with pytest.raises(DomainError) as err:
         apply_movement(kind, sku.id, quantity, **kwargs)
     assert err.value.slug == slug
     db.session.rollback()
@@ -67,9 +67,9 @@ def test_bad_movements_are_refused_and_write_nothing(db, kwargs, slug):
 def test_tracked_sku_needs_lot_and_expiry(db):
     wh, _, (a, *_), _ = f.stocked_warehouse()
     milk = f.sku("MILK", "Молоко 3,2%", track_lot=True, track_expiry=True)
-    with pytest.raises(Problem, match="lot"):
+    with pytest.raises(DomainError, match="lot"):
         apply_movement("receive", milk.id, 1, to_cell_id=a.id)
-    with pytest.raises(Problem, match="expiry"):
+    with pytest.raises(DomainError, match="expiry"):
         apply_movement("receive", milk.id, 1, to_cell_id=a.id, lot="L1")
 
 
@@ -77,7 +77,7 @@ def test_blocked_cell_refuses_goods(db):
     wh, _, (a, b, _c), sku = f.stocked_warehouse()
     b.status = "blocked"
     db.session.commit()
-    with pytest.raises(Problem) as err:
+    with pytest.raises(DomainError) as err:
         apply_movement("receive", sku.id, 1, to_cell_id=b.id)
     assert err.value.slug == "cell-blocked"
 
@@ -89,7 +89,7 @@ def test_same_idempotency_key_moves_stock_once(db):
     db.session.commit()
     assert first.id == again.id
     assert quant(db, a, sku).quantity == 7
-    with pytest.raises(Problem) as err:
+    with pytest.raises(DomainError) as err:
         apply_movement("receive", sku.id, 8, to_cell_id=a.id, idempotency_key="rcv-1")
     assert err.value.slug == "idempotency-key-reused"
 
@@ -104,7 +104,7 @@ def test_lots_and_expiry_are_separate_quants_and_fefo_reserves_first_expiring(db
     moves = reserve_fefo(yogurt.id, 7, warehouse_id=wh.id, reference="ORD-1")
     db.session.commit()
     assert [(m.from_cell_id, m.quantity) for m in moves] == [(b.id, 5), (a.id, 2)]
-    with pytest.raises(Problem) as err:
+    with pytest.raises(DomainError) as err:
         reserve_fefo(yogurt.id, 4, warehouse_id=wh.id)
     assert err.value.slug == "insufficient-stock"
     assert check_quants() == []

@@ -28,7 +28,13 @@ from server.auth import roles_required
 from server.extensions import db
 from server.models import BarcodeKind, Sku, SkuBarcode
 from server.problems import Problem
-from server.services.barcodes import PRINTED_LENGTH, BarcodeError, gtin_kind, is_valid_gtin, looks_like_gtin
+from server.services.barcodes import (
+    PRINTED_LENGTH,
+    BarcodeError,
+    barcode_candidates,
+    gtin_kind,
+    looks_like_gtin,
+)
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="SKUs and their barcodes")
 
@@ -55,12 +61,6 @@ def stored_barcode(text: str, kind: str | None, field: str = "barcode") -> tuple
         message = f"{text} does not fit in a {kind} barcode."
         raise Problem(422, "bad-barcode", "The barcode does not fit its kind.", message, errors={field: [message]})
     return gtin, kind
-
-
-def barcode_candidates(text: str) -> list[str]:
-    """The stored forms a scanned or typed barcode may have."""
-    text = text.strip()
-    return [text, text.zfill(14)] if is_valid_gtin(text) else [text]
 
 
 def _check_barcode_free(barcode: str) -> None:

@@ -5,7 +5,6 @@ defaults, so a field left out is left alone. Secrets (password and PIN hashes, t
 have no field here and never leave the server.
 """
 
-import string
 from datetime import UTC
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -17,6 +16,7 @@ from server.models.catalog import BarcodeKind
 from server.models.people import WORKER_ROLES
 from server.problems import Problem
 from server.services.barcodes import printed_form
+from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, check_format
 
 # Who may do what with master data (admins always pass).
 MASTER_READ = (*sorted(WORKER_ROLES), Role.supervisor)
@@ -96,20 +96,13 @@ def apply_fields(row, data: dict) -> None:
 
 # --- warehouse -------------------------------------------------------------------------------
 
-SAMPLE_ADDRESS_PARTS = {"zone": "S", "aisle": 1, "bay": 1, "level": 1, "position": 1, "block": 1, "side": "L"}
-
-
 def check_address_format(value: str) -> None:
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
-    except ValueError as error:
-        raise ValidationError(f"Not a usable address format: {error}.") from None
-    unknown = names - set(SAMPLE_ADDRESS_PARTS)
-    if unknown:
-        raise ValidationError(f"Unknown part(s): {', '.join(sorted(unknown))}. Use {', '.join(SAMPLE_ADDRESS_PARTS)}.")
-    try:
-        value.format(**SAMPLE_ADDRESS_PARTS)
-    except (ValueError, IndexError, KeyError) as error:
+        check_format(value)
+    except AddressFormatError as error:
+        if error.unknown:
+            raise ValidationError(f"Unknown part(s): {', '.join(sorted(error.unknown))}. "
+                                  f"Use {', '.join(ADDRESS_PARTS)}.") from None
         raise ValidationError(f"Not a usable address format: {error}.") from None
 
 

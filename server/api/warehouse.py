@@ -28,6 +28,7 @@ from server.auth import current_principal, roles_required
 from server.extensions import db
 from server.models import Cell, Warehouse, Zone
 from server.problems import Problem
+from server.services.layout.addresses import format_address
 
 blp = Blueprint("warehouse", __name__, url_prefix="/api/v1", description="Warehouses, zones and cells")
 
@@ -145,13 +146,10 @@ class ZoneView(MethodView):
 
 def _address(wh: Warehouse, zone: Zone, data: dict) -> str:
     """The cell's address from the warehouse's address format."""
-    parts = {
-        "zone": zone.code,
-        **{name: data.get(name, 0) for name in ("aisle", "bay", "level", "position", "block")},
-        "side": data.get("side", "L"),
-    }
+    parts = {name: data.get(name, 0) for name in ("aisle", "bay", "level", "position", "block", "slot")}
     try:
-        address = wh.address_format.format(**parts)
+        address = format_address(wh.address_format, warehouse=wh.code, zone=zone.code, side=data.get("side", "L"),
+                                 **parts)
     except (KeyError, ValueError, IndexError) as error:
         raise Problem(
             422, "bad-address-format", "The warehouse's address format does not fit this cell.", str(error)

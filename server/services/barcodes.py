@@ -57,3 +57,9 @@ def printed_form(barcode: str, kind: str) -> str:
 
 def is_gtin_kind(kind: str) -> bool:
     return kind in GTIN_KINDS
+
+
+def barcode_candidates(text: str) -> list[str]:
+    """The stored forms a scanned or typed barcode may have: a GTIN is stored as 14 digits."""
+    text = text.strip()
+    return list(dict.fromkeys([text.zfill(14), text])) if looks_like_gtin(text) else [text]

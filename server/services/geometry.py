@@ -7,12 +7,13 @@ cells without a place (aisle, block or slot 0: dock lanes, pack benches) have no
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 
 from server.core.layout import Layout, LayoutError, PickPoint
 from server.extensions import db
 from server.models import Cell, Warehouse
-from server.problems import Problem
+from server.services.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -24,18 +25,20 @@ class WarehouseGeometry:
     def point_of(self, cell_id: int) -> PickPoint:
         point = self.points.get(cell_id)
         if point is None:
-            raise Problem(422, "cell-not-routable", f"Cell {cell_id} has no place in the walking geometry.")
+            raise DomainError(422, "cell-not-routable",
+                              _("Cell %(cell)s has no place in the walking geometry.", cell=cell_id))
         return point
 
 
 def warehouse_geometry(warehouse_id: int) -> WarehouseGeometry:
     warehouse = db.session.get(Warehouse, warehouse_id)
     if warehouse is None:
-        raise Problem(404, "unknown-warehouse", f"No warehouse with id {warehouse_id}.")
+        raise DomainError(404, "unknown-warehouse", _("No warehouse with id %(id)s.", id=warehouse_id))
     placed = (Cell.warehouse_id == warehouse_id, Cell.aisle > 0, Cell.block > 0, Cell.slot > 0)
     aisles = tuple(db.session.execute(select(Cell.aisle).where(*placed).distinct().order_by(Cell.aisle)).scalars())
     if not aisles:
-        raise Problem(422, "no-geometry", f"Warehouse {warehouse.code} has no cells placed in aisles.")
+        raise DomainError(422, "no-geometry",
+                          _("Warehouse %(warehouse)s has no cells placed in aisles.", warehouse=warehouse.code))
     blocks, slots = db.session.execute(select(func.max(Cell.block), func.max(Cell.slot)).where(*placed)).one()
     index = {number: i for i, number in enumerate(aisles)}
     depot = index.get(warehouse.depot_aisle, 0)
@@ -46,7 +49,8 @@ def warehouse_geometry(warehouse_id: int) -> WarehouseGeometry:
             depot_aisle=depot,
         )
     except LayoutError as error:
-        raise Problem(422, "bad-geometry", str(error)) from None
+        raise DomainError(422, "bad-geometry",
+                          _("The warehouse's walking geometry is wrong: %(error)s", error=str(error))) from None
     points = {
         cell_id: layout.point(index[aisle], block - 1, slot - 1)
         for cell_id, aisle, block, slot in db.session.execute(

@@ -7,7 +7,7 @@ and no sku/quantity announces a delivery without lines (a blind receipt). The sa
 expiry twice in one delivery add up into one line; an SSCC on several rows of a delivery is one
 pallet.
 
-All or nothing, like server/services/importer.py: every record is checked against the file and
+All or nothing, like server/services/importer/: every record is checked against the file and
 the database (SKUs, delivery numbers and SSCCs fetched in bulk), every problem is reported as
 (line, field, reason) in ImportFailed, and nothing is written. Otherwise deliveries, lines and
 pallets are added in the caller's transaction (flushed, not committed).
@@ -20,18 +20,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from server.extensions import db
-from server.models import Delivery, DeliveryLine, DeliveryPallet, DeliveryStatus, Sku, SkuBarcode, Warehouse
+from server.models import Delivery, DeliveryLine, DeliveryPallet, DeliveryStatus, Sku, Warehouse
 from server.services.barcodes import check_digit
-from server.services.importer import (
+from server.services.importer.records import ImportFailed, Record, RowError
+from server.services.importer.values import (
     _BAD,
-    ImportFailed,
-    Record,
-    RowError,
     _Bad,
     _date,
     _in_chunks,
-    _lookup_form,
     _Rows,
+    _skus_by_code_or_barcode,
     _text,
     _warehouse,
     _whole,
@@ -160,10 +158,7 @@ def import_deliveries(
 
     # Lookups in bulk: SKUs by code, then by barcode; numbers and SSCCs already taken.
     sku_refs = {key[0] for d in deliveries.values() for key in d.items}
-    skus = {row.code: row.id for row in _in_chunks(Sku.code, sku_refs, Sku.code, Sku.id)}
-    lookups = {_lookup_form(ref) for ref in sku_refs - set(skus)}
-    by_barcode = {row.barcode: row.sku_id
-                  for row in _in_chunks(SkuBarcode.barcode, lookups, SkuBarcode.barcode, SkuBarcode.sku_id)}
+    skus = {ref: row.id for ref, row in _skus_by_code_or_barcode(sku_refs, Sku.id).items()}
     taken = {row.number for row in _in_chunks(Delivery.number, deliveries, Delivery.number,
                                               filters=(Delivery.warehouse_id == warehouse.id,))}
     pallets_taken = {
@@ -182,7 +177,7 @@ def import_deliveries(
                 rows.errors.append(RowError(line, "sscc", f"{sscc} is already a pallet of delivery {pallets_taken[sscc]}"))
         lines = []
         for (ref, lot, expiry), (line, quantity) in d.items.items():
-            sku_id = skus.get(ref) or by_barcode.get(_lookup_form(ref))
+            sku_id = skus.get(ref)
             if sku_id is None:
                 rows.errors.append(RowError(line, "sku", f"no SKU with code or barcode {ref!r}"))
                 continue

@@ -34,7 +34,7 @@ from server.models import (
     ZoneKind,
 )
 from server.models.base import utcnow
-from server.problems import Problem
+from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.slotting import (
     STORAGE_ZONE_KINDS,
@@ -68,14 +68,14 @@ def _not_storage(cell: Cell, zone_kind):
     return _("Cell %(cell)s is not a storage cell (%(zone)s zone).", cell=address, zone=zone_kind)
 
 
-def _task_not_open(task: PutawayTask) -> Problem:
+def _task_not_open(task: PutawayTask) -> DomainError:
     if task.status == PutawayStatus.done:
-        title = _("Putaway task %(id)s is done.", id=task.id)
+        detail = _("Putaway task %(id)s is done.", id=task.id)
     elif task.status == PutawayStatus.cancelled:
-        title = _("Putaway task %(id)s is cancelled.", id=task.id)
+        detail = _("Putaway task %(id)s is cancelled.", id=task.id)
     else:
-        title = _("Putaway task %(id)s is %(status)s.", id=task.id, status=task.status)
-    return Problem(409, "task-not-open", title, task_id=task.id)
+        detail = _("Putaway task %(id)s is %(status)s.", id=task.id, status=task.status)
+    return DomainError(409, "task-not-open", _("This putaway task is not open."), detail, task_id=task.id)
 
 
 # --- creating tasks -----------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def create_putaway_tasks(delivery: Delivery) -> list[PutawayTask]:
     again only adds tasks for units not yet covered by the delivery's tasks. Does not commit.
     """
     if delivery.receiving_cell_id is None:
-        raise Problem(409, "no-receiving-cell", _("Delivery %(number)s has no receiving cell.",
+        raise DomainError(409, "no-receiving-cell", _("Delivery %(number)s has no receiving cell.",
                                                     number=delivery.number))
     goods = received_goods(delivery)
     covered: dict[tuple, int] = {}
@@ -191,41 +191,42 @@ def _best_cell(index: SlotIndex, sku_id, quantity: int, lot: str, expiry, veloci
 
 
 def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) -> None:
-    """Raise Problem when `cell` cannot take the task's goods (slugs: wrong-warehouse,
+    """Raise DomainError when `cell` cannot take the task's goods (slugs: wrong-warehouse,
     same-as-source, not-storage-cell, cell-blocked, mixing-not-allowed, cell-full)."""
     quantity = task.quantity if quantity is None else quantity
     if cell.warehouse_id != task.warehouse_id:
-        raise Problem(422, "wrong-warehouse", _("Cell %(cell)s is in another warehouse.", cell=cell.address),
+        raise DomainError(422, "wrong-warehouse", _("Cell %(cell)s is in another warehouse.", cell=cell.address),
                       cell_id=cell.id)
     if cell.id == task.from_cell_id:
-        raise Problem(422, "same-as-source",
-                      _("Cell %(cell)s is where the goods wait: scan a storage cell.", cell=cell.address),
+        raise DomainError(422, "same-as-source",
+                      _("Cell %(cell)s is where the goods wait. Scan the storage cell.", cell=cell.address),
                       cell_id=cell.id)
     zone_kind = db.session.execute(select(Zone.kind).where(Zone.id == cell.zone_id)).scalar_one()
     if zone_kind not in STORAGE_ZONE_KINDS:
-        raise Problem(422, "not-storage-cell", _not_storage(cell, zone_kind), cell_id=cell.id)
+        raise DomainError(422, "not-storage-cell", _not_storage(cell, zone_kind), cell_id=cell.id)
     if cell.status == CellStatus.blocked:
-        raise Problem(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address), cell_id=cell.id)
+        raise DomainError(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address), cell_id=cell.id)
     held = db.session.execute(
         select(Quant.sku_id, Quant.lot, Quant.quantity, Sku.length_mm, Sku.width_mm, Sku.height_mm, Sku.weight_g)
         .join(Sku, Sku.id == Quant.sku_id)
         .where(Quant.cell_id == cell.id, Quant.quantity > 0)
     ).all()
+    sku = task.sku or db.session.get(Sku, task.sku_id)
     rule = mixing_rule(cell.cell_type)
     others = {row.sku_id for row in held} - {task.sku_id}
     other_lots = {row.lot for row in held if row.sku_id == task.sku_id} - {task.lot or ""}
     if rule != "mixed" and others:
-        raise Problem(409, "mixing-not-allowed",
-                      _("Cell %(cell)s holds another SKU and takes one SKU only.", cell=cell.address),
+        raise DomainError(409, "mixing-not-allowed",
+                      _("Cell %(cell)s holds other goods and cannot take %(sku)s.", cell=cell.address, sku=sku.name),
                       cell_id=cell.id)
     if rule == "one_lot" and other_lots:
-        raise Problem(409, "mixing-not-allowed",
+        raise DomainError(409, "mixing-not-allowed",
                       _("Cell %(cell)s holds another lot and takes one lot only.", cell=cell.address),
                       cell_id=cell.id)
     used_v = sum(r.quantity * (r.length_mm or 0) * (r.width_mm or 0) * (r.height_mm or 0) / 1000.0 for r in held)
     used_w = sum(r.quantity * (r.weight_g or 0) for r in held)
     used_u = sum(r.quantity for r in held)
-    volume, weight = unit_dims(task.sku or db.session.get(Sku, task.sku_id))
+    volume, weight = unit_dims(sku)
     over = []
     if cell.max_units is not None and used_u + quantity > cell.max_units:
         over.append(_("units %(used)s + %(quantity)s > %(max)s", used=used_u, quantity=quantity,
@@ -237,8 +238,8 @@ def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) 
         over.append(_("weight %(used)s + %(quantity)s g > %(max)s g", used=f"{used_w:,.0f}",
                       quantity=f"{quantity * weight:,.0f}", max=f"{cell.max_weight_g:,}"))
     if over:
-        raise Problem(409, "cell-full", _("Cell %(cell)s has no room for %(quantity)s units.", cell=cell.address,
-                                          quantity=quantity),
+        raise DomainError(409, "cell-full", _("Cell %(cell)s has no room for %(qty)s × %(sku)s.", cell=cell.address,
+                                              qty=quantity, sku=sku.name),
                       LazyString(lambda: "; ".join(str(part) for part in over)), cell_id=cell.id)
 
 
@@ -256,21 +257,22 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
     if task.status == PutawayStatus.done:
         if task.done_cell_id == cell.id and (quantity is None or quantity == task.quantity):
             return task  # the same confirmation again (a retry, a second worker): moved once
-        raise Problem(409, "task-done", _("Putaway task %(id)s is already done.", id=task.id), task_id=task.id)
+        raise DomainError(409, "task-done", _("This task is already done."),
+                          _("Putaway task %(id)s is done.", id=task.id), task_id=task.id)
     if task.status != PutawayStatus.open:
         raise _task_not_open(task)
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
                                  or not 0 < quantity <= task.quantity):
-        raise Problem(422, "bad-quantity", _("Quantity must be a whole number from 1 to %(max)s.", max=task.quantity))
+        raise DomainError(422, "bad-quantity", _("Quantity must be a whole number from 1 to %(max)s.", max=task.quantity))
     quantity = quantity or task.quantity
     validate_target(task, cell, quantity)
     override = None
     if task.suggested_cell_id is not None and cell.id != task.suggested_cell_id:
         if not reason:
-            raise Problem(422, "reason-required", _("Another cell than the suggested one needs a reason."),
+            raise DomainError(422, "reason-required", _("Another cell than the suggested one needs a reason."),
                           reasons=list(OVERRIDE_REASONS))
         if reason not in OVERRIDE_REASONS:
-            raise Problem(422, "unknown-reason", _("Unknown reason %(reason)s.", reason=reason),
+            raise DomainError(422, "unknown-reason", _("Unknown reason %(reason)s.", reason=reason),
                           reasons=list(OVERRIDE_REASONS))
         override = reason
     if quantity < task.quantity:
@@ -283,14 +285,20 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
         db.session.add(rest)
         task.quantity = quantity
     delivery = db.session.get(Delivery, task.delivery_id) if task.delivery_id else None
-    apply_movement(
-        MovementKind.move, task.sku_id, quantity, from_cell_id=task.from_cell_id, to_cell_id=cell.id,
-        lot=task.lot or "", expiry=task.expiry,
-        actor=Actor(user_id=user.id if user else None, station_id=station.id if station else None,
-                    scenario="putaway"),
-        reason=override or "", reference=(delivery.number if delivery else f"putaway-{task.id}")[:128],
-        idempotency_key=f"putaway-{task.id}",
-    )
+    try:
+        apply_movement(
+            MovementKind.move, task.sku_id, quantity, from_cell_id=task.from_cell_id, to_cell_id=cell.id,
+            lot=task.lot or "", expiry=task.expiry,
+            actor=Actor(user_id=user.id if user else None, station_id=station.id if station else None,
+                        scenario="putaway"),
+            reason=override or "", reference=(delivery.number if delivery else f"putaway-{task.id}")[:128],
+            idempotency_key=f"putaway-{task.id}",
+        )
+    except DomainError as error:
+        if error.slug != "insufficient-stock":
+            raise
+        raise DomainError(error.status, error.slug, _("The goods are no longer in the receiving cell."),
+                          error.title, **error.extra) from None
     now = utcnow()
     task.status = PutawayStatus.done
     task.done_cell_id = cell.id
@@ -307,7 +315,7 @@ def lock_task(task_id: int) -> PutawayTask:
     """The task row, locked for this transaction (PostgreSQL) and read fresh."""
     task = db.session.get(PutawayTask, task_id, with_for_update=True, populate_existing=True)
     if task is None:
-        raise Problem(404, "unknown-putaway-task", _("No putaway task with id %(id)s.", id=task_id))
+        raise DomainError(404, "unknown-putaway-task", _("No putaway task with id %(id)s.", id=task_id))
     return task
 
 

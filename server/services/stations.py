@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import JobState, MediaFile, Station, StationJob, User
 from server.models.base import utcnow
-from server.problems import Problem
+from server.services.errors import DomainError
 from server.services.job_signals import notify_job
 
 JOB_KINDS = ("print", "photo", "record_start", "record_stop", "read_weight", "beep")
@@ -38,9 +39,10 @@ MAX_CHUNK = 8 * 1024 * 1024
 def create_job(station: Station, kind: str, payload: dict, *, device: str | None = None,
                event_id: str | None = None, user: User | None = None) -> StationJob:
     if kind not in JOB_KINDS:
-        raise Problem(422, "unknown-job-kind", f"Unknown job kind {kind!r}.", detail=f"One of {', '.join(JOB_KINDS)}.")
+        raise DomainError(422, "unknown-job-kind", _("Unknown job kind %(kind)s.", kind=repr(kind)),
+                          detail=_("One of %(kinds)s.", kinds=", ".join(JOB_KINDS)))
     if kind == "print" and not isinstance(payload.get("template"), str):
-        raise Problem(422, "template-required", "A print job needs a template name.")
+        raise DomainError(422, "template-required", _("A print job needs a template name."))
     job = StationJob(station_id=station.id, kind=kind, device=device, payload=payload, state=JobState.queued,
                      attempts=0, detail={}, created_by_event=event_id,
                      created_by_user_id=user.id if user is not None else None)
@@ -151,8 +153,8 @@ def open_upload(station: Station, sha256: str, size: int, kind: str, content_typ
     media = _find_media(station, sha256)
     if media is not None:
         if media.size != size:
-            raise Problem(409, "media-size-differs", "This checksum was announced with another size.",
-                          detail=f"Announced {media.size} bytes, now {size}.")
+            raise DomainError(409, "media-size-differs", _("This checksum was announced with another size."),
+                              detail=_("Announced %(size)s bytes, now %(now)s.", size=media.size, now=size))
         media.filename = media.filename or filename
         if content_type and not media.complete:  # an event made the row first, with the kind's default
             media.content_type = content_type
@@ -189,14 +191,13 @@ def write_chunk(media: MediaFile, offset: int, chunk: bytes) -> int:
         return media.size
     reconcile(media)
     if offset != media.received:
-        raise Problem(409, "upload-offset", "The upload continues from another offset.",
-                      detail=f"Expected offset {media.received}.", offset=media.received,
-                      headers={"Upload-Offset": str(media.received)})
+        raise DomainError(409, "upload-offset", _("The upload continues from another offset."),
+                          detail=_("Expected offset %(offset)s.", offset=media.received), offset=media.received)
     if len(chunk) > MAX_CHUNK:
-        raise Problem(413, "chunk-too-large", f"Send at most {MAX_CHUNK} bytes per request.")
+        raise DomainError(413, "chunk-too-large", _("Send at most %(max)s bytes per request.", max=MAX_CHUNK))
     if offset + len(chunk) > media.size:
-        raise Problem(422, "upload-too-long", "More bytes than the announced size.",
-                      detail=f"Announced {media.size} bytes.")
+        raise DomainError(422, "upload-too-long", _("More bytes than the announced size."),
+                          detail=_("Announced %(size)s bytes.", size=media.size))
     partial = _partial_path(media)
     partial.parent.mkdir(parents=True, exist_ok=True)
     with open(partial, "r+b" if partial.exists() else "wb") as out:
@@ -218,8 +219,8 @@ def _finish(media: MediaFile, partial: Path) -> None:
             digest.update(block)
     if digest.hexdigest() != media.sha256:
         partial.unlink(missing_ok=True)  # the next request finds no file and starts from 0
-        raise Problem(422, "checksum-mismatch", "The file's bytes do not match its sha256; send it again.",
-                      offset=0, headers={"Upload-Offset": "0"})
+        raise DomainError(422, "checksum-mismatch", _("The file's bytes do not match its sha256; send it again."),
+                          offset=0)
     target = stored_path(media)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial, target)

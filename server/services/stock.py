@@ -16,7 +16,8 @@ from server.extensions import db
 from server.models import KIND_EFFECTS, Cell, CellStatus, Movement, MovementKind, Quant, Sku
 from server.models.base import utcnow
 from server.models.stock import NO_EXPIRY, TAKES_AVAILABLE
-from server.problems import Problem
+from server.services.dates import parse_date
+from server.services.errors import DomainError
 
 # Adjustments (counts) may touch a blocked cell; nothing else may.
 ALLOWED_IN_BLOCKED_CELL = {MovementKind.adjust_in, MovementKind.adjust_out, MovementKind.release}
@@ -45,13 +46,13 @@ def apply_movement(
     reference: str = "",
     idempotency_key: str | None = None,
 ) -> Movement:
-    """Record one movement and update the quants it touches. Raises Problem on bad input."""
+    """Record one movement and update the quants it touches. Raises DomainError on bad input."""
     try:
         kind = MovementKind(kind)
     except ValueError:
-        raise Problem(422, "unknown-movement-kind", _("Unknown movement kind %(kind)s.", kind=kind)) from None
+        raise DomainError(422, "unknown-movement-kind", _("Unknown movement kind %(kind)s.", kind=kind)) from None
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise Problem(422, "bad-quantity", _("Quantity must be a positive whole number."))
+        raise DomainError(422, "bad-quantity", _("Quantity must be a positive whole number."))
     lot = (lot or "").strip()
 
     if idempotency_key:
@@ -65,23 +66,23 @@ def apply_movement(
     needs_source = bool(src_q or src_r)
     needs_target = bool(dst_q or dst_r)
     if needs_source and from_cell_id is None:
-        raise Problem(422, "source-cell-required", _("A %(kind)s movement needs a source cell.", kind=kind))
+        raise DomainError(422, "source-cell-required", _("A %(kind)s movement needs a source cell.", kind=kind))
     if needs_target and to_cell_id is None:
-        raise Problem(422, "target-cell-required", _("A %(kind)s movement needs a target cell.", kind=kind))
+        raise DomainError(422, "target-cell-required", _("A %(kind)s movement needs a target cell.", kind=kind))
     if not needs_source:
         from_cell_id = None
     if not needs_target:
         to_cell_id = None
     if from_cell_id is not None and from_cell_id == to_cell_id:
-        raise Problem(422, "same-cell", _("Source and target cell are the same."))
+        raise DomainError(422, "same-cell", _("Source and target cell are the same."))
 
     sku = db.session.get(Sku, sku_id)
     if sku is None:
-        raise Problem(404, "unknown-sku", _("No SKU with id %(id)s.", id=sku_id))
+        raise DomainError(404, "unknown-sku", _("No SKU with id %(id)s.", id=sku_id))
     if sku.track_lot and not lot:
-        raise Problem(422, "lot-required", _("SKU %(sku)s is tracked by lot; give the lot.", sku=sku.code))
+        raise DomainError(422, "lot-required", _("SKU %(sku)s is tracked by lot; give the lot.", sku=sku.code))
     if sku.track_expiry and expiry is None:
-        raise Problem(422, "expiry-required", _("SKU %(sku)s is tracked by expiry; give the expiry date.", sku=sku.code))
+        raise DomainError(422, "expiry-required", _("SKU %(sku)s is tracked by expiry; give the expiry date.", sku=sku.code))
     cells = _cells(kind, from_cell_id, to_cell_id)
 
     keys = [(cell_id, sku_id, lot, expiry) for cell_id in (from_cell_id, to_cell_id) if cell_id is not None]
@@ -91,7 +92,7 @@ def apply_movement(
         have_total = source.quantity if source else 0
         have_reserved = source.reserved if source else 0
         if kind in TAKES_AVAILABLE and have_total - have_reserved < quantity:
-            raise Problem(
+            raise DomainError(
                 409,
                 "insufficient-stock",
                 _("Not enough available stock in the cell."),
@@ -100,7 +101,7 @@ def apply_movement(
                 available=have_total - have_reserved,
             )
         if src_r < 0 and have_reserved < quantity:
-            raise Problem(
+            raise DomainError(
                 409,
                 "insufficient-reserved",
                 _("Not enough reserved stock in the cell."),
@@ -146,7 +147,7 @@ def reserve_fefo(
 ) -> list[Movement]:
     """Reserve `quantity` of a SKU in a warehouse, first-expiring first; all or nothing."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise Problem(422, "bad-quantity", _("Quantity must be a positive whole number."))
+        raise DomainError(422, "bad-quantity", _("Quantity must be a positive whole number."))
     quants = (
         db.session.execute(
             select(Quant)
@@ -165,7 +166,7 @@ def reserve_fefo(
         .all()
     )
     if sum(q.available for q in quants) < quantity:
-        raise Problem(
+        raise DomainError(
             409,
             "insufficient-stock",
             _("Not enough available stock in the warehouse."),
@@ -195,7 +196,7 @@ def _same_or_conflict(earlier: Movement, kind, sku_id, quantity, from_cell_id, t
         to_cell_id is None or earlier.to_cell_id == to_cell_id
     )
     if not same:
-        raise Problem(
+        raise DomainError(
             422, "idempotency-key-reused", _("This idempotency key was already used for a different movement."),
             movement_id=earlier.id,
         )
@@ -209,12 +210,12 @@ def _cells(kind: str, from_cell_id: int | None, to_cell_id: int | None) -> dict[
             continue
         cell = db.session.get(Cell, cell_id)
         if cell is None:
-            raise Problem(404, "unknown-cell", _("No cell with id %(id)s.", id=cell_id))
+            raise DomainError(404, "unknown-cell", _("No cell with id %(id)s.", id=cell_id))
         if cell.status == CellStatus.blocked and kind not in ALLOWED_IN_BLOCKED_CELL:
-            raise Problem(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address))
+            raise DomainError(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address))
         cells[cell_id] = cell
     if from_cell_id and to_cell_id and cells[from_cell_id].warehouse_id != cells[to_cell_id].warehouse_id:
-        raise Problem(422, "different-warehouses", _("Source and target cell are in different warehouses."))
+        raise DomainError(422, "different-warehouses", _("Source and target cell are in different warehouses."))
     return cells
 
 
@@ -360,13 +361,7 @@ def ledger_balances():
             func.sum(both.c.dq), func.sum(both.c.dr),
         ).group_by(both.c.cell_id, both.c.sku_id, both.c.lot, both.c.expiry)
     ).all()
-    return {(r[0], r[1], r[2], _as_date(r[3])): (int(r[4] or 0), int(r[5] or 0)) for r in rows}
-
-
-def _as_date(value):
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+    return {(r[0], r[1], r[2], parse_date(r[3])): (int(r[4] or 0), int(r[5] or 0)) for r in rows}
 
 
 def check_quants(repair: bool = False) -> list[QuantDifference]:

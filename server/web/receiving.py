@@ -23,6 +23,7 @@ from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
 from server.services import kpi, station_events
 from server.services import receiving as service
+from server.services.errors import DomainError
 from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload, whole
 
 receiving = Blueprint("receiving", __name__, template_folder="templates")
@@ -177,7 +178,7 @@ def new_delivery():
                     warehouse_id, form.get("number", ""), supplier=form.get("supplier", ""),
                     expected_date=_form_date(form.get("expected_date", "")), lines=lines, pallets=pallets,
                     blind=form.get("blind") == "1", notes=form.get("notes", ""))
-            except Problem as problem:
+            except DomainError as problem:
                 db.session.rollback()
                 errors = {key: [str(m) for m in messages] for key, messages in
                           (problem.extra.get("errors") or {"": [problem.title]}).items()}
@@ -309,7 +310,7 @@ def _answering(action) -> None:
     """Run a question's answer and commit; a refusal changes nothing."""
     try:
         action()
-    except Problem:
+    except DomainError:
         db.session.rollback()
         raise
     db.session.commit()

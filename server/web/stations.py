@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from printers.receipts import SAMPLES as RECEIPT_SAMPLES
 from printers.samples import SAMPLES as LABEL_SAMPLES
-from server import READ_ONLY_OPTION, scenarios
-from server.extensions import db
+from server import scenarios
+from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
 from server.services.stations import create_job, job_json, station_health

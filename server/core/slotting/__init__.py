@@ -3,7 +3,7 @@
 See docs/slotting.md for how suggestions are ranked.
 """
 
-from server.core.slotting.index import (
+from server.core.slotting.cells import (
     ACTIVE,
     BLOCKED,
     MIXED,
@@ -17,11 +17,11 @@ from server.core.slotting.index import (
     CellSpec,
     Content,
     NothingFitsError,
-    SlotIndex,
     SlottingError,
     UnknownCellError,
     UnknownSkuError,
 )
+from server.core.slotting.index import SlotIndex
 from server.core.slotting.plan import (
     Move,
     ReslottingPlan,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from server.core.layout import Layout
 from server.core.routing import route_length
-from server.core.slotting.index import BLOCKED, CellSpec, SlottingError
+from server.core.slotting.cells import BLOCKED, CellSpec, SlottingError
 
 
 @dataclass(frozen=True)

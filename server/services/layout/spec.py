@@ -1,26 +1,13 @@
-"""Warehouse layout from a spec: zones and cells with their address and walking-geometry place.
+"""Reading and checking a layout spec: every bad key named; areas expanded into planned cells."""
 
-`parse_spec(data)` checks a spec (the dict of a TOML file) and raises LayoutError naming every bad
-key; `apply_layout(spec)` upserts the warehouse, zones and cells by address. The service flushes;
-the caller commits (or rolls back for a dry run). The format is documented in docs/layout.md.
-
-Storage areas are blocks x aisles x bays x levels x positions. Aisles run through every block;
-cross aisles separate the blocks. Along one aisle of one block the pick faces stand in slots
-1..bays, on the left (L) and/or right (R) side. Bay numbers continue along the aisle from one
-block to the next; with faces on both sides, left bays are odd and right bays even (default).
-"""
-
-import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import String, cast, exists, insert, literal, or_, select, update
-
-from server.extensions import db
-from server.models import Cell, CellStatus, CellType, Movement, Quant, Warehouse, Zone, ZoneKind
+from server.models import CellType, ZoneKind
 from server.models.warehouse import DEFAULT_ADDRESS_FORMAT
+from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, address_parts, check_format
 
-FORMAT_FIELDS = ("warehouse", "zone", "block", "aisle", "bay", "level", "level_letter", "position", "side", "slot")
+FORMAT_FIELDS = ADDRESS_PARTS
 BARCODE_FIELDS = (*FORMAT_FIELDS, "address")
 MAX_CELLS = 2_000_000
 CELL_FIELDS = (
@@ -79,49 +66,6 @@ class LayoutSpec:
     cells: list[CellPlan]
 
 
-@dataclass
-class Counts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-
-
-@dataclass
-class LayoutReport:
-    warehouse: str = ""
-    warehouse_action: str = "unchanged"
-    zones: Counts = field(default_factory=Counts)
-    cells: Counts = field(default_factory=Counts)
-    not_in_spec: int = 0  # cells of the warehouse the spec does not name
-    pruned: int = 0  # of those, removed (--prune): no stock, no ledger history
-    kept: int = 0  # of those, kept although pruning: they hold stock or have ledger history
-    dry_run: bool = False
-
-    def lines(self) -> list[str]:
-        verb = "would be" if self.dry_run else ""
-        out = [
-            f"warehouse {self.warehouse}: {verb + ' ' if verb else ''}{self.warehouse_action}",
-            f"zones: {self.zones}",
-            f"cells: {self.cells}",
-        ]
-        if self.not_in_spec:
-            extra = f"{self.not_in_spec} cell(s) not in the spec"
-            if self.pruned or self.kept:
-                extra += f": {self.pruned} removed, {self.kept} kept (stock or ledger history)"
-            else:
-                extra += " (left as they are; --prune removes those without stock or history)"
-            out.append(extra)
-        if self.dry_run:
-            out.append("dry run: nothing written")
-        return out
-
-
-# --- reading and checking a spec -------------------------------------------------------------
-
-
 def load_spec(path: str) -> LayoutSpec:
     try:
         with open(path, "rb") as f:
@@ -151,6 +95,17 @@ class _Checker:
         for name in sorted(set(data) - allowed):
             self.error(f"{key}.{name}" if key else name, f"unknown key (known: {', '.join(sorted(allowed))})")
         return data
+
+    def tables(self, data: dict, key: str, allowed: set):
+        """(where, table) for each non-empty table of the optional array `key` ([[key]])."""
+        raw = data.get(key, [])
+        if not isinstance(raw, list):
+            self.error(key, f"must be an array of tables ([[{key}]])")
+            return
+        for i, item in enumerate(raw):
+            table = self.table(item, f"{key}[{i}]", allowed)
+            if table:
+                yield f"{key}[{i}]", table
 
     def text(self, data: dict, key: str, where: str, required=True, default=None, max_len=200) -> str | None:
         value = data.get(key)
@@ -222,20 +177,12 @@ class _Checker:
         if value is None:
             return None
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
-        except ValueError as e:
-            self.error(key, f"bad format string: {e}")
-            return None
-        unknown = {n for n in names if n.split(".")[0].split("[")[0] not in fields}
-        if unknown or "" in names:
-            self.error(key, f"unknown field(s) {', '.join(sorted(unknown or {'{}'}))} (known: {', '.join(fields)})")
-            return None
-        sample = {"warehouse": "W", "zone": "Z", "level_letter": "A", "side": "L", "address": "A"}
-        sample.update({k: 1 for k in fields if k not in sample})
-        try:
-            value.format(**sample)
-        except (ValueError, KeyError, IndexError, AttributeError) as e:
-            self.error(key, f"bad format string: {e}")
+            check_format(value, fields)
+        except AddressFormatError as e:
+            if e.unknown:
+                self.error(key, f"unknown field(s) {', '.join(sorted(e.unknown))} (known: {', '.join(fields)})")
+            else:
+                self.error(key, f"bad format string: {e}")
             return None
         return value
 
@@ -284,15 +231,7 @@ def parse_spec(data: dict) -> LayoutSpec:
 
     cells: list[CellPlan] = []
     fmt = warehouse["address_format"]
-    raw_areas = data.get("areas", [])
-    if not isinstance(raw_areas, list):
-        c.error("areas", "must be an array of tables ([[areas]])")
-        raw_areas = []
-    for i, raw in enumerate(raw_areas):
-        where = f"areas[{i}]"
-        a = c.table(raw, where, AREA_KEYS)
-        if not a:
-            continue
+    for where, a in c.tables(data, "areas", AREA_KEYS):
         zone = _zone_ref(c, a, where, zone_codes)
         blocks, aisles, levels, positions = (c.span(a, k, where) for k in ("blocks", "aisles", "levels", "positions"))
         bays = c.whole(a, "bays", where)
@@ -321,15 +260,7 @@ def parse_spec(data: dict) -> LayoutSpec:
             )
         )
 
-    raw_cells = data.get("cells", [])
-    if not isinstance(raw_cells, list):
-        c.error("cells", "must be an array of tables ([[cells]])")
-        raw_cells = []
-    for i, raw in enumerate(raw_cells):
-        where = f"cells[{i}]"
-        x = c.table(raw, where, CELL_KEYS)
-        if not x:
-            continue
+    for where, x in c.tables(data, "cells", CELL_KEYS):
         zone = _zone_ref(c, x, where, zone_codes)
         address = c.text(x, "address", where, max_len=64)
         parts = {k: c.whole(x, k, where, default=0, minimum=0) for k in ("aisle", "bay", "level", "position", "block", "slot")}
@@ -377,28 +308,14 @@ def _area_cells(wh_code, zone, fmt, barcode_fmt, cell_type, capacity, blocks, ai
                     bay = (2 * slot - (side == "L") if odd_even else slot) + block_index * per_block
                     for level in levels:
                         for position in positions:
-                            parts = {
-                                "warehouse": wh_code, "zone": zone, "block": block, "aisle": aisle,
-                                "bay": bay, "level": level, "level_letter": _letter(level),
-                                "position": position, "side": side, "slot": slot,
-                            }
+                            parts = address_parts(warehouse=wh_code, zone=zone, block=block, aisle=aisle,
+                                                  bay=bay, level=level, position=position, side=side, slot=slot)
                             address = fmt.format(**parts)
                             yield CellPlan(
                                 zone, address, barcode_fmt.format(address=address, **parts), cell_type,
                                 volume, weight, units, aisle=aisle, bay=bay, level=level,
                                 position=position, block=block, slot=slot, side=side,
                             )
-
-
-def _letter(level: int) -> str:
-    """1 -> A, 26 -> Z, 27 -> AA (0 -> '0')."""
-    if level <= 0:
-        return str(level)
-    out = ""
-    while level:
-        level, rest = divmod(level - 1, 26)
-        out = chr(ord("A") + rest) + out
-    return out
 
 
 def _check_unique(c: _Checker, cells: list[CellPlan]) -> None:
@@ -421,143 +338,3 @@ def _check_unique(c: _Checker, cells: list[CellPlan]) -> None:
         if len(c.errors) >= 20:
             c.error("(spec)", "too many errors; stopped checking")
             return
-
-
-# --- applying a spec -------------------------------------------------------------------------
-
-
-def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False) -> LayoutReport:
-    """Upsert warehouse, zones and cells; flush. Raises LayoutError on clashes with the database.
-
-    With dry_run nothing is flushed (the caller rolls back anyway). Cells not named by the spec are
-    left alone, or with prune removed when they hold no stock and have no ledger history.
-    """
-    report = LayoutReport(warehouse=spec.warehouse["code"], dry_run=dry_run)
-    wh_fields = {k: v for k, v in spec.warehouse.items() if k != "code"} | spec.geometry
-    warehouse = db.session.execute(
-        select(Warehouse).filter_by(code=spec.warehouse["code"])
-    ).scalar_one_or_none()
-    if warehouse is None:
-        report.warehouse_action = "created"
-        warehouse = Warehouse(code=spec.warehouse["code"], **wh_fields)
-        db.session.add(warehouse)
-        existing_zones, existing = {}, {}
-    else:
-        if any(getattr(warehouse, k) != v for k, v in wh_fields.items()):
-            report.warehouse_action = "updated"
-            for k, v in wh_fields.items():
-                setattr(warehouse, k, v)
-        existing_zones = {
-            z.code: z for z in db.session.execute(select(Zone).filter_by(warehouse_id=warehouse.id)).scalars()
-        }
-        existing = _existing_cells(warehouse.id)
-
-    zone_ids = {}
-    for z in spec.zones:
-        zone = existing_zones.get(z["code"])
-        if zone is None:
-            report.zones.created += 1
-            zone = Zone(code=z["code"], name=z["name"], kind=z["kind"], warehouse=warehouse)
-            db.session.add(zone)
-        elif (zone.name, zone.kind) != (z["name"], z["kind"]):
-            report.zones.updated += 1
-            zone.name, zone.kind = z["name"], z["kind"]
-        else:
-            report.zones.unchanged += 1
-        zone_ids[z["code"]] = zone
-    if not dry_run:
-        db.session.flush()
-    zone_ids = {code: (zone.id if zone.id is not None else -i - 1) for i, (code, zone) in enumerate(zone_ids.items())}
-
-    new_rows, changed_rows = [], []
-    in_spec = set()
-    for plan in spec.cells:
-        row = {
-            "zone_id": zone_ids[plan.zone], "barcode": plan.barcode, "cell_type": plan.cell_type,
-            "max_volume_cm3": plan.max_volume_cm3, "max_weight_g": plan.max_weight_g, "max_units": plan.max_units,
-            "aisle": plan.aisle, "bay": plan.bay, "level": plan.level, "position": plan.position,
-            "block": plan.block, "slot": plan.slot, "side": plan.side,
-        }
-        in_spec.add(plan.address)
-        old = existing.get(plan.address)
-        if old is None:
-            new_rows.append(row | {"address": plan.address})
-        elif any(old[k] != row[k] for k in CELL_FIELDS):
-            changed_rows.append(row | {"id": old["id"]})
-        else:
-            report.cells.unchanged += 1
-    report.cells.created, report.cells.updated = len(new_rows), len(changed_rows)
-
-    extra = {addr: old for addr, old in existing.items() if addr not in in_spec}
-    report.not_in_spec = len(extra)
-    _check_barcode_clashes(new_rows, changed_rows, existing, extra)
-    removable = set()
-    if prune and extra:
-        removable = _cells_without_stock_or_history([old["id"] for old in extra.values()])
-        report.pruned, report.kept = len(removable), len(extra) - len(removable)
-    if dry_run:
-        return report
-
-    if removable:
-        ids = sorted(removable)
-        for chunk in _chunks(ids, 1000):
-            db.session.execute(Quant.__table__.delete().where(Quant.cell_id.in_(chunk)))
-            db.session.execute(Cell.__table__.delete().where(Cell.id.in_(chunk)))
-    if changed_rows:
-        # Barcodes may swap between cells: clear the changed ones first so no unique check trips.
-        by_id = {old["id"]: old for old in existing.values()}
-        moved = [r["id"] for r in changed_rows if by_id[r["id"]]["barcode"] != r["barcode"]]
-        for chunk in _chunks(moved, 1000):
-            db.session.execute(
-                Cell.__table__.update()
-                .where(Cell.id.in_(chunk))
-                .values(barcode=literal("~swap~") + cast(Cell.id, String))
-            )
-        db.session.execute(update(Cell), changed_rows)
-    for chunk in _chunks(new_rows, 5000):
-        db.session.execute(
-            insert(Cell), [r | {"warehouse_id": warehouse.id, "status": CellStatus.active} for r in chunk]
-        )
-    db.session.flush()
-    return report
-
-
-def _existing_cells(warehouse_id: int) -> dict[str, dict]:
-    columns = [Cell.id, Cell.address, *(getattr(Cell, k) for k in CELL_FIELDS)]
-    rows = db.session.execute(select(*columns).where(Cell.warehouse_id == warehouse_id)).all()
-    return {r.address: r._asdict() for r in rows}
-
-
-def _check_barcode_clashes(new_rows, changed_rows, existing, extra) -> None:
-    """A new or changed barcode may not be taken by a cell that keeps its own."""
-    changing_ids = {r["id"] for r in changed_rows}
-    kept = {old["barcode"]: addr for addr, old in existing.items() if old["id"] not in changing_ids}
-    errors = []
-    for row in [*new_rows, *changed_rows]:
-        holder = kept.get(row["barcode"])
-        if holder is not None and holder in extra:
-            errors.append(("cell barcode", f"barcode {row['barcode']!r} belongs to cell {holder!r}, which is not in the spec"))
-        if len(errors) >= 20:
-            break
-    if errors:
-        raise LayoutError(errors)
-
-
-def _cells_without_stock_or_history(cell_ids: list[int]) -> set[int]:
-    removable = set()
-    for chunk in _chunks(cell_ids, 1000):
-        busy = select(Cell.id).where(
-            Cell.id.in_(chunk),
-            or_(
-                exists().where(Quant.cell_id == Cell.id, Quant.quantity > 0),
-                exists().where(or_(Movement.from_cell_id == Cell.id, Movement.to_cell_id == Cell.id)),
-            ),
-        )
-        busy_ids = set(db.session.execute(busy).scalars())
-        removable.update(i for i in chunk if i not in busy_ids)
-    return removable
-
-
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
