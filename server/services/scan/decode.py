@@ -9,7 +9,7 @@ from biip.gs1_messages import GS1Message
 from biip.sscc import Sscc
 from biip.symbology import SymbologyIdentifier
 
-from server.services.barcodes import is_valid_gtin
+from server.services.barcodes import is_valid_gtin, stored_form
 
 SUFFIX_CHARS = "\r\n\t"
 GS = "\x1d"
@@ -111,7 +111,7 @@ def _read_codes(raw: bytes, text: str, aim: str) -> DecodedScan:
                            explicit_gs1=True)
     if text.isascii() and text.isdigit():
         if is_valid_gtin(text):
-            gtin = text.zfill(14)
+            gtin = stored_form(text)
             return DecodedScan(raw=raw, text=text, symbology=aim, gtin=gtin, gs1={"symbology": aim, "gtin": gtin})
         if len(text) == 18 and _valid_sscc(text):
             return DecodedScan(raw=raw, text=text, symbology=aim, sscc=text, gs1={"symbology": aim, "sscc": text})
