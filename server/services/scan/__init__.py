@@ -8,10 +8,13 @@ Classification only reads.
 
 from server.services.scan.decode import (
     GS,
+    MARKING_FORMS,
     MAX_CODE_CHARS,
     DecodedScan,
+    Wedge,
     decode,
     normalize_symbology,
+    typed_readings,
 )
 from server.services.scan.lookup import Classification, classify, classify_many
 from server.services.scan.record import record_scan, scan_row
@@ -30,7 +33,7 @@ from server.services.scan.resolvers import (
 )
 
 __all__ = [
-    "GS", "ID", "MAX_CODE_CHARS", "RESOLVERS", "WAREHOUSE", "Classification", "DecodedScan", "Kind", "Lookup",
+    "GS", "ID", "MARKING_FORMS", "MAX_CODE_CHARS", "RESOLVERS", "WAREHOUSE", "Classification", "DecodedScan", "Kind", "Lookup",
     "Resolver", "_one", "_text", "_text_anywhere", "_text_here", "classify", "classify_many", "decode",
-    "normalize_symbology", "record_scan", "register_resolver", "scan_row",
+    "normalize_symbology", "record_scan", "register_resolver", "scan_row", "typed_readings", "Wedge",
 ]

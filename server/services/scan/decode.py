@@ -22,12 +22,18 @@ GS1_SYMBOLOGIES = {"]C1", "]e0", "]e1", "]e2", "]d2", "]Q3", "]J1"}
 GTIN_SYMBOLOGIES = {"]E0", "]E3", "]E4", "]I1"}
 GS1_CONFIG = ParseConfig(separator_chars=(GS,))
 _CONTROL = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")  # C0 controls and DEL, except GS
-# A Chestny Znak code read by a scanner that dropped the GS separators:
-# 01 GTIN, 21 serial (13 for most goods, 6 or 7 for tobacco), then 91 key + 92 signature or 93 tail.
-_MARKING_WITHOUT_GS = re.compile(
-    r"^01(\d{14})21(.{13}|.{7}|.{6})(?:91(.{4})92(.{44}|.{88})|93(.{4}))$", re.DOTALL
+# Chestny ZNAK marking codes as a keyboard wedge types them, without GS: after 01 + GTIN, the
+# elements of each product group's form with their fixed lengths, most common first.
+MARKING_FORMS = (
+    (("21", 13), ("91", 4), ("92", 44)),  # most groups: serial 13, key id 4, crypto 44
+    (("21", 13), ("91", 4), ("92", 88)),  # the same with the long crypto of early codes
+    (("21", 13), ("93", 4)),  # short crypto tail (water, dietary supplements, ...)
+    (("21", 7), ("8005", 6), ("93", 4)),  # tobacco blocks: serial 7, price, tail
+    (("21", 7), ("93", 4)),
+    (("21", 6), ("93", 4)),  # dairy
 )
-
+# What a handheld's wedge settings may hold: a few typed characters each.
+WEDGE_MAX_CHARS = 8
 
 @dataclass(frozen=True)
 class DecodedScan:
@@ -40,6 +46,7 @@ class DecodedScan:
     gtin: str | None = None  # 14 digits, from a plain GTIN or a GS1 string
     sscc: str | None = None  # 18 digits
     explicit_gs1: bool = False  # the symbology or GS separators say GS1: skip text lookups
+    typed: str | None = None  # the text as typed, when `text` is its re-reading (layout, Caps Lock)
 
     @property
     def lookup_text(self) -> str | None:
@@ -47,6 +54,64 @@ class DecodedScan:
         if self.defect or self.explicit_gs1 or not self.text or len(self.text) > MAX_CODE_CHARS:
             return None
         return self.text
+
+
+@dataclass(frozen=True)
+class Wedge:
+    """A keyboard-wedge scanner's settings as a handheld keeps them: the prefix and suffix it
+    types around each code, and the character it types for GS (a browser cannot take GS)."""
+
+    prefix: str = ""
+    suffix: str = ""
+    gs: str = ""
+
+    @classmethod
+    def from_json(cls, value, default_gs: str = "") -> "Wedge":
+        """Settings from a request ({prefix, suffix, gs}, each optional); ValueError if out of bounds."""
+        if value is None:
+            value = {}
+        if not isinstance(value, dict) or set(value) - {"prefix", "suffix", "gs"}:
+            raise ValueError("wedge: an object with prefix, suffix and gs")
+        fields = {}
+        for name in ("prefix", "suffix", "gs"):
+            text = value.get(name) or ""
+            if not isinstance(text, str) or len(text) > WEDGE_MAX_CHARS or _CONTROL.search(text) or GS in text:
+                raise ValueError(f"wedge.{name}: up to {WEDGE_MAX_CHARS} characters, no control characters")
+            fields[name] = text
+        fields["gs"] = fields["gs"] or default_gs or ""
+        gs = fields["gs"]
+        if gs and (len(gs) != 1 or gs.isalnum() or gs.isspace() or _CONTROL.search(gs)):
+            raise ValueError("wedge.gs: one character that is not a letter, digit or space")
+        return cls(**fields)
+
+    def apply(self, text: str) -> str:
+        """What the scanner read, from what it typed: prefix and suffix cut, GS put back."""
+        text = text.rstrip(SUFFIX_CHARS).strip(" ")
+        if self.prefix and text.startswith(self.prefix):
+            text = text[len(self.prefix):]
+        if self.suffix and text.endswith(self.suffix):
+            text = text[:-len(self.suffix)]
+        if self.gs:
+            text = text.replace(self.gs, GS)
+        return text.strip(" ")
+
+
+# The Russian ЙЦУКЕН layout key by key over US QWERTY: what a wedge typing Latin text types in it.
+_RUSSIAN_KEYS = ("ёйцукенгшщзхъфывапролджэячсмитьбю.ЁЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,\"№;:?/",
+                 "`qwertyuiop[]asdfghjkl;'zxcvbnm,./~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>?@#$^&|")
+_FROM_RUSSIAN = str.maketrans(*_RUSSIAN_KEYS)
+_CYRILLIC = re.compile("[а-яёА-ЯЁ]")
+
+
+def typed_readings(text: str) -> list[str]:
+    """What a wedge scanner may have meant by `text`: the same keys with Caps Lock off, in the
+    US layout instead of Russian, or both. Only other texts, most likely first."""
+    readings = []
+    if _CYRILLIC.search(text):
+        readings += [text.translate(_FROM_RUSSIAN), text.swapcase().translate(_FROM_RUSSIAN)]
+    if any(c.isalpha() for c in text):
+        readings.append(text.swapcase())
+    return [r for r in dict.fromkeys(readings) if r != text]
 
 
 def normalize_symbology(symbology: str | None) -> str:
@@ -60,13 +125,16 @@ def normalize_symbology(symbology: str | None) -> str:
         return ""
 
 
-def decode(raw: bytes, symbology: str | None = None, max_bytes: int | None = None) -> DecodedScan:
-    """Bytes from a device -> DecodedScan. Never raises."""
+def decode(raw: bytes, symbology: str | None = None, max_bytes: int | None = None, *,
+           wedge: Wedge | None = None) -> DecodedScan:
+    """Bytes from a device -> DecodedScan (with a page's `wedge` settings applied). Never raises."""
     raw = bytes(raw or b"")
     if max_bytes is not None and len(raw) > max_bytes:
         text = _clean(raw[:max_bytes].decode("utf-8", errors="replace"))
         return DecodedScan(raw=raw, text=text, symbology=normalize_symbology(symbology), defect="too_long")
     text = raw.decode("utf-8", errors="replace").rstrip(SUFFIX_CHARS).strip(" ")
+    if wedge is not None:
+        text = wedge.apply(text)
     aim = ""
     if text.startswith("]") and len(text) >= 3:
         try:
@@ -127,17 +195,38 @@ def _parse_gs1(text: str) -> tuple[GS1Message | None, str | None]:
     try:
         if text.startswith("("):
             return GS1Message.parse_hri(text, config=GS1_CONFIG), None
+        if GS not in text:
+            marking = _marking_message(text)
+            if marking is not None:
+                return marking, None
         return GS1Message.parse(text, config=GS1_CONFIG), None
     except (ParseError, ValueError) as exc:
-        match = _MARKING_WITHOUT_GS.match(text)
-        if match:  # a marking code whose GS separators the scanner dropped
-            gtin, serial, key, signature, tail = match.groups()
-            rebuilt = f"01{gtin}21{serial}{GS}" + (f"91{key}{GS}92{signature}" if key else f"93{tail}")
-            try:
-                return GS1Message.parse(rebuilt, config=GS1_CONFIG), None
-            except (ParseError, ValueError):
-                pass
         return None, str(exc)
+
+
+def _marking_message(text: str) -> GS1Message | None:
+    """A marking code without GS separators, split by its product group's form (MARKING_FORMS):
+    forms that use the whole text first, then forms followed by more (fixed-length) elements."""
+    if not (text.startswith("01") and text[2:16].isdigit() and text[16:18] == "21"):
+        return None
+    for whole in (True, False):
+        for form in MARKING_FORMS:
+            parts, at = [text[:16]], 16
+            for ai, length in form:
+                value = text[at + len(ai):at + len(ai) + length]
+                if text[at:at + len(ai)] != ai or len(value) != length:
+                    break
+                parts.append(ai + value)
+                at += len(ai) + length
+            else:
+                rest = text[at:]
+                if bool(rest) == whole:
+                    continue
+                try:
+                    return GS1Message.parse(GS.join(parts + ([rest] if rest else [])), config=GS1_CONFIG)
+                except (ParseError, ValueError):
+                    continue
+    return None
 
 
 def _valid_sscc(text: str) -> bool:

@@ -2,13 +2,13 @@
 query (a UNION ALL of index-backed selects), and the first resolver in the registry that matched
 describes the entity. On PostgreSQL `classify_many` pipelines a batch's queries (psycopg)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _
 from sqlalchemy import literal_column, union_all
 
-from server.services.scan.decode import MAX_CODE_CHARS, DecodedScan, decode
+from server.services.scan.decode import MAX_CODE_CHARS, DecodedScan, Wedge, decode, typed_readings
 from server.services.scan.resolvers import _PREPARED, _READ_AHEAD, _UNIONS, RESOLVERS, Kind, _connection
 
 # Longest scan text shown inside a message.
@@ -28,17 +28,39 @@ class Classification:
         return self.scan.gs1 if self.scan else None
 
     def answer(self) -> dict:
-        return {"kind": self.kind, "message": str(self.message), "entity": self.entity, "gs1": self.gs1}
+        answer = {"kind": self.kind, "message": str(self.message), "entity": self.entity, "gs1": self.gs1}
+        if self.scan is not None and self.scan.typed is not None:
+            answer["typed"] = self.scan.typed
+        return answer
 
 
 def classify(raw: bytes | str, warehouse_id: int | None = None, *, symbology: str | None = None,
-             max_bytes: int | None = None) -> Classification:
-    """What `raw` is. Reads only; one query for the candidates and one for the winner."""
-    scan, statement, params = _plan(raw, warehouse_id, symbology, max_bytes)
+             max_bytes: int | None = None, wedge: Wedge | None = None) -> Classification:
+    """What `raw` is. Reads only; one query for the candidates and one for the winner (and, for
+    an unknown code, one more for each of its typed readings until one is known)."""
+    return _reread(_classify_once(raw, warehouse_id, symbology, max_bytes, wedge), warehouse_id, max_bytes)
+
+
+def _classify_once(raw, warehouse_id, symbology, max_bytes, wedge=None) -> Classification:
+    scan, statement, params = _plan(raw, warehouse_id, symbology, max_bytes, wedge)
     if scan.defect:
         return Classification(Kind.unknown, _defect_message(scan), scan=scan)
     hits = _connection().execute(statement, params).all() if statement is not None else []
     return _decide(scan, hits)
+
+
+def _reread(result: Classification, warehouse_id: int | None, max_bytes: int | None) -> Classification:
+    """An unknown code as a wedge scanner typed it in the Russian layout or with Caps Lock: the
+    first of its readings that is known, with the bytes as received and the text as typed."""
+    scan = result.scan
+    if result.kind != Kind.unknown or scan is None or scan.defect or scan.gtin or scan.sscc:
+        return result
+    for text in typed_readings(scan.text):
+        again = _classify_once(text.encode("utf-8"), warehouse_id, scan.symbology, max_bytes)
+        if again.kind != Kind.unknown:
+            again.scan = replace(again.scan, raw=scan.raw, typed=scan.text)
+            return again
+    return result
 
 
 def classify_many(scans: list[tuple[bytes | str, str | None]], warehouse_id: int | None = None, *,
@@ -63,17 +85,19 @@ def classify_many(scans: list[tuple[bytes | str, str | None]], warehouse_id: int
                           strict=True))
     token = _READ_AHEAD.set(rows_ahead)
     try:
-        return [Classification(Kind.unknown, _defect_message(scan), scan=scan) if scan.defect else _decide(scan, found)
-                for (scan, _statement, _params), found in zip(plans, hits, strict=True)]
+        results = [Classification(Kind.unknown, _defect_message(scan), scan=scan) if scan.defect
+                   else _decide(scan, found) for (scan, _statement, _params), found in zip(plans, hits, strict=True)]
+        return [_reread(result, warehouse_id, max_bytes) for result in results]
     finally:
         _READ_AHEAD.reset(token)
 
 
-def _plan(raw: bytes | str, warehouse_id: int | None, symbology: str | None, max_bytes: int | None):
+def _plan(raw: bytes | str, warehouse_id: int | None, symbology: str | None, max_bytes: int | None,
+          wedge: Wedge | None = None):
     """(decoded scan, the UNION ALL of its lookups or None, its parameters)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
-    scan = decode(raw, symbology, max_bytes)
+    scan = decode(raw, symbology, max_bytes, wedge=wedge)
     if scan.defect:
         return scan, None, {}
     params: dict = {"warehouse_id": warehouse_id}
