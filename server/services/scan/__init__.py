@@ -10,6 +10,7 @@ from server.services.scan.decode import (
     GS,
     MARKING_FORMS,
     MAX_CODE_CHARS,
+    WEDGE_MAX_CHARS,
     DecodedScan,
     Wedge,
     decode,
@@ -35,5 +36,5 @@ from server.services.scan.resolvers import (
 __all__ = [
     "GS", "ID", "MARKING_FORMS", "MAX_CODE_CHARS", "RESOLVERS", "WAREHOUSE", "Classification", "DecodedScan", "Kind", "Lookup",
     "Resolver", "_one", "_text", "_text_anywhere", "_text_here", "classify", "classify_many", "decode",
-    "normalize_symbology", "record_scan", "register_resolver", "scan_row", "typed_readings", "Wedge",
+    "normalize_symbology", "record_scan", "register_resolver", "scan_row", "typed_readings", "WEDGE_MAX_CHARS", "Wedge",
 ]
