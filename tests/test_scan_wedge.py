@@ -9,7 +9,7 @@ from server.models import ScanEvent, SkuBarcode
 from server.services.scan import Kind, Wedge, classify, decode, typed_readings
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse, received_delivery
-from tests.test_pages import csrf_token, sign_in_badge
+from tests.test_pages import csrf_token, post, sign_in_badge
 
 GS = "\x1d"
 GTIN14 = "04601234567893"
@@ -188,4 +188,6 @@ def test_receiving_screen_has_the_scanner_settings(client, db, site):
     db.session.commit()
     sign_in_badge(client, "B-1")
     html = client.get(f"/receiving/{delivery.id}").get_data(as_text=True)
-    assert 'id="wedge-form"' in html and "wedge.js" in html
+    assert 'id="wedge-form"' in html and "wedge.js" in html and "Scanner settings" in html
+    post(client, "/language", {"language": "ru"}, token_from="/")
+    assert "Настройки сканера" in client.get(f"/receiving/{delivery.id}").get_data(as_text=True)
