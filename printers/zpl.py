@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from biip import ParseError as _GS1ParseError
+from biip.checksums import gs1_standard_check_digit
 from biip.gs1_messages import GS1Message
 
 from .errors import TemplateError
@@ -74,7 +75,7 @@ def ean13_digits(name: str, value: str) -> str:
     if not re.fullmatch(r"\d{12,13}", value):
         raise TemplateError(name, f"EAN-13 needs 12 or 13 digits, got {value!r}")
     body = value[:12]
-    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body)) % 10) % 10
+    check = gs1_standard_check_digit(body)
     if len(value) == 13 and int(value[12]) != check:
         raise TemplateError(name, f"EAN-13 {value} has check digit {value[12]}, expected {check}")
     return body + str(check)

@@ -32,6 +32,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CELLWMS_SQLITE_BUSY_TIMEOUT_MS", "30000")),
         # Longest scan payload accepted, in bytes; longer ones are recorded truncated.
         "CELLWMS_SCAN_MAX_BYTES": int(env.get("CELLWMS_SCAN_MAX_BYTES", "16384")),
+        # The character page scanners type for GS (unset: none); a handheld's own setting wins.
+        "CELLWMS_WEDGE_GS": env.get("CELLWMS_WEDGE_GS", ""),
         # Live station screens (Server-Sent Events): lifetime before the browser reconnects, poll, keep-alive.
         "CELLWMS_STREAM_SECONDS": float(env.get("CELLWMS_STREAM_SECONDS", "180")),
         "CELLWMS_STREAM_POLL_SECONDS": float(env.get("CELLWMS_STREAM_POLL_SECONDS", "0.3")),

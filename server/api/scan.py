@@ -19,7 +19,7 @@ from server.auth import current_principal, roles_required
 from server.extensions import db
 from server.models import Role, ScanEvent
 from server.problems import Problem
-from server.services.scan import classify, record_scan
+from server.services.scan import Wedge, classify, record_scan
 
 blp = Blueprint("scan", __name__, url_prefix="/api/v1", description="Scans: what a scanned code is")
 
@@ -36,6 +36,8 @@ class ScanInSchema(Schema):
     event_id = fields.UUID(metadata={"description": "Sender's id: a retry with the same id is stored once."})
     scanned_at = fields.AwareDateTime(default_timezone=UTC)
     source = fields.String(validate=validate.OneOf(SOURCES))
+    wedge = fields.Dict(metadata={"description": "A page scanner's settings {prefix, suffix, gs}: cut the "
+                                                 "prefix and suffix, read gs as GS (up to 8 characters each)."})
 
     @validates_schema
     def one_payload(self, data, **_):
@@ -46,6 +48,11 @@ class ScanInSchema(Schema):
                 data["raw"] = base64.b64decode(data["raw_b64"], validate=True)
             except (binascii.Error, ValueError):
                 raise ValidationError("Not valid base64.", "raw_b64") from None
+        if "wedge" in data or data.get("source") == "page":
+            try:
+                data["wedge"] = Wedge.from_json(data.get("wedge"), current_app.config["CELLWMS_WEDGE_GS"])
+            except ValueError as exc:
+                raise ValidationError(str(exc), "wedge") from None
 
 
 class ScanOutSchema(Schema):
@@ -53,6 +60,7 @@ class ScanOutSchema(Schema):
     message = fields.String()
     entity = fields.Dict(allow_none=True)
     gs1 = fields.Dict(allow_none=True)
+    typed = fields.String(metadata={"description": "The code as typed, when it was re-read (Russian layout, Caps Lock)"})
     event_id = fields.String(allow_none=True)
 
 
@@ -75,7 +83,8 @@ class ScanView(MethodView):
         raw = data["raw"] if "raw" in data else data["code"].encode("utf-8")
         max_bytes = current_app.config["CELLWMS_SCAN_MAX_BYTES"]
         warehouse_id = station.warehouse_id if station is not None else None
-        result = classify(raw, warehouse_id, symbology=data.get("symbology"), max_bytes=max_bytes)
+        result = classify(raw, warehouse_id, symbology=data.get("symbology"), max_bytes=max_bytes,
+                          wedge=data.get("wedge"))
         answer = result.answer()
         try:
             # A savepoint: a concurrent twin of this event_id must not spoil the transaction.

@@ -5,6 +5,8 @@ A GTIN is stored left-padded with zeros to 14 digits, so every printed form of o
 8/12/13/14 digits, by kind.
 """
 
+from biip.checksums import gs1_standard_check_digit
+
 from server.models.catalog import GTIN_KINDS, BarcodeKind
 
 GTIN_LENGTHS = {8: BarcodeKind.ean8, 12: BarcodeKind.upc, 13: BarcodeKind.ean13, 14: BarcodeKind.gtin14}
@@ -16,11 +18,8 @@ class BarcodeError(ValueError):
 
 
 def check_digit(body: str) -> int:
-    """GS1 mod-10 check digit of `body` (all digits but the last)."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return (10 - total % 10) % 10
+    """GS1 mod-10 check digit of `body` (all digits but the last), by biip."""
+    return gs1_standard_check_digit(body)
 
 
 def looks_like_gtin(text: str) -> bool:
@@ -47,6 +46,13 @@ def normalize_gtin(text: str) -> str:
     text = text.strip()
     gtin_kind(text)
     return text.zfill(14)
+
+
+def stored_form(text: str) -> str:
+    """The form a scanned or typed barcode is looked up and stored in: a valid GTIN as 14 digits,
+    anything else as read (outer spaces cut)."""
+    text = text.strip()
+    return text.zfill(14) if is_valid_gtin(text) else text
 
 
 def printed_form(barcode: str, kind: str) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 
+from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from server.extensions import db
 from server.models import HandheldSession, Role, Station, User
 from server.problems import Problem
+from server.services.scan import WEDGE_MAX_CHARS, Wedge
 
 MAX_CODE = 512
 
@@ -36,13 +38,26 @@ def whole(value, what: str) -> int:
     return value
 
 
-def scan_payload(raw) -> dict:
-    """A page's scan as the scenarios take it (the scanner's CR/LF/TAB cut off)."""
+def scan_payload(raw, wedge=None) -> dict:
+    """A page's scan as the scenarios take it: the scanner's CR/LF/TAB cut off and the handheld's
+    scanner settings applied (`wedge` {prefix, suffix, gs}, by default the request body's; its gs
+    by default the server's CELLWMS_WEDGE_GS)."""
     if not isinstance(raw, str) or not raw.strip("\r\n\t "):
         raise Problem(422, "empty-scan", _("Nothing was scanned."))
     raw = raw.strip("\r\n\t ")
     if len(raw) > MAX_CODE:
         raise Problem(422, "scan-too-long", _("The code is too long."))
+    if wedge is None:
+        body = request.get_json(silent=True)
+        wedge = body.get("wedge") if isinstance(body, dict) else None
+    try:
+        settings = Wedge.from_json(wedge, current_app.config["CELLWMS_WEDGE_GS"])
+    except ValueError:
+        raise Problem(422, "bad-wedge", _("Scanner settings: prefix and suffix up to %(count)s characters, "
+                                          "GS substitute one sign.", count=WEDGE_MAX_CHARS)) from None
+    raw = settings.apply(raw)
+    if not raw:
+        raise Problem(422, "empty-scan", _("Nothing was scanned."))
     return {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
 
 

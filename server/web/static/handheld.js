@@ -70,7 +70,7 @@
         const code = input.value;
         input.value = "";
         keepFocus();
-        if (code.trim()) send({ kind: "scan", code: code });
+        if (code.trim()) send({ kind: "scan", code: code, wedge: window.cellwmsWedge && window.cellwmsWedge.settings() });
       });
     }
 
