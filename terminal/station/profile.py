@@ -25,7 +25,7 @@
     max_wait = 600
 
 Every mistake is a `ProfileError` "<file>: <key>: <what is wrong>". Nothing is opened while
-loading; `build_devices()` makes the `StationDevice`s (terminal/station/devices.py).
+loading; `build_devices()` makes the `StationDevice`s (terminal/station/devices/).
 """
 
 from __future__ import annotations
