@@ -14,21 +14,9 @@ from datetime import UTC, datetime
 
 log = logging.getLogger("cellwms.station")
 
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class Backoff:
-    def __init__(self, limits: tuple[float, float]):
-        self.first, self.most = limits
-        self.delay = self.first
-
-    def next(self) -> float:
-        delay, self.delay = self.delay, min(self.delay * 2, self.most)
-        return delay
-
-    def reset(self) -> None:
-        self.delay = self.first
 
 
 def failed(detail: str, **extra) -> dict:

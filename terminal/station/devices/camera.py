@@ -16,7 +16,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .base import Backoff, StationDevice, failed
+from terminal.backoff import Backoff
+
+from .base import StationDevice, failed
 
 
 def write_durably(path: Path, data: bytes) -> None:
@@ -62,7 +64,7 @@ class CameraDevice(StationDevice):
     def _supervise(self) -> None:
         from terminal.devices.camera import Camera, CameraError
 
-        backoff = Backoff(self.backoff)
+        backoff = Backoff(self.backoff, self._stop)
         while not self._stop.is_set():
             try:
                 self.camera = Camera(self.url, self.profile)
@@ -72,7 +74,7 @@ class CameraDevice(StationDevice):
             except (CameraError, OSError) as error:
                 self._close()
                 self._set_health("down", str(error))
-                self._stop.wait(backoff.next())
+                backoff.wait()
                 continue
             backoff.reset()
             self._set_health("up", "")
@@ -88,7 +90,7 @@ class CameraDevice(StationDevice):
             if self._stop.is_set():
                 break
             self._gone(why)
-            self._stop.wait(backoff.next())
+            backoff.wait()
 
     def _on_frame(self, frame) -> None:
         with self._cond:

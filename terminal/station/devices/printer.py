@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 import time
 
-from .base import Backoff, StationDevice, failed
+from terminal.backoff import Backoff
+
+from .base import StationDevice, failed
 
 ESC_B = b"\x1bB"  # ESC B n t: n beeps of t x 50 ms (Xprinter, Rongta, Star-compatible buzzers)
 

@@ -8,7 +8,9 @@ import contextlib
 import threading
 import time
 
-from .base import Backoff, StationDevice, failed
+from terminal.backoff import Backoff
+
+from .base import StationDevice, failed
 
 
 class ScaleDevice(StationDevice):
@@ -30,13 +32,13 @@ class ScaleDevice(StationDevice):
     def _supervise(self) -> None:
         from terminal.devices.scales.driver import ScaleDriver
 
-        backoff = Backoff(self.backoff)
+        backoff = Backoff(self.backoff, self._stop)
         while not self._stop.is_set():
             try:
                 self.driver = ScaleDriver(self.spec.model, self.url, say=self._driver_said, backoff=self.backoff).open()
             except Exception as error:  # noqa: BLE001 - OSError, SerialException: say why, retry
                 self._set_health("down", f"cannot open {self.url}: {error}")
-                self._stop.wait(backoff.next())
+                backoff.wait()
                 continue
             backoff.reset()
             self._set_health("up", "")
@@ -57,7 +59,7 @@ class ScaleDevice(StationDevice):
                         self._set_health("degraded", f"no readings for {self.silence:g} s")
             except Exception as error:  # noqa: BLE001
                 self._set_health("down", f"{self.url}: {error}")
-                self._stop.wait(backoff.next())
+                backoff.wait()
             finally:
                 self._close()
 

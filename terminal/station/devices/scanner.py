@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import contextlib
 
-from .base import Backoff, StationDevice
+from terminal.backoff import Backoff
+
+from .base import StationDevice
 
 
 class ScannerDevice(StationDevice):
@@ -31,13 +33,13 @@ class ScannerDevice(StationDevice):
         return SerialScanner(self.spec.model, self.url, say=self._driver_said, backoff=self.backoff).open()
 
     def _supervise(self) -> None:
-        backoff = Backoff(self.backoff)
+        backoff = Backoff(self.backoff, self._stop)
         while not self._stop.is_set():
             try:
                 self.driver = self._open()
             except Exception as error:  # noqa: BLE001 - OSError, SerialException: say why, retry
                 self._set_health("down", f"cannot open {self.url}: {error}")
-                self._stop.wait(backoff.next())
+                backoff.wait()
                 continue
             backoff.reset()
             self._set_health("up", "")
@@ -51,7 +53,7 @@ class ScannerDevice(StationDevice):
                         self._set_health("down", f"{self.url}: not there; reopening")
             except Exception as error:  # noqa: BLE001 - evdev: ENODEV when unplugged
                 self._set_health("down", f"{self.url}: {error}")
-                self._stop.wait(backoff.next())
+                backoff.wait()
             finally:
                 self._close()
 
