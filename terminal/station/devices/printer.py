@@ -11,8 +11,6 @@ from terminal.backoff import Backoff
 
 from .base import StationDevice, failed
 
-ESC_B = b"\x1bB"  # ESC B n t: n beeps of t x 50 ms (Xprinter, Rongta, Star-compatible buzzers)
-
 
 class PrinterDevice(StationDevice):
     kind = "printer"
@@ -110,6 +108,7 @@ class PrinterDevice(StationDevice):
         return failed(f"{waited}: {detail or state}")
 
     def _job_beep(self, job: dict, payload: dict) -> dict:
+        from printers.escpos import buzzer
         from printers.transports import TransportError, open_transport
 
         if not self.spec.can_beep:
@@ -117,7 +116,7 @@ class PrinterDevice(StationDevice):
         times = 1 if payload.get("sound", "ok") == "ok" else 3
         try:
             with self._io, open_transport(self.url, timeout=self.io_timeout) as transport:
-                transport.write(ESC_B + bytes([times, 2]))
+                transport.write(buzzer(times))
         except (TransportError, OSError) as error:
             return failed(f"cannot beep: {error}")
         return {"result": "done", "detail": f"{times} beep(s)"}
