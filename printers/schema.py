@@ -26,13 +26,14 @@ class Table(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def check(model: type[M], data, where: str, error: type[Exception] = ValueError) -> M:
-    """`data` as `model`, or `error("<where>: <key>: <problem>")` for the first problem."""
+def check(model: type[M], data, where: str, error: type[Exception] = ValueError, at: str = "") -> M:
+    """`data` as `model`, or `error("<where>: <key>: <problem>")` for the first problem; `at`: the
+    key of `data` itself in a bigger file (e.g. devices.scale.options)."""
     try:
         return model.model_validate(data)
     except ValidationError as invalid:
         first = invalid.errors(include_url=False)[0]
-        key = key_path(first["loc"])
+        key = ".".join(part for part in (at, key_path(first["loc"])) if part)
         raise error(f"{where}: {key}: {problem(model, first)}" if key else f"{where}: {problem(model, first)}") from None
 
 

@@ -40,8 +40,6 @@ class ScanFormat:
     encoding: str = "utf-8"
     layout: str = "us"
 
-    KEYS = {"suffix", "prefix", "aim", "gs_substitute", "gap", "stale", "encoding", "keyboard_layout"}
-
     @classmethod
     def from_profile(cls, profile: dict) -> ScanFormat:
         return cls(suffix=str(profile.get("suffix", "CR")), prefix=profile.get("prefix", ""), aim=bool(profile.get("aim", False)),
