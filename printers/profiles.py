@@ -74,6 +74,7 @@ class PrinterProfile:
         return feature in self.features
 
 
+NEEDED_BY = {"label_sizes": ("zpl", "a ZPL printer"), "chars_per_line": ("escpos", "an ESC/POS printer")}
 FEATURES = ("cutter", "qr", "barcode", "datamatrix", "gs1", "status", "utf8", "graphics", "peeler")
 
 
@@ -99,19 +100,13 @@ class PrinterProfileFile(Table):
     font: str = ""
     notes: str = ""
 
-    @field_validator("label_sizes")
+    @field_validator("label_sizes", "chars_per_line")
     @classmethod
-    def _zpl_has_labels(cls, sizes, info: ValidationInfo):
-        if info.data.get("language") == "zpl" and not sizes:
-            raise ValueError("a ZPL printer needs label_sizes")
-        return sizes
-
-    @field_validator("chars_per_line")
-    @classmethod
-    def _escpos_has_lines(cls, chars, info: ValidationInfo):
-        if info.data.get("language") == "escpos" and not chars:
-            raise ValueError("an ESC/POS printer needs chars_per_line")
-        return chars
+    def _language_needs(cls, value, info: ValidationInfo):
+        language, printer = NEEDED_BY[info.field_name]
+        if info.data.get("language") == language and not value:
+            raise ValueError(f"{printer} needs {info.field_name}")
+        return value
 
     @field_validator("cyrillic_code_page")
     @classmethod

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveInt
 
 from terminal.devices.profiles import ProfileError, Table, check_profile, read_profile
 
@@ -31,15 +31,15 @@ class ScannerProfileFile(Table):
     commands: dict[str, str] = {}  # setup barcodes / menu commands by what they do
     quirks: list[str] = []
     notes: str = ""
-    # the scan format (ScanFormat checks how they go together)
+    # the scan format: a key left out takes ScanFormat's default (framing.py), which checks the suffix
     suffix: str
-    prefix: str = ""
-    aim: bool = False
-    gs_substitute: str = ""
-    gap: float = 0.05
-    stale: float = 0.5
-    encoding: str = "utf-8"
-    keyboard_layout: str = "us"
+    prefix: str | None = None
+    aim: bool | None = None
+    gs_substitute: str | None = None
+    gap: NonNegativeFloat | None = None
+    stale: NonNegativeFloat | None = None
+    encoding: str | None = None
+    keyboard_layout: str | None = None
 
 
 def load_profile(name: str) -> tuple[str, dict]:

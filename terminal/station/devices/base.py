@@ -8,9 +8,12 @@ bound to this device (see terminal/station/__init__.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from datetime import UTC, datetime
+
+from terminal.backoff import Backoff
 
 log = logging.getLogger("cellwms.station")
 
@@ -104,3 +107,48 @@ class StationDevice:
         elif "lost" in message:
             self._set_health("down", message)
 
+
+
+class DriverDevice(StationDevice):
+    """A device read through a driver (scanner, scale): `_open()` returns the opened driver,
+    `_read()` reads it until stopped or it fails; then it is closed and, after a backoff step,
+    opened again."""
+
+    driver = None
+
+    def _open(self):
+        raise NotImplementedError
+
+    def _read(self) -> None:
+        raise NotImplementedError
+
+    def _supervise(self) -> None:
+        backoff = Backoff(self.backoff, self._stop)
+        while not self._stop.is_set():
+            try:
+                self.driver = self._open()
+            except Exception as error:  # noqa: BLE001 - OSError, SerialException: say why, retry
+                self._set_health("down", f"cannot open {self.url}: {error}")
+                backoff.wait()
+                continue
+            backoff.reset()
+            self._set_health("up", "")
+            try:
+                self._read()
+            except Exception as error:  # noqa: BLE001 - evdev: ENODEV when unplugged
+                self._set_health("down", f"{self.url}: {error}")
+                backoff.wait()
+            finally:
+                self._close()
+
+    def _close(self) -> None:
+        close_quietly(self, "driver")
+
+
+def close_quietly(device, attribute: str) -> None:
+    """Close and forget `device.<attribute>` (a driver or camera); closing errors do not matter."""
+    driver = getattr(device, attribute)
+    setattr(device, attribute, None)
+    if driver is not None:
+        with contextlib.suppress(Exception):
+            driver.close()

@@ -6,7 +6,6 @@ records on into a new part until `record_stop`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from terminal.backoff import Backoff
 
-from .base import StationDevice, failed
+from .base import StationDevice, close_quietly, failed
 
 
 def write_durably(path: Path, data: bytes) -> None:
@@ -111,10 +110,7 @@ class CameraDevice(StationDevice):
         self._set_health("down", why)
 
     def _close(self) -> None:
-        camera, self.camera = self.camera, None
-        if camera is not None:
-            with contextlib.suppress(Exception):
-                camera.close()
+        close_quietly(self, "camera")
 
     def stop(self) -> None:
         super().stop()

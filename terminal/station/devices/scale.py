@@ -4,16 +4,13 @@ changes (zero is not sent, but after zero the same load counts again); job `read
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
-from terminal.backoff import Backoff
-
-from .base import StationDevice, failed
+from .base import DriverDevice, failed
 
 
-class ScaleDevice(StationDevice):
+class ScaleDevice(DriverDevice):
     kind = "scale"
     jobs = ("read_weight",)
     silence = 5.0  # seconds without a reading on an open port: degraded
@@ -22,46 +19,32 @@ class ScaleDevice(StationDevice):
         super().__init__(spec)
         self.emit_zero = bool(self.options.get("emit_zero", False))
         self.read_timeout = float(self.options.get("read_timeout", 5.0))
-        self.driver = None
         self.current = None          # the last Reading
         self.current_at = 0.0
         self.last_sent = None        # (value, unit, net, tare) of the last stable weight seen
         self.readings = 0
         self._cond = threading.Condition()
 
-    def _supervise(self) -> None:
+    def _open(self):
         from terminal.devices.scales.driver import ScaleDriver
 
-        backoff = Backoff(self.backoff, self._stop)
+        return ScaleDriver(self.spec.model, self.url, say=self._driver_said, backoff=self.backoff).open()
+
+    def _read(self) -> None:
+        last_data = time.monotonic()
         while not self._stop.is_set():
-            try:
-                self.driver = ScaleDriver(self.spec.model, self.url, say=self._driver_said, backoff=self.backoff).open()
-            except Exception as error:  # noqa: BLE001 - OSError, SerialException: say why, retry
-                self._set_health("down", f"cannot open {self.url}: {error}")
-                backoff.wait()
-                continue
-            backoff.reset()
-            self._set_health("up", "")
-            last_data = time.monotonic()
-            try:
-                while not self._stop.is_set():
-                    readings = self.driver.read(0.5)
-                    for reading in readings:
-                        self._reading(reading)
-                    now = time.monotonic()
-                    if readings:
-                        last_data = now
-                        if self.health()["state"] != "up":
-                            self._set_health("up", "")
-                    elif self.driver.port is None and self.driver._hid_fd is None:
-                        self._set_health("down", f"{self.url}: not there; reopening")
-                    elif now - last_data > self.silence:
-                        self._set_health("degraded", f"no readings for {self.silence:g} s")
-            except Exception as error:  # noqa: BLE001
-                self._set_health("down", f"{self.url}: {error}")
-                backoff.wait()
-            finally:
-                self._close()
+            readings = self.driver.read(0.5)
+            for reading in readings:
+                self._reading(reading)
+            now = time.monotonic()
+            if readings:
+                last_data = now
+                if self.health()["state"] != "up":
+                    self._set_health("up", "")
+            elif self.driver.port is None and self.driver._hid_fd is None:
+                self._set_health("down", f"{self.url}: not there; reopening")
+            elif now - last_data > self.silence:
+                self._set_health("degraded", f"no readings for {self.silence:g} s")
 
     def _reading(self, reading) -> None:
         with self._cond:
@@ -95,12 +78,6 @@ class ScaleDevice(StationDevice):
             return failed(f"scale is down: {health['detail']}")
         status = reading.status if reading is not None else "no readings"
         return failed(f"no stable weight within {timeout:g} s (last: {status})")
-
-    def _close(self) -> None:
-        driver, self.driver = self.driver, None
-        if driver is not None:
-            with contextlib.suppress(Exception):
-                driver.close()
 
 
 def weight_payload(reading) -> dict:
