@@ -1,8 +1,10 @@
 """ESC/POS document building on python-escpos.
 
 `EscposDocument(profile)` collects the bytes of one receipt in python-escpos's `Dummy` printer (built with
-the profile's capability profile). Text is encoded by us in the profile's Cyrillic code page (CP866), selected
-with a pinned `ESC t n` right after `ESC @`, so python-escpos's magic encoding never picks another table.
+the profile's capability profile), through its public API only (`set`, `textln`, `print_and_feed`, `cut`,
+`barcode`, `qr`, `image`). The profile's Cyrillic code page (CP866) is pinned with `charcode()` right after
+`ESC @` (`ESC t n`; the firmware profile's number must match python-escpos's), so python-escpos's magic
+encoding never picks another table; text is checked by us first (`encode_text`).
 Barcodes and QR go out natively (`GS k`, `GS ( k`) where the profile has the feature, else as raster images
 (`GS v 0`) drawn here module by module.
 
@@ -107,6 +109,13 @@ def qr_matrix(data: str) -> list[list[bool]]:
     return qr.get_matrix()
 
 
+def buzzer(times: int, duration: int = 2) -> bytes:
+    """`ESC B n t` (python-escpos's buzzer): n beeps of t x 50 ms on Xprinter, Rongta, Star-compatible buzzers."""
+    printer = Dummy()
+    printer.buzzer(times, duration)
+    return printer.output
+
+
 class EscposDocument:
     """One receipt for one ESC/POS profile; `bytes()` returns the job."""
 
@@ -120,31 +129,33 @@ class EscposDocument:
         self.width = profile.chars_per_line
         self.dots = print_width_dots(profile)
         self._p = Dummy(profile=profile.escpos_capability or "default")
+        pinned = profile.code_pages[self.code_page]
+        theirs = self._p.profile.get_code_pages().get(self.code_page)  # {name: number as text}
+        if theirs is None or int(theirs) != pinned:
+            raise TemplateError("profile", f"{profile.name}: {self.code_page} is ESC t {pinned}, but python-escpos's "
+                                           f"{self._p.profile.profile_data['name']} profile says {theirs}")
         self._p.hw("INIT")  # ESC @
-        self._raw(ESC + b"t" + bytes([profile.code_pages[self.code_page]]))
-
-    def _raw(self, data: bytes) -> None:
-        self._p._raw(data)
+        self._p.charcode(self.code_page)  # ESC t n, and every text() in this table from now on
 
     def bytes(self) -> bytes:
         return self._p.output
 
     # text
     def style(self, align: str = "left", bold: bool = False, size: int = 1) -> None:
-        """ESC a (justification), ESC E (emphasis), GS ! (character size: 1 or 2 times)."""
-        self._raw(ESC + b"a" + bytes([{"left": 0, "center": 1, "right": 2}[align]]))
-        self._raw(ESC + b"E" + bytes([int(bold)]))
-        self._raw(GS + b"!" + bytes([0x11 if size == 2 else 0]))
+        """Character size (ESC ! 0, GS ! 0 or 0x11: 1 or 2 times), ESC E (emphasis), ESC a (justification)."""
+        self._p.set(align=align, bold=bold, normal_textsize=size != 2, double_width=size == 2,
+                    double_height=size == 2)
 
     def line(self, text: str = "", field: str = "text") -> None:
         """One printed line; the caller has wrapped it to the line width."""
-        self._raw(encode_text(text, self.code_page, field) + LF)
+        encode_text(text, self.code_page, field)  # refuses what CP866 cannot carry, naming the field
+        self._p.textln("".join(REPLACEMENTS.get(char, char) for char in text))
 
     def rule(self, char: str = "-") -> None:
         self.line(char * self.width)
 
     def feed(self, lines: int = 1) -> None:
-        self._raw(ESC + b"d" + bytes([lines]))
+        self._p.print_and_feed(lines)  # ESC d n
 
     # codes
     def code128(self, data: str, field: str) -> None:
@@ -161,7 +172,7 @@ class EscposDocument:
             # GS k 73 via python-escpos; the printer adds the check character.
             self._p._hw_barcode(raw.decode("latin-1"), "CODE128", height=BARCODE_HEIGHT, width=module,
                                 pos="BELOW", font="A", align_ct=True, function_type="B", check=False)
-            self._raw(LF)
+            self._p.ln()
             return
         bits = code128_modules(data)
         width = (len(bits) + 2 * QUIET) * module
@@ -184,7 +195,7 @@ class EscposDocument:
         if self.profile.has("qr"):
             self.style(align="center")
             self._p.qr(data, ec=1, size=QR_MODULE, native=True)  # ec 1 = M
-            self._raw(LF)
+            self._p.ln()
             return
         size = len(matrix) * QR_MODULE
         image = Image.new("1", (size, size), 1)
@@ -203,7 +214,9 @@ class EscposDocument:
         self._p.image(canvas.convert("RGB"), impl="bitImageRaster", center=False)
 
     def cut(self) -> None:
-        """Feed past the tear bar, and cut where the printer has a cutter."""
-        self.feed(4)
+        """Cut where the printer has a cutter (python-escpos: ESC d 6, GS V 1 partial cut), else feed
+        past the tear bar."""
         if self.profile.has("cutter"):
-            self._raw(GS + b"V\x01")  # partial cut
+            self._p.cut(mode="PART")
+        else:
+            self.feed(4)

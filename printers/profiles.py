@@ -1,14 +1,20 @@
 """Printer profiles: one TOML file per real printer model in firmware_profiles/printers/.
 
 A profile is data: the model's language (ZPL or ESC/POS), resolution, print width, label sizes,
-code pages and features. `load_profile(name_or_path)` reads and checks one; an unknown key or a
-missing one is a `ProfileError` naming it.
+code pages and features. `load_profile(name_or_path)` reads and checks one (pydantic,
+`PrinterProfileFile`); an unknown key, a missing one or a bad value is a `ProfileError`
+"<file>: <key>: <problem>".
 """
 
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt, ValidationInfo, field_validator
+
+from printers.schema import Table, check
 
 LANGUAGES = ("zpl", "escpos")
 # The repository's profiles; an installed package finds them under share/cellwms/ too.
@@ -68,13 +74,46 @@ class PrinterProfile:
         return feature in self.features
 
 
-_KEYS = {
-    "vendor", "model", "language", "dpi", "print_width_mm", "label_sizes", "paper_width_mm",
-    "chars_per_line", "chars_per_line_font_b", "code_pages", "cyrillic_code_page", "features",
-    "status", "setup", "notes", "escpos_capability", "font",
-}
-_REQUIRED = ("vendor", "model", "language", "dpi", "print_width_mm")
-_FEATURES = {"cutter", "qr", "barcode", "datamatrix", "gs1", "status", "utf8", "graphics", "peeler"}
+NEEDED_BY = {"label_sizes": ("zpl", "a ZPL printer"), "chars_per_line": ("escpos", "an ESC/POS printer")}
+FEATURES = ("cutter", "qr", "barcode", "datamatrix", "gs1", "status", "utf8", "graphics", "peeler")
+
+
+class PrinterProfileFile(Table):
+    """firmware_profiles/printers/<name>.toml"""
+
+    vendor: str
+    model: str
+    language: Literal["zpl", "escpos"] = Field(title="language")
+    dpi: PositiveInt
+    print_width_mm: float
+    # label_sizes and chars_per_line are checked against the language given above them
+    label_sizes: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field([], validate_default=True)
+    paper_width_mm: float | None = None
+    chars_per_line: PositiveInt | None = Field(None, validate_default=True)
+    chars_per_line_font_b: PositiveInt | None = None
+    code_pages: dict[str, int] = {}
+    cyrillic_code_page: str | None = None
+    features: list[Literal[FEATURES]] = Field([], title="feature")
+    status: str = ""
+    setup: str = ""
+    escpos_capability: str = ""
+    font: str = ""
+    notes: str = ""
+
+    @field_validator("label_sizes", "chars_per_line")
+    @classmethod
+    def _language_needs(cls, value, info: ValidationInfo):
+        language, printer = NEEDED_BY[info.field_name]
+        if info.data.get("language") == language and not value:
+            raise ValueError(f"{printer} needs {info.field_name}")
+        return value
+
+    @field_validator("cyrillic_code_page")
+    @classmethod
+    def _cyrillic_is_listed(cls, name, info: ValidationInfo):
+        if name and name not in info.data.get("code_pages", {}):
+            raise ValueError(f"{name!r} is not in code_pages")
+        return name
 
 
 def profile_path(name_or_path: str) -> Path:
@@ -107,40 +146,12 @@ def load_profile(name_or_path: str) -> PrinterProfile:
 
 
 def parse_profile(name: str, data: dict, where: str = "profile") -> PrinterProfile:
-    unknown = sorted(set(data) - _KEYS)
-    if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    missing = [key for key in _REQUIRED if key not in data]
-    if missing:
-        raise ProfileError(f"{where}: missing key(s) {', '.join(missing)}")
-    if data["language"] not in LANGUAGES:
-        raise ProfileError(f"{where}: language must be one of {', '.join(LANGUAGES)}, not {data['language']!r}")
-    if not isinstance(data["dpi"], int) or data["dpi"] <= 0:
-        raise ProfileError(f"{where}: dpi must be a positive whole number")
-    features = frozenset(data.get("features", ()))
-    if features - _FEATURES:
-        raise ProfileError(f"{where}: unknown feature(s) {', '.join(sorted(features - _FEATURES))}")
-    sizes = []
-    for i, size in enumerate(data.get("label_sizes", ())):
-        try:
-            width, height = size
-            sizes.append(LabelSize(float(width), float(height)))
-        except (TypeError, ValueError):
-            raise ProfileError(f"{where}: label_sizes[{i}] must be [width_mm, height_mm]") from None
-    if data["language"] == "zpl" and not sizes:
-        raise ProfileError(f"{where}: a ZPL printer needs label_sizes")
-    if data["language"] == "escpos" and not data.get("chars_per_line"):
-        raise ProfileError(f"{where}: an ESC/POS printer needs chars_per_line")
-    code_pages = dict(data.get("code_pages", {}))
-    cyrillic = data.get("cyrillic_code_page")
-    if cyrillic and cyrillic not in code_pages:
-        raise ProfileError(f"{where}: cyrillic_code_page {cyrillic!r} is not in code_pages")
+    checked = check(PrinterProfileFile, data, where, ProfileError)
     return PrinterProfile(
-        name=name, vendor=data["vendor"], model=data["model"], language=data["language"], dpi=data["dpi"],
-        print_width_mm=float(data["print_width_mm"]), label_sizes=tuple(sizes),
-        paper_width_mm=data.get("paper_width_mm"), chars_per_line=data.get("chars_per_line"),
-        chars_per_line_font_b=data.get("chars_per_line_font_b"), code_pages=code_pages,
-        cyrillic_code_page=cyrillic, features=features, status=data.get("status", ""),
-        setup=data.get("setup", ""), font=data.get("font", ""), notes=data.get("notes", ""),
-        escpos_capability=data.get("escpos_capability", ""),
+        name=name, vendor=checked.vendor, model=checked.model, language=checked.language, dpi=checked.dpi,
+        print_width_mm=checked.print_width_mm, label_sizes=tuple(LabelSize(*size) for size in checked.label_sizes),
+        paper_width_mm=checked.paper_width_mm, chars_per_line=checked.chars_per_line,
+        chars_per_line_font_b=checked.chars_per_line_font_b, code_pages=dict(checked.code_pages),
+        cyrillic_code_page=checked.cyrillic_code_page, features=frozenset(checked.features), status=checked.status,
+        setup=checked.setup, font=checked.font, notes=checked.notes, escpos_capability=checked.escpos_capability,
     )

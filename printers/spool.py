@@ -32,6 +32,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from tenacity import RetryCallState, wait_exponential
+
 from printers.status import (
     NO_ANSWER,
     PrinterStatus,
@@ -130,21 +132,25 @@ class _Job:
         self.started = time.monotonic()
         self.waited = 0.0
         self.attempts = 0
-        self.backoff = spool.first_backoff
+        # Waits double from first_backoff to max_backoff (tenacity's schedule, by attempt number).
+        self.delays = wait_exponential(multiplier=spool.first_backoff, min=spool.first_backoff,
+                                       max=spool.max_backoff)
+        self.waits = RetryCallState(None, None, (), {})
         self.status: PrinterStatus | None = None
         self.resent = False
 
     # waiting
     def _sleep(self, reason: str) -> None:
         spool = self.spool
-        if spool.timeout is not None and time.monotonic() - self.started + self.backoff > spool.timeout:
+        delay = self.delays(self.waits)
+        if spool.timeout is not None and time.monotonic() - self.started + delay > spool.timeout:
             raise SpoolError(f"{spool.url}: not printed after {spool.timeout:g} s: {reason}", self.status,
                              self.attempts)
         if spool.on_wait is not None:
             spool.on_wait(reason)
-        time.sleep(self.backoff)
-        self.waited += self.backoff
-        self.backoff = min(self.backoff * 2, spool.max_backoff)
+        time.sleep(delay)
+        self.waited += delay
+        self.waits.attempt_number += 1
 
     def _connect(self):
         while True:
@@ -168,7 +174,7 @@ class _Job:
         while True:
             try:
                 if self._ready(transport, drained):
-                    self.backoff = self.spool.first_backoff
+                    self.waits.attempt_number = 1
                     return transport
                 reason = ", ".join(self.status.problems()) or "formats in buffer"
             except TransportError as error:

@@ -232,7 +232,7 @@ class UsbTransport(Transport):
 
     def write(self, data: bytes) -> None:
         try:
-            self.printer._raw(data)
+            self.printer.device.write(self.printer.out_ep, data, self.printer.timeout)  # pyusb
         except Exception as e:
             raise TransportError(f"{self.url}: write failed: {e}") from None
 

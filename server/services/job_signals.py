@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 
 from sqlalchemy import text
+from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from server.extensions import db
 
@@ -70,23 +70,32 @@ class JobSignals:
                 woken.set()
 
     def _listen(self) -> None:
+        # Back off (tenacity) while the database cannot be reached; a connection that listened
+        # and then dropped starts a fresh backoff.
+        while True:
+            Retrying(retry=retry_if_exception_type(Exception), before_sleep=self._not_listening,
+                     wait=wait_exponential(multiplier=0.5, min=0.5, max=10.0))(self._listen_once)
+
+    def _listen_once(self) -> None:
+        """LISTEN until the connection fails (the database restarted, the network dropped)."""
         import psycopg
 
-        backoff = 0.5
-        while True:
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            connection.execute(f"LISTEN {JOB_CHANNEL}")
+            self.listening.set()
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {JOB_CHANNEL}")
-                    self.listening.set()
-                    backoff = 0.5
-                    for note in connection.notifies():
-                        with contextlib.suppress(ValueError):
-                            self._wake(int(note.payload))
-            except Exception as error:  # the database restarted, the network dropped: listen again
+                for note in connection.notifies():
+                    with contextlib.suppress(ValueError):
+                        self._wake(int(note.payload))
+            except Exception as error:  # noqa: BLE001 - listen again at once
+                log.warning("job notifications: %s; listening again", error)
+            finally:
                 self.listening.clear()
-                log.warning("job notifications: %s; listening again in %.1f s", error, backoff)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+
+    @staticmethod
+    def _not_listening(state) -> None:
+        log.warning("job notifications: %s; listening again in %.1f s",
+                    state.outcome.exception(), state.next_action.sleep)
 
 
 _LISTENERS: dict[str, JobSignals] = {}  # one per database this process serves

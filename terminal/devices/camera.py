@@ -16,12 +16,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
 import zxingcpp
+from pydantic import Field, NonNegativeFloat, PositiveInt
 
-from terminal.devices.profiles import ProfileError, check_keys, read_profile
+from terminal.devices.profiles import Table, check_profile, read_profile
 
 GS = b"\x1d"
 CODECS = {".avi": "MJPG", ".mp4": "mp4v"}  # container -> fourcc the wheel really writes
@@ -32,11 +34,6 @@ class CameraError(RuntimeError):
 
 
 # --- profile -------------------------------------------------------------------------------------
-
-PROFILE_KEYS = {"model", "vendor", "interface", "width", "height", "fps", "fourcc", "autofocus",
-                "clip_fourcc", "clip_extension", "clip_fps", "clip_width", "clip_height", "clip_max_mb",
-                "still_quality", "decode_absent_frames", "notes"}
-
 
 @dataclass(frozen=True)
 class CameraProfile:
@@ -58,16 +55,35 @@ class CameraProfile:
     decode_absent_frames: int = 5
 
 
+FourCC = Annotated[str, Field(min_length=4, max_length=4)]
+
+
+class CameraProfileFile(Table):
+    """firmware_profiles/cameras/<name>.toml; a key left out takes CameraProfile's default."""
+
+    model: str
+    vendor: str = ""
+    notes: str = ""
+    width: PositiveInt
+    height: PositiveInt
+    fps: PositiveInt
+    fourcc: FourCC
+    interface: str | None = None
+    autofocus: bool | None = None
+    clip_fourcc: FourCC | None = None
+    clip_extension: Literal[tuple(CODECS)] = Field(".avi", title="clip extension")
+    clip_fps: PositiveInt | None = None
+    clip_width: PositiveInt | None = None
+    clip_height: PositiveInt | None = None
+    clip_max_mb: NonNegativeFloat | None = None
+    still_quality: Annotated[int, Field(ge=1, le=100)] | None = None
+    decode_absent_frames: PositiveInt | None = None
+
+
 def load_profile(name_or_path: str) -> CameraProfile:
     name, data = read_profile("cameras", name_or_path)
-    check_keys(f"cameras/{name}", data, PROFILE_KEYS, ("model", "width", "height", "fps", "fourcc"))
-    data = {k: v for k, v in data.items() if k not in ("vendor", "notes")}
-    for key in ("fourcc", "clip_fourcc"):
-        if key in data and len(data[key]) != 4:
-            raise ProfileError(f"cameras/{name}: {key} must be 4 characters, got {data[key]!r}")
-    if data.get("clip_extension", ".avi") not in CODECS:
-        raise ProfileError(f"cameras/{name}: clip_extension must be one of {', '.join(CODECS)}")
-    return CameraProfile(name=name, **data)
+    checked = check_profile(CameraProfileFile, data, f"cameras/{name}")
+    return CameraProfile(name=name, **checked.model_dump(exclude_unset=True, exclude={"vendor", "notes"}))
 
 
 # --- capture -------------------------------------------------------------------------------------

@@ -1,11 +1,17 @@
 """Device profiles: one TOML file per real model in firmware_profiles/<kind>/ (scanners, scales,
 cameras, stations). `read_profile(kind, name_or_path)` finds and parses one; each device module
-checks the keys of its own kind with `check_keys`.
+checks it with its own pydantic model (`Table`) through `check_profile`.
 """
 
 import sys
 import tomllib
 from pathlib import Path
+from typing import TypeVar
+
+from printers.schema import Table, check
+
+__all__ = ["ProfileError", "Table", "available", "check_profile", "read_profile"]
+M = TypeVar("M")
 
 KINDS = ("scanners", "scales", "cameras", "stations")
 ROOTS = (
@@ -42,10 +48,6 @@ def read_profile(kind: str, name_or_path: str) -> tuple[str, dict]:
         raise ProfileError(f"{path.name}: {error}") from None
 
 
-def check_keys(where: str, data: dict, allowed: set[str], required: tuple[str, ...] = ()) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ProfileError(f"{where}: missing key(s) {', '.join(missing)}")
+def check_profile(model: type[M], data, where: str, at: str = "") -> M:
+    """`data` as `model` (printers/schema.py), or a ProfileError "<where>: <key>: <problem>"."""
+    return check(model, data, where, ProfileError, at)

@@ -4,7 +4,7 @@ Pieces (the HTTP side is in docs/station-protocol.md):
 
 - `profile.py`  station profile (firmware_profiles/stations/*.toml): name, kind, devices (model
   profile + transport URL), which printer takes which template, camera roles. Checked at start.
-- `devices.py`  one supervised `StationDevice` per device: reads it in its own thread, reconnects
+- `devices/`    one supervised `StationDevice` per device, a module per kind: reads it in its thread, reconnects
   with backoff, reports health, turns input into events, runs the device jobs it can.
 - `outbox.py`   the local SQLite outbox (fsync'd): events, media files waiting for upload, and the
   jobs the agent ran (so a re-delivered job is not run twice).

@@ -14,6 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from terminal.backoff import Backoff
 from terminal.station.link import Link, LinkError, Offline, Refused, Unauthorized
 from terminal.station.outbox import Outbox, now_iso
 
@@ -135,10 +136,9 @@ class Agent:
                 count, _ = self.outbox.waiting()
                 log.warning("offline (%s): %d events waiting, retrying", reason, count)
 
-    def _pause(self, delay: float) -> float:
-        """Wait out a backoff step (or until stopped); the next, doubled step."""
-        self._stop.wait(delay)
-        return min(delay * 2, self.backoff_max)
+    def _backoff(self) -> Backoff:
+        """A loop's waits while the server is away: doubling, cut short by stop()."""
+        return Backoff((self.backoff_min, self.backoff_max), self._stop)
 
     # events
 
@@ -155,7 +155,7 @@ class Agent:
         return emit
 
     def _upload_loop(self) -> None:
-        delay = self.backoff_min
+        backoff = self._backoff()
         while not self._stop.is_set():
             self._events_ready.clear()
             batch = self.outbox.pending(self.batch_size)
@@ -170,14 +170,14 @@ class Agent:
                 if self._stop.is_set():
                     return
                 self._set_online(False, str(error))
-                delay = self._pause(delay)
+                backoff.wait()
                 continue
             except Refused as error:  # the batch's shape: a bug of ours
                 log.error("server refused a batch of %d events: %s", len(batch), error)
                 outcomes = self._isolate_refused(batch)
                 if outcomes is None:
                     continue
-            delay = self.backoff_min
+            backoff.reset()
             self._set_online(True)
             sent = {event["event_id"] for event in batch}
             self.outbox.ack([o["event_id"] for o in outcomes if o.get("event_id") in sent])
@@ -214,7 +214,7 @@ class Agent:
     # media
 
     def _media_loop(self) -> None:
-        delay = self.backoff_min
+        backoff = self._backoff()
         while not self._stop.is_set():
             self._media_ready.clear()
             files = self.outbox.media_pending()
@@ -236,20 +236,20 @@ class Agent:
                 except Offline:
                     if self._stop.is_set():
                         return
-                    delay = self._pause(delay)
+                    backoff.wait()
                     break
                 except (Refused, LinkError, OSError) as error:  # file gone, keeps mismatching, ...
                     log.error("media %s (%s) cannot be uploaded, giving up on it: %s", media["path"], sha[:12], error)
                     self.outbox.set_media_progress(sha, done=-1)
                     continue
-                delay = self.backoff_min
+                backoff.reset()
                 self.outbox.set_media_progress(sha, uploaded=media["size"], done=True)
                 log.info("media %s uploaded (%d bytes)", media["path"], media["size"])
 
     # jobs
 
     def _poll_loop(self) -> None:
-        delay = self.backoff_min
+        backoff = self._backoff()
         while not self._stop.is_set():
             try:
                 jobs = self.link.poll_jobs(self.poll_wait)
@@ -259,13 +259,13 @@ class Agent:
                 if self._stop.is_set():
                     return
                 self._set_online(False, str(error))
-                delay = self._pause(delay)
+                backoff.wait()
                 continue
             except Refused as error:
                 log.error("job poll refused: %s", error)
-                self._pause(self.backoff_max)
+                self._stop.wait(self.backoff_max)
                 continue
-            delay = self.backoff_min
+            backoff.reset()
             self._set_online(True)
             for job in jobs:
                 self._dispatch(job)

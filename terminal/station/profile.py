@@ -24,8 +24,9 @@
     [devices.label_printer.options]      # optional, per kind (see OPTIONS)
     max_wait = 600
 
-Every mistake is a `ProfileError` "<file>: <key>: <what is wrong>". Nothing is opened while
-loading; `build_devices()` makes the `StationDevice`s (terminal/station/devices.py).
+The shape is checked by pydantic models (StationFile, the OPTIONS of each kind), what depends on
+the device's model here. Every mistake is a `ProfileError` "<file>: <key>: <what is wrong>". Nothing is opened while
+loading; `build_devices()` makes the `StationDevice`s (terminal/station/devices/).
 """
 
 from __future__ import annotations
@@ -34,21 +35,70 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from terminal.devices.profiles import ProfileError, read_profile
+from pydantic import Field, NonNegativeFloat, StringConstraints, field_validator
+
+from terminal.devices.profiles import ProfileError, Table, check_profile, read_profile
 
 STATION_KINDS = ("dock", "pack", "handoff", "returns", "pick")
 DEVICE_KINDS = ("scanner", "scale", "printer", "camera")
-STATION_KEYS = {"name", "kind", "notes"}
-DEVICE_KEYS = {"kind", "profile", "url", "role", "templates", "options", "notes"}
-COMMON_OPTIONS = {"backoff_min": float, "backoff_max": float}
-OPTIONS = {  # kind -> option -> type
-    "scanner": {},
-    "scale": {"emit_zero": bool, "read_timeout": float},
-    "printer": {"max_wait": float, "status_interval": float, "io_timeout": float, "beep": str},
-    "camera": {"media_dir": str, "still_quality": int, "frame_timeout": float},
-}
 BEEPS = ("esc-b", "none")
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class StationTable(Table):
+    name: Text
+    kind: Literal[STATION_KINDS] = Field(title="station kind")
+    notes: str = ""
+
+
+class DeviceTable(Table):
+    kind: Literal[DEVICE_KINDS] = Field(title="device kind")
+    profile: Text
+    url: Any  # a string, or a camera index; checked by kind below
+    role: str | None = None
+    templates: list[str] | None = None
+    options: dict[str, Any] = {}
+    notes: str = ""
+
+
+class StationFile(Table):
+    station: StationTable
+    devices: dict[str, DeviceTable]
+
+    @field_validator("devices")
+    @classmethod
+    def _some_devices(cls, devices):
+        if not devices:
+            raise ValueError("a station needs at least one [devices.<name>] table")
+        return devices
+
+
+class ScannerOptions(Table):  # [devices.<name>.options], per kind
+    backoff_min: NonNegativeFloat | None = None
+    backoff_max: NonNegativeFloat | None = None
+
+
+class ScaleOptions(ScannerOptions):
+    emit_zero: bool | None = None
+    read_timeout: NonNegativeFloat | None = None
+
+
+class PrinterOptions(ScannerOptions):
+    max_wait: NonNegativeFloat | None = None
+    status_interval: NonNegativeFloat | None = None
+    io_timeout: NonNegativeFloat | None = None
+    beep: Literal[BEEPS] = Field("esc-b", title="buzzer command")
+
+
+class CameraOptions(ScannerOptions):
+    media_dir: str | None = None
+    still_quality: Annotated[int, Field(ge=1, le=100)] | None = None
+    frame_timeout: NonNegativeFloat | None = None
+
+
+OPTIONS = {"scanner": ScannerOptions, "scale": ScaleOptions, "printer": PrinterOptions, "camera": CameraOptions}
 DEFAULT_ROLE = {"photo": "overhead", "record_start": "packing", "record_stop": "packing"}
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 ROLE_RE = re.compile(r"[a-z][a-z0-9_-]*\Z")
@@ -148,60 +198,41 @@ class _Checker:
     def fail(self, key: str, problem: str):
         raise ProfileError(f"{self.path}: {key}: {problem}")
 
-    def keys(self, where: str, data, allowed: set[str], required: tuple[str, ...]) -> None:
-        if not isinstance(data, dict):
-            self.fail(where, "must be a table")
-        for key in sorted(set(data) - allowed):
-            self.fail(f"{where}.{key}" if where else key, f"unknown key (known: {', '.join(sorted(allowed))})")
-        for key in required:
-            if key not in data:
-                self.fail(f"{where}.{key}" if where else key, "missing")
-
     def text(self, key: str, value) -> str:
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"must be a non-empty string, not {value!r}")
         return value.strip()
 
     def station(self, data: dict) -> StationProfile:
-        self.keys("", data, {"station", "devices"}, ("station", "devices"))
-        self.keys("station", data["station"], STATION_KEYS, ("name", "kind"))
-        name = self.text("station.name", data["station"]["name"])
-        kind = self.text("station.kind", data["station"]["kind"])
-        if kind not in STATION_KINDS:
-            self.fail("station.kind", f"unknown station kind {kind!r} (known: {', '.join(STATION_KINDS)})")
-        if not isinstance(data["devices"], dict) or not data["devices"]:
-            self.fail("devices", "a station needs at least one [devices.<name>] table")
-        devices = {dev: self.device(dev, spec) for dev, spec in data["devices"].items()}
+        checked = check_profile(StationFile, data, str(self.path))
+        devices = {dev: self.device(dev, spec) for dev, spec in checked.devices.items()}
         self.across(devices)
-        return StationProfile(self.path, name, kind, devices)
+        return StationProfile(self.path, checked.station.name, checked.station.kind, devices)
 
-    def device(self, name: str, data) -> DeviceSpec:
+    def device(self, name: str, data: DeviceTable) -> DeviceSpec:
         where = f"devices.{name}"
         if not NAME_RE.match(name):
             self.fail(where, "device names are lower case letters, digits, - and _")
-        self.keys(where, data, DEVICE_KEYS, ("kind", "profile", "url"))
-        kind = self.text(f"{where}.kind", data["kind"])
-        if kind not in DEVICE_KINDS:
-            self.fail(f"{where}.kind", f"unknown device kind {kind!r} (known: {', '.join(DEVICE_KINDS)})")
-        profile_name = self.text(f"{where}.profile", data["profile"])
-        model = self.model(f"{where}.profile", kind, profile_name)
-        url = self.url(f"{where}.url", kind, data["url"], model)
+        kind = data.kind
+        model = self.model(f"{where}.profile", kind, data.profile)
+        url = self.url(f"{where}.url", kind, data.url, model)
         role = ""
         if kind == "camera":
-            if "role" not in data:
+            if data.role is None:
                 self.fail(f"{where}.role", "missing (a camera needs a role: overhead, packing, ...)")
-            role = self.text(f"{where}.role", data["role"])
+            role = self.text(f"{where}.role", data.role)
             if not ROLE_RE.match(role):
                 self.fail(f"{where}.role", f"{role!r} is not a role name (lower case word, e.g. overhead)")
-        elif "role" in data:
+        elif data.role is not None:
             self.fail(f"{where}.role", f"only cameras have a role, not a {kind}")
         templates = ()
-        if "templates" in data:
+        if data.templates is not None:
             if kind != "printer":
                 self.fail(f"{where}.templates", f"only printers take templates, not a {kind}")
-            templates = self.templates(f"{where}.templates", data["templates"], model)
-        options = self.options(f"{where}.options", kind, data.get("options", {}))
-        return DeviceSpec(name, kind, model_name(model, profile_name), url, model, role, templates, options)
+            templates = self.templates(f"{where}.templates", data.templates, model)
+        options = check_profile(OPTIONS[kind], data.options, str(self.path), at=f"{where}.options")
+        return DeviceSpec(name, kind, model_name(model, data.profile), url, model, role, templates,
+                          options.model_dump(exclude_unset=True))
 
     def model(self, key: str, kind: str, name: str):
         try:
@@ -254,8 +285,6 @@ class _Checker:
 
     def templates(self, key: str, value, model) -> tuple[str, ...]:
         from printers.documents import LANGUAGE_NAMES, LANGUAGE_OF
-        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-            self.fail(key, "must be a list of template names")
         for template in value:
             if template not in LANGUAGE_OF:
                 self.fail(key, f"unknown template {template!r} (known: {', '.join(LANGUAGE_OF)})")
@@ -265,20 +294,6 @@ class _Checker:
         if len(set(value)) != len(value):
             self.fail(key, "a template is listed twice")
         return tuple(value)
-
-    def options(self, key: str, kind: str, value) -> dict:
-        allowed = {**COMMON_OPTIONS, **OPTIONS[kind]}
-        self.keys(key, value, set(allowed), ())
-        for name, given in value.items():
-            want = allowed[name]
-            ok = isinstance(given, want) and not (want is int and isinstance(given, bool))
-            if want is float:
-                ok = isinstance(given, int | float) and not isinstance(given, bool) and given >= 0
-            if not ok:
-                self.fail(f"{key}.{name}", f"must be {want.__name__}, not {given!r}")
-        if value.get("beep", "esc-b") not in BEEPS:
-            self.fail(f"{key}.beep", f"unknown buzzer command {value['beep']!r} (known: {', '.join(BEEPS)})")
-        return dict(value)
 
     def across(self, devices: dict[str, DeviceSpec]) -> None:
         owner: dict[str, str] = {}

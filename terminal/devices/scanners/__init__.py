@@ -8,29 +8,48 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Literal
 
-from terminal.devices.profiles import ProfileError, check_keys, read_profile
+from pydantic import Field, NonNegativeFloat, PositiveInt
+
+from terminal.devices.profiles import ProfileError, Table, check_profile, read_profile
 
 from .framing import GS, Framer, Scan, ScanFormat
 from .wedge import WedgeDecoder
 
 __all__ = ["GS", "Framer", "Scan", "ScanFormat", "WedgeDecoder", "load_profile", "open_scanner", "probe"]
 
-KEYS = {"vendor", "model", "interface", "baudrate", "bytesize", "parity", "stopbits", "usb_id",
-        "notes", "commands", "quirks"} | ScanFormat.KEYS
-INTERFACES = ("serial", "usb-cdc", "hid")
+class ScannerProfileFile(Table):
+    vendor: str
+    model: str
+    interface: Literal["serial", "usb-cdc", "hid"] = Field(title="interface")
+    baudrate: PositiveInt = 9600
+    bytesize: int = 8
+    parity: Literal["N", "E", "O"] = Field("N", title="parity")
+    stopbits: float = 1
+    usb_id: str = ""
+    commands: dict[str, str] = {}  # setup barcodes / menu commands by what they do
+    quirks: list[str] = []
+    notes: str = ""
+    # the scan format: a key left out takes ScanFormat's default (framing.py), which checks the suffix
+    suffix: str
+    prefix: str | None = None
+    aim: bool | None = None
+    gs_substitute: str | None = None
+    gap: NonNegativeFloat | None = None
+    stale: NonNegativeFloat | None = None
+    encoding: str | None = None
+    keyboard_layout: str | None = None
 
 
 def load_profile(name: str) -> tuple[str, dict]:
     name, data = read_profile("scanners", name)
-    check_keys(f"scanner profile {name}", data, KEYS, ("vendor", "model", "interface", "suffix"))
-    if data["interface"] not in INTERFACES:
-        raise ProfileError(f"scanner profile {name}: interface {data['interface']!r} not in {', '.join(INTERFACES)}")
+    check_profile(ScannerProfileFile, data, f"scanners/{name}")
     try:
         fmt = ScanFormat.from_profile(data)
         WedgeDecoder(fmt)
     except ValueError as error:
-        raise ProfileError(f"scanner profile {name}: {error}") from None
+        raise ProfileError(f"scanners/{name}: {error}") from None
     return name, data
 
 

@@ -25,6 +25,9 @@ GS1_AIM = {"]C1", "]d2", "]Q3", "]e0", "]E0", "]E1", "]E2", "]E3", "]E4", "]J1",
 AIM_RE = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 KEEP_CONTROLS = {GS, "\x1e", "\x04"}  # GS, RS and EOT (ISO/IEC 15434 envelopes)
 MAX_LEN = 4096
+# scanner profile key -> ScanFormat field
+PROFILE_KEYS = {"suffix": "suffix", "prefix": "prefix", "aim": "aim", "gs_substitute": "gs_substitute", "gap": "gap",
+                "stale": "stale", "encoding": "encoding", "keyboard_layout": "layout"}
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,10 @@ class ScanFormat:
     encoding: str = "utf-8"
     layout: str = "us"
 
-    KEYS = {"suffix", "prefix", "aim", "gs_substitute", "gap", "stale", "encoding", "keyboard_layout"}
-
     @classmethod
     def from_profile(cls, profile: dict) -> ScanFormat:
-        return cls(suffix=str(profile.get("suffix", "CR")), prefix=profile.get("prefix", ""), aim=bool(profile.get("aim", False)),
-                   gs_substitute=profile.get("gs_substitute", ""), gap=float(profile.get("gap", 0.05)),
-                   stale=float(profile.get("stale", 0.5)), encoding=profile.get("encoding", "utf-8"),
-                   layout=profile.get("keyboard_layout", "us"))
+        """From a scanner profile (checked by its schema); a key it leaves out keeps the default here."""
+        return cls(**{name: profile[key] for key, name in PROFILE_KEYS.items() if key in profile})
 
     def __post_init__(self):
         if self.suffix.upper() not in SUFFIXES:
