@@ -416,15 +416,22 @@ def test_russian_catalog_covers_every_source_string():
     assert not missing, f"run pybabel extract/update (docs/translations.md); not in the .po: {missing}"
 
 
+def _texts(value) -> tuple:
+    """A message's text, or its plural forms, as a tuple."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
 def test_placeholders_match():
     for m in _po():
         if m.id and m.string:
-            assert set(re.findall(r"%\(\w+\)s", m.id)) == set(re.findall(r"%\(\w+\)s", m.string)), m.id
+            wanted = {frozenset(re.findall(r"%\(\w+\)s", text)) for text in _texts(m.id)}
+            for text in _texts(m.string):
+                assert frozenset(re.findall(r"%\(\w+\)s", text)) in wanted, m.id
 
 
 def test_compiled_catalog_is_fresh():
     with MO.open("rb") as f:
         compiled = read_mo(io.BytesIO(f.read()))
-    expected = {m.id: m.string for m in _po() if m.id and m.string and not m.fuzzy}
-    actual = {m.id: m.string for m in compiled if m.id}
+    expected = {_texts(m.id): _texts(m.string) for m in _po() if m.id and m.string and not m.fuzzy}
+    actual = {_texts(m.id): _texts(m.string) for m in compiled if m.id}
     assert actual == expected, "run `pybabel compile -d server/translations` and commit the .mo"
