@@ -143,10 +143,12 @@ def render(data: MapData, *, stops: list[Stop] | None = None, cells: dict[int, M
     _draw_floor(canvas, data)
     _draw_faces(canvas, data, zone, fill)
     if points:
-        _draw_route(canvas, points, route, target)
+        _draw_path(canvas, points)
     if target_cell is not None:
         _draw_target(canvas, target_cell)
     _draw_depot(canvas)
+    if points:
+        _draw_stops(canvas, points, route, target)  # on top: no label hides a stop
     if target_cell is not None:
         title = _("Warehouse %(code)s: go to %(cell)s", code=data.warehouse, cell=target_cell.address)
     else:
@@ -185,11 +187,14 @@ def _draw_faces(canvas: _Canvas, data: MapData, zone: str | None, fill: bool) ->
                    data_cells=face.cells, data_stocked=face.stocked)
 
 
-def _draw_route(canvas: _Canvas, points: list[PickPoint], route: list[MapCell], target: int | None) -> None:
-    layout = canvas.layout
-    line = " ".join(f"{_fmt(x)},{_fmt(canvas.y(y))}" for x, y in polyline(layout, points))
+def _draw_path(canvas: _Canvas, points: list[PickPoint]) -> None:
+    """The walk depot -> stops -> depot along aisle and cross-aisle centre lines."""
+    line = " ".join(f"{_fmt(x)},{_fmt(canvas.y(y))}" for x, y in polyline(canvas.layout, points))
     canvas.add("polyline", class_="path", points=line, fill="none", stroke=ACCENT, stroke_width=canvas.text * 0.3,
                stroke_linejoin="round", stroke_linecap="round")
+
+
+def _draw_stops(canvas: _Canvas, points: list[PickPoint], route: list[MapCell], target: int | None) -> None:
     radius = canvas.text * 0.75
     for number, (point, cell) in enumerate(zip(points, route, strict=True), start=1):
         here = cell.id == target
@@ -208,11 +213,14 @@ def _draw_target(canvas: _Canvas, cell: MapCell) -> None:
     pad = canvas.text * 0.25
     canvas.add("rect", class_="target", x=x - pad, y=y - pad, width=w + 2 * pad, height=h + 2 * pad, fill=OK,
                stroke=INK, stroke_width=pad * 0.6, data_cell=cell.address)
-    # The address on a plate above the face, kept inside the drawing.
+    # The address on a plate beside the face, away from the aisle's lane (where the stops are),
+    # kept inside the drawing.
     size = canvas.text
     width = size * 0.62 * len(cell.address) + size
-    centre = min(max(x + w / 2, canvas.x0 + width / 2), canvas.x1 - width / 2)
-    top = max(y - size * 2.2, 0.0)
+    gap = pad * 2
+    centre = x - gap - width / 2 if cell.side == "L" else x + w + gap + width / 2
+    centre = min(max(centre, canvas.x0 + width / 2), canvas.x1 - width / 2)
+    top = y + h / 2 - size * 0.75
     canvas.add("rect", class_="target-plate", x=centre - width / 2, y=top, width=width, height=size * 1.5,
                rx=size * 0.3, fill=INK)
     canvas.label(centre, top + size * 0.75, cell.address, class_="target-label", fill=PAPER, font_weight="bold")
