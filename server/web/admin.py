@@ -37,6 +37,7 @@ ACTION_NAMES = {
     "user.deactivate": _l("user deactivated"), "station.create": _l("station created"),
     "station.rotate-token": _l("station token replaced"), "station.activate": _l("station activated"),
     "station.deactivate": _l("station deactivated"), "layout.apply": _l("layout applied"),
+    "user.change": _l("user changed"), "station.change": _l("station changed"),
 }
 
 
