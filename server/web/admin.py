@@ -62,20 +62,6 @@ def form_text(name: str, limit: int = 200) -> str:
     return value.strip()
 
 
-def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
-def _station_or_404(station_id: int) -> Station:
-    station = db.session.get(Station, station_id)
-    if station is None:
-        abort(404)
-    return station
-
-
 def _done(message: str, endpoint: str, **values):
     db.session.commit()
     flash(message, "ok")
@@ -121,7 +107,7 @@ def create_user():
 @login_required
 def user(user_id: int):
     allow(*READERS)
-    return _user_page(_user_or_404(user_id))
+    return _user_page(db.get_or_404(User, user_id))
 
 
 def _user_page(user: User, error: str | None = None, status: int = 200):
@@ -132,13 +118,13 @@ def _user_page(user: User, error: str | None = None, status: int = 200):
 
 def _change_user(user_id: int, action: str, change, message: str, **detail):
     actor = allow()
-    user = _user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     try:
         change(user)
         audit.record(actor, action, user.username, **detail)
     except DomainError as error:
         db.session.rollback()
-        return _user_page(_user_or_404(user_id), str(error), error.status)
+        return _user_page(db.get_or_404(User, user_id), str(error), error.status)
     return _done(message, "admin.user", user_id=user_id)
 
 
@@ -225,7 +211,7 @@ def create_station():
 @login_required
 def rotate_token(station_id: int):
     actor = allow()
-    station = _station_or_404(station_id)
+    station = db.get_or_404(Station, station_id)
     token = accounts.rotate_station_token(station)
     audit.record(actor, "station.rotate-token", station.code)
     db.session.commit()
@@ -236,7 +222,7 @@ def rotate_token(station_id: int):
 @login_required
 def station_active(station_id: int):
     actor = allow()
-    station = _station_or_404(station_id)
+    station = db.get_or_404(Station, station_id)
     active = request.form.get("active") == "1"
     accounts.set_station_active(station, active)
     audit.record(actor, "station.activate" if active else "station.deactivate", station.code)
