@@ -3,6 +3,7 @@ with a badge (who then signs in by it), create a station and see its token once,
 old token stops working), and see the layout map; and the putaway handheld's route on the map
 at 360x640."""
 
+import os
 import re
 
 import pytest
@@ -96,9 +97,13 @@ def test_layout_map(page, root, db):
     page.locator('select[name="zone"]').select_option("A")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#map-totals")).to_contain_text("96 cells")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing sideways
+    shots = os.environ.get("CELLWMS_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "admin-layout.png"), full_page=True)
 
 
-def test_putaway_route_on_the_map_at_360x640(chromium, live_server, db, tmp_path):
+def test_putaway_route_on_the_map_at_360x640(chromium, live_server, db):
     wh, receiving, cells, _quarantine = putaway_warehouse(aisles=4, slots=6, max_units=5)
     kettle = factories.sku("KETTLE", "Чайник", barcode="4601234567893")
     factories.user("rita", ("receiver",), badge="B-7")
@@ -126,5 +131,7 @@ def test_putaway_route_on_the_map_at_360x640(chromium, live_server, db, tmp_path
     assert box["width"] <= 360
     label = target.bounding_box()
     assert label["height"] >= 11  # legible on the handheld
-    page.screenshot(path=str(tmp_path / "putaway-map.png"), full_page=True)
+    shots = os.environ.get("CELLWMS_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "putaway-map.png"), full_page=True)
     context.close()
