@@ -269,10 +269,11 @@ ROLE_FLOWS = [
     (
         ("admin",),
         {"receiving", "putaway", "picking", "packing", "handoff", "returns", "counting", "supervision",
-         "admin-users", "admin-stations", "admin-layout", "stations", "scan"},
+         "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit", "stations", "scan"},
     ),
 ]
-BUILT_FLOWS = {"scan", "stations", "putaway", "receiving"}
+BUILT_FLOWS = {"scan", "stations", "putaway", "receiving", "admin-users", "admin-stations", "admin-layout",
+               "admin-devices", "admin-audit"}
 
 
 @pytest.mark.parametrize("roles, expected", ROLE_FLOWS, ids=["+".join(r) for r, _ in ROLE_FLOWS])

@@ -7,7 +7,7 @@ that creates or rotates it; only its SHA-256 is stored (a replayed answer shows 
 from flask import g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import or_, select
 
 from server.api.pagination import SelectPage
 from server.api.schemas import (
@@ -26,10 +26,11 @@ from server.api.schemas import (
     get_or_404,
     get_or_422,
 )
-from server.auth import new_token, roles_required
+from server.auth import current_principal, new_token, roles_required
 from server.extensions import db
 from server.models import Role, Station, User, Warehouse
 from server.problems import Problem
+from server.services import accounts, audit
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="Users and stations")
 
@@ -52,15 +53,9 @@ def _check_unique_user(data: dict, own_id: int | None = None) -> None:
             raise duplicate(field, f"Another user has this {what}.")
 
 
-def _active_admins_besides(user_id: int) -> int:
-    stmt = select(func.count()).select_from(User).where(
-        User.id != user_id, User.active.is_(True), _has_role(Role.admin)
-    )
-    return db.session.execute(stmt).scalar_one()
-
-
-def _has_role(role: str):
-    return (literal(",") + User.roles_csv + literal(",")).contains(f",{role},")
+def _actor() -> User | None:
+    principal = current_principal()
+    return principal.user if principal is not None else None
 
 
 def _set_secrets(user: User, data: dict) -> None:
@@ -89,7 +84,7 @@ class Users(MethodView):
                 or_(User.username.icontains(q, autoescape=True), User.full_name.icontains(q, autoescape=True))
             )
         if "role" in args:
-            stmt = stmt.where(_has_role(args["role"]))
+            stmt = stmt.where(accounts.has_role(args["role"]))
         if "active" in args:
             stmt = stmt.where(User.active.is_(args["active"]))
         return stmt
@@ -105,6 +100,7 @@ class Users(MethodView):
         apply_fields(user, data)
         db.session.add(user)
         flush_or_conflict("Another user has this username or badge.")
+        audit.record(_actor(), "user.create", user.username, roles=sorted(user.roles), via="api")
         return user, 201, {"Location": url_for("people.User", user_id=user.id)}
 
 
@@ -124,11 +120,13 @@ class UserView(MethodView):
         user = get_or_404(User, user_id, "user")
         _check_unique_user(data, user.id)
         stays_admin = Role.admin in data.get("roles", user.roles) and data.get("active", user.active)
-        if user.active and Role.admin in user.roles and not stays_admin and not _active_admins_besides(user.id):
+        if user.active and Role.admin in user.roles and not stays_admin and not accounts.active_admins_besides(user.id):
             raise Problem(409, "last-admin", "This is the last active admin; make another admin first.")
+        changed = sorted(data)
         _set_secrets(user, data)
         apply_fields(user, data)
         flush_or_conflict("Another user has this username or badge.")
+        audit.record(_actor(), "user.change", user.username, fields=changed, via="api")
         return user
 
 
@@ -171,6 +169,7 @@ class Stations(MethodView):
         station = _with_token(Station(**data))
         db.session.add(station)
         flush_or_conflict("A station with this code already exists.")
+        audit.record(_actor(), "station.create", station.code, kind=station.kind, via="api")
         return station, 201, {"Location": url_for("people.Station", station_id=station.id)}
 
 
@@ -190,6 +189,7 @@ class StationView(MethodView):
         station = get_or_404(Station, station_id, "station")
         apply_fields(station, data)
         db.session.flush()
+        audit.record(_actor(), "station.change", station.code, fields=sorted(data), via="api")
         return station
 
 
@@ -202,6 +202,7 @@ class StationToken(MethodView):
         station = get_or_404(Station, station_id, "station")
         _with_token(station)
         db.session.flush()
+        audit.record(_actor(), "station.rotate-token", station.code, via="api")
         return station
 
 
@@ -212,6 +213,6 @@ class StationDeactivate(MethodView):
     def post(self, station_id):
         """Deactivate a station: its token stops working at once"""
         station = get_or_404(Station, station_id, "station")
-        station.active = False
-        db.session.flush()
+        accounts.set_station_active(station, False)
+        audit.record(_actor(), "station.deactivate", station.code, via="api")
         return station

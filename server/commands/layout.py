@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import DatabaseError
 
 from server.extensions import db
+from server.services import audit
 from server.services.layout import LayoutError, apply_layout, load_spec
 
 
@@ -34,6 +35,8 @@ def apply(spec_path, dry_run, prune):
     if dry_run:
         db.session.rollback()
     else:
+        audit.record(None, "layout.apply", report.warehouse, cells_created=report.cells.created,
+                     cells_updated=report.cells.updated, cells_removed=report.pruned, via="cli")
         db.session.commit()
     for line in report.lines():
         click.echo(line)

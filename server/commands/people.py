@@ -5,7 +5,9 @@ from flask.cli import with_appcontext
 
 from server.auth import new_token
 from server.extensions import db
-from server.models import ApiToken, Role, Station, StationKind, User, Warehouse
+from server.models import ApiToken, Role, StationKind, User
+from server.services import accounts, audit
+from server.services.errors import DomainError
 
 
 @click.group("user")
@@ -23,20 +25,14 @@ def user_group():
 @with_appcontext
 def create_user(username, roles, full_name, password, badge, pin):
     """Create a user."""
-    if db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none():
-        raise click.ClickException(f"user {username!r} exists")
-    if not password and not badge:
-        raise click.ClickException("give --password, --badge or both")
-    if badge and db.session.execute(db.select(User).filter_by(badge_code=badge)).scalar_one_or_none():
-        raise click.ClickException(f"badge {badge!r} belongs to another user")
-    user = User(username=username, full_name=full_name, badge_code=badge or None)
-    user.roles = roles
-    if password:
-        user.set_password(password)
-    user.set_pin(pin)
-    db.session.add(user)
+    try:
+        user = accounts.create_user(username, roles, full_name=full_name, password=password, badge=badge, pin=pin)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    audit.record(None, "user.create", user.username, roles=sorted(user.roles), via="cli")
     db.session.commit()
-    click.echo(f"user {username} created ({', '.join(sorted(user.roles))})")
+    click.echo(f"user {user.username} created ({', '.join(sorted(user.roles))})")
 
 
 @user_group.command("token")
@@ -67,25 +63,14 @@ def station_group():
 @with_appcontext
 def create_station(code, kind, warehouse_code, name):
     """Register a station and print its token (shown once)."""
-    warehouse = _warehouse(warehouse_code)
-    if db.session.execute(db.select(Station).filter_by(code=code)).scalar_one_or_none():
-        raise click.ClickException(f"station {code!r} exists")
-    token, digest = new_token()
-    db.session.add(Station(code=code, kind=kind, name=name or code, warehouse_id=warehouse.id, token_hash=digest))
+    try:
+        station, token = accounts.create_station(code, kind, accounts.find_warehouse(warehouse_code), name)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    audit.record(None, "station.create", station.code, kind=station.kind, via="cli")
     db.session.commit()
     click.echo(token)
-
-
-def _warehouse(code: str | None) -> Warehouse:
-    if code:
-        warehouse = db.session.execute(db.select(Warehouse).filter_by(code=code)).scalar_one_or_none()
-        if warehouse is None:
-            raise click.ClickException(f"no warehouse {code!r}")
-        return warehouse
-    warehouses = db.session.execute(db.select(Warehouse)).scalars().all()
-    if len(warehouses) != 1:
-        raise click.ClickException(f"give --warehouse (there are {len(warehouses)} warehouses)")
-    return warehouses[0]
 
 
 commands = [user_group, station_group]

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from server.models.audit import AuditEntry
 from server.models.catalog import BarcodeKind, Sku, SkuBarcode
 from server.models.events import ScanEvent
 from server.models.idempotency import IdempotencyRecord
@@ -36,7 +37,7 @@ from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse,
 __all__ = [
     "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
     "FlowState", "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
-    "KIND_EFFECTS", "ApiToken", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
+    "KIND_EFFECTS", "ApiToken", "AuditEntry", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
     "Tote", "User", "Warehouse", "Zone", "ZoneKind",

@@ -52,6 +52,8 @@ FLOWS = [
     _flow("admin-users", _l("Users"), _l("People, roles and badges"), {Role.admin}, "admin.users"),
     _flow("admin-stations", _l("Stations"), _l("Stations and their tokens"), {Role.admin}, "admin.stations"),
     _flow("admin-layout", _l("Warehouse layout"), _l("Zones and cells"), {Role.admin}, "admin.layout"),
+    _flow("admin-devices", _l("Devices"), _l("Printer and device profiles in use"), {Role.admin}, "admin.devices"),
+    _flow("admin-audit", _l("Audit log"), _l("Who changed what, and when"), {Role.admin}, "admin.audit_log"),
     _flow(
         "stations", _l("Station screens"), _l("Live prompts, devices and jobs at each station"),
         {Role.receiver, Role.picker, Role.packer, Role.dispatcher, Role.returns, Role.supervisor}, "stations.index",

@@ -1,52 +1,30 @@
-// The putaway task screen: the cell to go to, the goods, the route map (SVG), the reason chooser
+// The putaway task screen: the cell to go to, the goods, the warehouse map with the route, the reason chooser
 // when another cell was scanned; drawn from the scenario's screen data (prompt.screen).
 (function () {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
 
-  function svg(tag, attrs) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    return node;
-  }
-
-  function points(list) {
-    return (list || []).map(function (p) { return Array.isArray(p) ? [Number(p[0]), Number(p[1])] : [Number(p.x), Number(p.y)]; })
-      .filter(function (p) { return isFinite(p[0]) && isFinite(p[1]); });
-  }
-
+  // The route on the warehouse map: the server draws it (aisles, cells, the walked path, numbered
+  // stops, the target cell) from the stops' cells in walking order.
   function drawRoute(map, route, task) {
-    const line = points(route && route.polyline);
     const stops = (route && route.stops) || [];
-    const stopPoints = points(stops);
-    const all = line.concat(stopPoints);
-    if (!all.length) { map.hidden = true; return; }
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    all.forEach(function (p) { minX = Math.min(minX, p[0]); maxX = Math.max(maxX, p[0]); minY = Math.min(minY, p[1]); maxY = Math.max(maxY, p[1]); });
-    const pad = 2, w = Math.max(maxX - minX, 4) + 2 * pad, h = Math.max(maxY - minY, 4) + 2 * pad;
-    map.setAttribute("viewBox", [minX - pad, minY - pad, w, h].join(" "));
-    const r = Math.max(w, h) / 40;
-    const parts = [];
-    if (line.length > 1) {
-      const path = svg("polyline", { class: "path", points: line.map(function (p) { return p.join(","); }).join(" ") });
-      path.setAttribute("stroke-width", String(r * 0.6));
-      parts.push(path);
-      parts.push(svg("rect", { class: "depot", x: line[0][0] - r, y: line[0][1] - r, width: 2 * r, height: 2 * r }));
-    }
-    stops.forEach(function (stop, i) {
-      const p = stopPoints[i];
-      if (!p) return;
-      const here = task && (stop.task_ids || []).includes(task.id);
-      const dot = svg("circle", { class: "stop" + (here ? " current" : ""), cx: p[0], cy: p[1], r: here ? r * 1.6 : r });
-      dot.setAttribute("stroke-width", String(r * 0.3));
-      dot.dataset.taskIds = (stop.task_ids || []).join(" ");
-      const title = svg("title");
-      title.textContent = (stop.addresses || []).join(", ");
-      dot.append(title);
-      parts.push(dot);
-    });
-    map.replaceChildren(...parts);
-    map.hidden = false;
+    const ids = stops.map(function (stop) {
+      return (stop.cell_ids || []).filter(Number.isInteger).join(",");
+    }).filter(Boolean);
+    const target = task && task.cell && Number.isInteger(task.cell.id) ? String(task.cell.id) : "";
+    if (!ids.length && !target) { map.hidden = true; map.dataset.shown = ""; return; }
+    const url = map.dataset.url + "?stops=" + encodeURIComponent(ids.join(";")) + "&target=" + target;
+    if (map.dataset.shown === url) return;
+    map.dataset.shown = url;
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (text) {
+        if (map.dataset.shown !== url) return;  // a newer route came meanwhile
+        const drawing = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+        if (drawing.nodeName !== "svg") throw new Error("not a map");
+        map.replaceChildren(document.importNode(drawing, true));
+        map.hidden = false;
+      })
+      .catch(function () { map.hidden = true; map.dataset.shown = ""; });
   }
 
   function taskOf(screen) {
