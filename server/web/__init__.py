@@ -3,7 +3,7 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import pages, printing, putaway, receiving, stations
+    from server.web import errors, pages, printing, putaway, receiving, stations
 
     # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
     login_manager.login_message = None
@@ -12,3 +12,4 @@ def init_web(app) -> None:
     app.register_blueprint(stations.stations)
     app.register_blueprint(receiving.receiving)
     app.register_blueprint(putaway.putaway)
+    errors.init_errors(app)

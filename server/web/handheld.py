@@ -4,6 +4,7 @@ station whose devices the worker's handheld uses (kept in the handheld session).
 from __future__ import annotations
 
 import base64
+import uuid
 
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -44,6 +45,20 @@ def scan_payload(raw) -> dict:
     if len(raw) > MAX_CODE:
         raise Problem(422, "scan-too-long", _("The code is too long."))
     return {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
+
+
+def event_id_of(body: dict) -> str | None:
+    """The event_id a page made for its input (kept across its retries): a UUID, else 422.
+    Without one the server makes it (a retry then counts again)."""
+    value = body.get("event_id")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str) or len(value) != 36:
+            raise ValueError(value)
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise Problem(422, "bad-event-id", _("event_id: a UUID is needed.")) from None
 
 
 def key_payload(body: dict, keys: dict) -> dict:

@@ -17,7 +17,7 @@ from server.models.inbound import Delivery, PutawayStatus, PutawayTask
 from server.problems import Problem, problem_response
 from server.scenarios.putaway import PUTAWAY, REASON_LABELS
 from server.services import putaway as service
-from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload
+from server.web.handheld import WORKERS, chosen_station, event_id_of, json_user, key_payload, scan_payload
 
 putaway = Blueprint("putaway", __name__, template_folder="templates")
 
@@ -106,6 +106,7 @@ def page_input():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Problem(400, "bad-request", _("Send JSON."))
+    event_id = event_id_of(body)
     kind = body.get("kind")
     if kind == "scan":
         payload = scan_payload(body.get("code"))
@@ -118,6 +119,7 @@ def page_input():
             payload["value"] = value
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.handheld_input(user, kind, payload, scenario=PUTAWAY, station=chosen_station(user))
+    outcome = scenarios.handheld_input(user, kind, payload, scenario=PUTAWAY, station=chosen_station(user),
+                                       event_id=event_id)
     db.session.commit()
     return {**outcome, "status": outcome.get("status") or "stored"}

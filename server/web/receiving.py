@@ -23,7 +23,7 @@ from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
 from server.services import kpi
 from server.services import receiving as service
-from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload, whole
+from server.web.handheld import WORKERS, chosen_station, event_id_of, json_user, key_payload, scan_payload, whole
 
 receiving = Blueprint("receiving", __name__, template_folder="templates")
 
@@ -256,6 +256,7 @@ def summary(delivery_id: int):
 def page_input():
     user = json_user()
     body = _body()
+    event_id = event_id_of(body)
     kind = body.get("kind")
     if kind == "scan":
         payload = scan_payload(body.get("code"))
@@ -263,7 +264,8 @@ def page_input():
         payload = key_payload(body, KEYS)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.handheld_input(user, kind, payload, scenario=RECEIVING, station=chosen_station(user))
+    outcome = scenarios.handheld_input(user, kind, payload, scenario=RECEIVING, station=chosen_station(user),
+                                       event_id=event_id)
     db.session.commit()
     return {**outcome, "status": outcome.get("status") or "stored"}
 

@@ -9,7 +9,6 @@ closes the session (transaction ended, connection back to the pool) before it sl
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -30,6 +29,7 @@ from server.extensions import db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
 from server.services.stations import create_job, job_json, station_health
+from server.web.handheld import event_id_of, key_payload, scan_payload
 
 stations = Blueprint("stations", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
@@ -66,7 +66,6 @@ KIND_BUTTONS = {
     StationKind.returns: ("photo", "read_weight", "print_test", "beep"),
 }
 RECENT = 12  # events and jobs shown on the screen
-MAX_CODE = 512
 
 
 def _job_for(station: Station, button: str) -> tuple[str, dict]:
@@ -197,25 +196,19 @@ def _body() -> dict:
 def page_input(code: str):
     station = _json_station(code)
     body = _body()
+    event_id = event_id_of(body)
     kind = body.get("kind")
     if kind == "scan":
-        raw = body.get("code")
-        if not isinstance(raw, str) or not raw.strip("\r\n\t "):
-            raise Problem(422, "empty-scan", _("Nothing was scanned."))
-        raw = raw.strip("\r\n\t ")
-        if len(raw) > MAX_CODE:
-            raise Problem(422, "scan-too-long", _("The code is too long."))
-        payload = {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
+        payload = scan_payload(body.get("code"))
     elif kind == "button" and body.get("key") == "sign_out":
         payload = {"key": "sign_out"}
     elif kind == "button" and station.kind == StationKind.dock:
-        from server.web.handheld import key_payload
         from server.web.receiving import KEYS
 
         payload = key_payload(body, KEYS)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload)
+    outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload, event_id=event_id)
     db.session.commit()
     # The row's status default is applied at flush, after the outcome was made.
     return {**outcome, "status": outcome.get("status") or "stored"}

@@ -101,15 +101,23 @@
     }
 
 
-    async function sendInput(body) {
-      try {
-        const r = await post(root.dataset.inputUrl, body);
+    // Inputs in order, each sent again on its own until answered (same event_id): "sent, waiting".
+    const waitingBox = document.getElementById("send-state");
+    function waiting(on) {
+      root.dataset.waiting = on ? "yes" : "no";
+      waitingBox.hidden = !on;
+    }
+    const queue = window.cellwms.inputQueue(root.dataset.inputUrl, {
+      onWaiting: function () { waiting(true); },
+      onAnswered: function () { waiting(false); },
+    });
+    function sendInput(body) {
+      const input = Object.assign({ event_id: window.cellwms.uuid4() }, body);
+      answered.add(input.event_id); // its prompt may come by the stream before the answer
+      return queue.send(input).then(function (r) {
         if (!r.ok) return showProblem(r.body.title || T.no_answer);
-        answered.add(r.body.event_id);
         if (r.body.prompt) showPrompt(r.body.prompt, true);
-      } catch (err) {
-        showProblem(T.no_answer);
-      }
+      });
     }
 
     form.addEventListener("submit", function (event) {
