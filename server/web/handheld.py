@@ -47,6 +47,17 @@ def scan_payload(raw) -> dict:
     return {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
 
 
+# CLDR plural categories (the page script's Intl.PluralRules) and a count that takes each form
+# in English and Russian; "other" is the fractional form (2's in both).
+PLURAL_SAMPLES = (("one", 1), ("few", 2), ("many", 5), ("other", 2))
+
+
+def plural_texts(text_of) -> dict:
+    """A counted text for a page script: `text_of(n)` is an ngettext call with count="{count}";
+    the script picks the form by Intl.PluralRules (cellwms.counted)."""
+    return {category: text_of(n) for category, n in PLURAL_SAMPLES}
+
+
 def event_id_of(body: dict) -> str | None:
     """The event_id a page made for its input (kept across its retries): a UUID, else 422.
     Without one the server makes it (a retry then counts again)."""

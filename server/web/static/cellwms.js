@@ -115,6 +115,27 @@
     };
   }
 
+  // A counted text from the page ({one, few, many, other} made by ngettext, "{count}" in it):
+  // the form the page's language takes for n.
+  function counted(forms, n) {
+    if (typeof forms === "string") return forms.replace("{count}", String(n));
+    let category = "other";
+    try { category = new Intl.PluralRules(document.documentElement.lang || "en").select(n); } catch (err) { /* old browser */ }
+    return (forms[category] || forms.other || "").replace("{count}", String(n));
+  }
+
+  // One line of text (a cell code) that must not wrap: the font shrinks until it fits, down to
+  // `min` of its CSS size.
+  function fitLine(node, min) {
+    node.style.fontSize = "";
+    const full = parseFloat(getComputedStyle(node).fontSize);
+    let size = full;
+    while (node.scrollWidth > node.clientWidth && size > full * (min || 0.4)) {
+      size -= 1;
+      node.style.fontSize = size + "px";
+    }
+  }
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -124,7 +145,7 @@
 
   // Shared by the page scripts (station, handheld, receiving, putaway), loaded before them.
   window.cellwms = {
-    play: play, csrfToken: csrfToken, call: call, el: el, uuid4: uuid4, inputQueue: inputQueue,
+    play: play, csrfToken: csrfToken, call: call, el: el, uuid4: uuid4, inputQueue: inputQueue, counted: counted, fitLine: fitLine,
     postJson: function (url, body) { return call("POST", url, body); },
     getJson: function (url) { return call("GET", url); },
   };

@@ -54,7 +54,7 @@
       const when = ev.received_at ? new Date(ev.received_at) : new Date();
       const time = el("time", "", when.toLocaleTimeString([], { hour12: false }));
       time.dateTime = ev.received_at || "";
-      item.append(time, " ", el("span", "event-kind", ev.kind), " ",
+      item.append(time, " ", el("span", "event-kind", (T.events || {})[ev.kind] || ev.kind), " ",
         el("span", "event-message", ev.prompt ? ev.prompt.message : ""));
       list.prepend(item);
       while (list.children.length > RECENT) list.lastElementChild.remove();
@@ -67,7 +67,8 @@
       if (fresh) item = el("li");
       item.className = "job state-" + job.state;
       item.dataset.jobId = job.id;
-      const what = job.kind + (job.payload && job.payload.template ? " " + job.payload.template : "");
+      const template = job.payload && job.payload.template;
+      const what = ((T.jobs || {})[job.kind] || job.kind) + (template ? " " + ((T.templates || {})[template] || template) : "");
       const parts = [el("span", "job-id", "#" + job.id), " ", el("span", "job-kind", what), " ",
         el("span", "job-state", (T.job_states || {})[job.state] || job.state)];
       if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", job.result));
@@ -92,7 +93,9 @@
           .map(function (name) {
             const d = devices[name] || {};
             const li = el("li", "device state-" + d.state);
-            li.append(el("span", "name", name), " ", el("span", "state", d.state || ""));
+            li.dataset.device = name;
+            li.append(el("span", "name", (T.devices || {})[name] || name), " ",
+              el("span", "state", (T.states || {})[d.state] || d.state || ""));
             if (d.detail) li.append(" ", el("span", "detail", d.detail));
             return li;
           });
@@ -223,7 +226,7 @@
           status.hidden = false;
           status.className = "banner " + (body.online ? "banner-ok" : "banner-error");
           status.textContent = body.online ? T.agent_online
-            : T.agent_offline.replace("{count}", String(body.waiting || 0));
+            : window.cellwms.counted(T.agent_offline, body.waiting || 0);
           root.dataset.agentOnline = body.online ? "yes" : "no";
         } catch (err) {
           status.hidden = false;
