@@ -100,7 +100,7 @@ def test_a_supervisor_sees_every_station_with_its_health(client, db, place):
     assert re.findall(r'data-station="([^"]+)"', html) == sorted(f"{k.upper()}-1" for k in KINDS)
     pack = html[html.index('data-station="PACK-1"'):]
     pack = pack[:pack.index("</a>")]
-    assert "state-degraded" in pack and "overhead: down" in pack and "Events waiting at the agent: 3" in pack
+    assert "state-degraded" in pack and "Overhead camera: down" in pack and "Events waiting at the agent: 3" in pack
     assert "state-offline" in html  # the others never called
     assert client.get("/stations/DOCK-1").status_code == 200
 
@@ -130,7 +130,12 @@ def test_screen_per_kind_in_english_and_russian(client, db, place, kind):
     assert '<html lang="ru">' in html
     assert f"<h2>{PANELS_RU[kind]}</h2>" in html and "Последние события" in html
     texts = json.loads(re.search(r"data-texts='([^']+)'", html).group(1))
-    assert texts["agent_offline"] == "Агент станции: нет связи, ждут событий: {count}"
+    # Plural forms by CLDR category for the script (cellwms.counted): 1, 2, 5 events.
+    assert texts["agent_offline"]["one"] == "Агент станции: нет связи, ждёт {count} событие"
+    assert texts["agent_offline"]["few"] == "Агент станции: нет связи, ждут {count} события"
+    assert texts["agent_offline"]["many"] == "Агент станции: нет связи, ждут {count} событий"
+    assert texts["devices"]["scale"] == "Весы" and texts["states"]["up"] == "работает"
+    assert texts["jobs"]["print"] == "Печать" and texts["templates"]["sku-sticker"] == "стикер товара"
 
 
 def test_screen_shows_the_last_prompt_the_worker_and_the_jobs(client, db, place):
@@ -146,7 +151,7 @@ def test_screen_shows_the_last_prompt_the_worker_and_the_jobs(client, db, place)
     assert 'class="prompt sound-error"' in html and "WHAT-IS-THIS" in html
     assert '<strong id="worker">Pavel Orlov</strong>' in html
     assert '<p id="weight" class="weight" aria-live="polite">1.25 kg</p>' in html
-    assert re.search(r'data-job-id="\d+".*beep', html)
+    assert re.search(r'data-job-id="\d+".*Beep', html)
 
 
 # --- input and jobs ------------------------------------------------------------------------
