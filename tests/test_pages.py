@@ -474,3 +474,16 @@ def test_people_get_the_sites_error_pages_and_json_calls_keep_problems(client, w
     json_refused = client.post("/putaway/input", json={"kind": "scan", "code": "X"},
                                headers={"X-CSRFToken": csrf_token(client, "/")})
     assert json_refused.status_code == 403 and json_refused.mimetype == "application/problem+json"
+
+
+def test_a_server_error_is_the_sites_page_for_people(app):
+    from werkzeug.exceptions import InternalServerError
+
+    from server.web.errors import on_http_error
+
+    with app.test_request_context("/receiving", headers={"Accept": "text/html"}):
+        body, status = on_http_error(InternalServerError())
+        assert status == 500 and "Something went wrong" in body and 'data-status="500"' in body
+    with app.test_request_context("/api/v1/stock"):
+        response = on_http_error(InternalServerError())
+        assert response.status_code == 500 and response.mimetype == "application/problem+json"

@@ -284,3 +284,23 @@ def test_stream_ends_after_its_lifetime_and_keeps_alive(app, client, place):
     text = "".join(c.decode() if isinstance(c, bytes) else c for c in response.response)  # ends by itself
     response.close()
     assert ": keep-alive" in text and "event: health" in text
+
+
+def test_russian_station_screen_has_no_english_words_of_its_own(client, db, place):
+    """Device names and states, job lines and event kinds in Russian (prompts are the scenarios' words)."""
+    station = place["pack"]
+    station_service.record_heartbeat(station, {"devices": {
+        "scale": {"kind": "scale", "state": "up"}, "label_printer": {"kind": "printer", "state": "degraded"},
+        "overhead": {"kind": "camera", "state": "down"}}, "outbox": {"waiting": 0}})
+    station_service.create_job(station, "print", {"template": "shipping-label", "data": {}, "copies": 1})
+    station_service.create_job(station, "beep", {"sound": "ok"})
+    db.session.commit()
+    sign_in_password(client, "olga", "s3cret-pass")
+    client.post("/language", data={"csrf_token": csrf_token(client, "/"), "language": "ru"})
+    html = client.get("/stations/PACK-1").get_data(as_text=True)
+    main = html[html.index("<main>"):html.index("</main>")]
+    main = re.sub(r"<script.*?</script>|<section id=\"prompt\".*?</section>", "", main, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", main)
+    english = set(re.findall(r"\b[A-Za-z]{2,}\b", text)) - {"PACK"}
+    assert not english, english
+    assert "Весы работает" in " ".join(text.split()) and "Печать транспортная этикетка" in text
