@@ -119,6 +119,10 @@ def test_every_handheld_page_fits_a_360x640_screen(page, site, language):
 
 
 def test_header_menu_has_language_and_sign_out(page, site):
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.goto("/sign-in")  # signed out: the language keys are in the bar itself
+    box = header_box(page)
+    assert box["height"] <= 56 and box["oneRow"], box
     sign_in(page, "B-1001", "en")
     expect(page.locator(".who")).to_contain_text("Иван")
     page.locator(".bar .menu summary").click()
@@ -184,13 +188,28 @@ def test_a_scan_whose_answer_was_lost_is_sent_again_and_stored_once(page, db, si
 
     page.route("**/receiving/input", flaky)
     page.locator("#scan-input").focus()
-    page.keyboard.type(KETTLE)
-    page.keyboard.press("Enter")
-    expect(page.locator("#handheld")).to_have_attribute("data-waiting", "no")
+    for _ in range(2):  # the second scan waits behind the first
+        page.keyboard.type(KETTLE)
+        page.keyboard.press("Enter")
     expect(page.locator("#prompt")).to_have_class(re.compile("sound-ok"))
-    assert len(bodies) == 2 and bodies[0] == bodies[1] and bodies[0]["event_id"]
+    page.wait_for_function("document.getElementById('handheld').dataset.waiting === 'no'")
     expect(page.locator("#send-state")).to_be_hidden()
+    page.wait_for_function("() => document.querySelector('.rline[data-received=\"2\"]') !== null")
+    assert len(bodies) == 3, bodies
+    assert bodies[0] == bodies[1] and bodies[0]["event_id"]  # the same input, the same event_id
+    assert bodies[2]["event_id"] != bodies[0]["event_id"]  # the next scan, after it
     db.session.rollback()
     received = db.session.execute(select(DeliveryLine.received_qty).where(
         DeliveryLine.delivery_id == site["delivery_id"])).scalar_one()
-    assert received == 1
+    assert received == 2
+
+
+def test_event_ids_without_crypto_random_uuid(page, site):
+    """Plain-HTTP LAN pages have no crypto.randomUUID: the ids come from getRandomValues."""
+    page.goto("/sign-in")
+    ids = page.evaluate("""() => {
+      Object.defineProperty(crypto, "randomUUID", {value: undefined});
+      return [cellwms.uuid4(), cellwms.uuid4()];
+    }""")
+    v4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    assert all(v4.match(i) for i in ids) and ids[0] != ids[1]
