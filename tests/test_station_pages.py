@@ -293,6 +293,8 @@ def test_russian_station_screen_has_no_english_words_of_its_own(client, db, plac
         "scale": {"kind": "scale", "state": "up"}, "label_printer": {"kind": "printer", "state": "degraded"},
         "overhead": {"kind": "camera", "state": "down"}}, "outbox": {"waiting": 0}})
     station_service.create_job(station, "print", {"template": "shipping-label", "data": {}, "copies": 1})
+    stuck = station_service.create_job(station, "print", {"template": "sku-sticker", "data": {}, "copies": 1})
+    stuck.state, stuck.result = "failed", "paper_out"
     station_service.create_job(station, "beep", {"sound": "ok"})
     db.session.commit()
     sign_in_password(client, "olga", "s3cret-pass")
@@ -304,3 +306,4 @@ def test_russian_station_screen_has_no_english_words_of_its_own(client, db, plac
     english = set(re.findall(r"\b[A-Za-z]{2,}\b", text)) - {"PACK"}
     assert not english, english
     assert "Весы работает" in " ".join(text.split()) and "Печать транспортная этикетка" in text
+    assert "нет бумаги" in text

@@ -61,6 +61,8 @@ TEMPLATE_NAMES = {
     "badge": _l("badge"), "shipping-label": _l("shipping label"), "packing-slip": _l("packing slip"),
     "handoff-act": _l("handoff act"), "receiving-act": _l("receiving act"),
 }
+JOB_RESULT_NAMES = {"done": _l("done"), "printed": _l("printed"), "paper_out": _l("paper out"),
+                    "head_open": _l("print head open"), "failed": _l("failed")}
 EVENT_KIND_NAMES = {"scan": _l("scan"), "weight": _l("weight"), "photo": _l("photo"), "clip": _l("clip"),
                     "button": _l("key"), "status": _l("status")}
 # The test label each kind prints: a template its printer takes, with sample data.
@@ -209,7 +211,7 @@ def screen_words() -> dict:
         "states": {**_names(STATE_NAMES), **_names(DEVICE_STATE_NAMES)},
         "job_states": _names(JOB_STATE_NAMES),
         "devices": _names(DEVICE_NAMES), "jobs": _names(JOB_KIND_NAMES), "templates": _names(TEMPLATE_NAMES),
-        "events": _names(EVENT_KIND_NAMES),
+        "events": _names(EVENT_KIND_NAMES), "results": _names(JOB_RESULT_NAMES),
     }
 
 

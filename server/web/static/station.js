@@ -71,7 +71,7 @@
       const what = ((T.jobs || {})[job.kind] || job.kind) + (template ? " " + ((T.templates || {})[template] || template) : "");
       const parts = [el("span", "job-id", "#" + job.id), " ", el("span", "job-kind", what), " ",
         el("span", "job-state", (T.job_states || {})[job.state] || job.state)];
-      if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", job.result));
+      if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", (T.results || {})[job.result] || job.result));
       item.replaceChildren(...parts);
       if (fresh) {
         // Newest first, by id.
