@@ -167,7 +167,7 @@ def test_receiving_pages_need_a_receiver(client, dock):
 
 @pytest.mark.parametrize("language, words", [
     ("en", ("Receiving", "Today", "Later", "2 lines", "0 / 7", "expected")),
-    ("ru", ("Приёмка", "Сегодня", "Позже", "строк: 2", "0 / 7", "ожидается")),
+    ("ru", ("Приёмка", "Сегодня", "Позже", "2 строки", "0 / 7", "ожидается")),
 ])
 def test_receiving_list(client, dock, language, words):
     sign_in_badge(client, "B-1")
