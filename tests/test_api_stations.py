@@ -536,7 +536,7 @@ class FailsOnBoom:
 def test_an_input_that_breaks_its_scenario_is_kept_and_does_not_block_the_rest(client, db, setup):
     from server import scenarios
 
-    scenarios.register("pack", FailsOnBoom(scenarios.IDENTIFY))
+    scenarios.SCENARIOS["pack"] = FailsOnBoom(scenarios.IDENTIFY)
     try:
         batch = [scan("S-01-01-1-1"), scan("BOOM"), scan("S-01-02-1-1")]
         r = post(client, setup["auth"], *batch)

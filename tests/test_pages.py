@@ -415,24 +415,33 @@ def test_russian_catalog_covers_every_source_string():
     assert not missing, f"run pybabel extract/update (docs/translations.md); not in the .po: {missing}"
 
 
-def _forms(value) -> tuple:
-    """A message's id or string as a tuple of its forms (plural entries have several)."""
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+def _placeholders(text: str) -> set[str]:
+    return set(re.findall(r"%\(\w+\)s", text))
 
 
 def test_placeholders_match():
     for m in _po():
-        if m.id and m.string:
-            wanted = set(re.findall(r"%\(\w+\)s", _forms(m.id)[0]))
-            for form in _forms(m.string):  # every plural form names the same placeholders
-                assert set(re.findall(r"%\(\w+\)s", form)) == wanted, m.id
+        if not m.id or not m.string:
+            continue
+        if isinstance(m.id, str):
+            assert _placeholders(m.id) == _placeholders(m.string), m.id
+            continue
+        # Plurals: every Russian form names the English plural's placeholders (num is filled in).
+        assert _placeholders(m.id[0]) == _placeholders(m.id[1]), m.id
+        assert len(m.string) == 3, f"Russian has three plural forms: {m.id}"
+        for form in m.string:
+            assert _placeholders(form) == _placeholders(m.id[1]), (m.id, form)
 
 
 def test_compiled_catalog_is_fresh():
     with MO.open("rb") as f:
         compiled = read_mo(io.BytesIO(f.read()))
-    expected = {_forms(m.id): _forms(m.string) for m in _po() if m.id and m.string and not m.fuzzy}
-    actual = {_forms(m.id): _forms(m.string) for m in compiled if m.id}
+    def pairs(catalog):
+        return {(m.id if isinstance(m.id, str) else tuple(m.id)): (m.string if isinstance(m.string, str)
+                                                                 else tuple(m.string)) for m in catalog}
+
+    expected = pairs(m for m in _po() if m.id and m.string and not m.fuzzy)
+    actual = pairs(m for m in compiled if m.id)
     assert actual == expected, "run `pybabel compile -d server/translations` and commit the .mo"
 
 

@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from server.models import Cell, HandheldSession, Movement, PutawayTask
+from server.models import Cell, Movement, PutawayTask
 from server.scenarios import handheld_input
 from server.scenarios.putaway import PUTAWAY
+from server.services import flow_states
 from server.services.putaway import create_putaway_tasks
 from server.services.stock import apply_movement, check_quants
 from tests import factories as f
@@ -54,7 +55,7 @@ def suggested(db, site) -> Cell:
 
 def state(db, user) -> dict:
     db.session.expire_all()
-    return db.session.get(HandheldSession, user.id).state
+    return flow_states.find(flow_states.handheld_key(user.id), "putaway").data
 
 
 def test_scan_sku_then_the_suggested_cell_puts_it_away(db, site):
@@ -75,7 +76,7 @@ def test_scan_sku_then_the_suggested_cell_puts_it_away(db, site):
     assert check_quants() == []
     move = db.session.execute(select(Movement).where(Movement.kind == "move")).scalar_one()
     assert (move.quantity, move.to_cell_id, move.user_id) == (12, cell.id, ivan.id)
-    assert "task_id" not in state(db, ivan)
+    assert state(db, ivan)["task_id"] is None
 
 
 def test_another_cell_asks_for_a_reason_and_records_it(db, site):
@@ -145,7 +146,7 @@ def test_task_button_skip_and_a_cell_before_a_sku(db, site):
     prompt = button(db, ivan, key="task", task_id=iron_task.id)
     assert prompt["sound"] == "ok" and prompt["screen"]["task"]["id"] == iron_task.id
     prompt = button(db, ivan, key="skip")
-    assert prompt["sound"] == "ok" and "task_id" not in state(db, ivan)
+    assert prompt["sound"] == "ok" and state(db, ivan)["task_id"] is None
     assert db.session.get(PutawayTask, iron_task.id).status == "open"
 
 

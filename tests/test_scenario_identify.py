@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import ScanEvent, StationEvent, StationJob, StationSession
-from server.scenarios import SCENARIOS, Prompt, Scenario, register
+from server.scenarios import SCENARIOS, Prompt, Scenario
 from tests import factories as f
 
 EVENTS = "/api/v1/stations/me/events"
@@ -155,7 +155,7 @@ class StickerDesk(Scenario):
 @pytest.fixture
 def sticker_desk():
     before = dict(SCENARIOS)
-    register("dock", StickerDesk())
+    SCENARIOS["dock"] = StickerDesk()
     yield
     SCENARIOS.clear()
     SCENARIOS.update(before)

@@ -146,6 +146,7 @@ def test_screen_shows_the_last_prompt_the_worker_and_the_jobs(client, db, place)
     db.session.commit()
     sign_in_badge(client, "B-2002")
     token = csrf_token(client, "/stations/PACK-1")
+    client.post("/stations/PACK-1/input", json={"kind": "button", "key": "sign_in"}, headers={"X-CSRFToken": token})
     client.post("/stations/PACK-1/input", json={"kind": "scan", "code": "WHAT-IS-THIS"}, headers={"X-CSRFToken": token})
     html = client.get("/stations/PACK-1").get_data(as_text=True)
     assert 'class="prompt sound-error"' in html and "WHAT-IS-THIS" in html
@@ -159,6 +160,7 @@ def test_screen_shows_the_last_prompt_the_worker_and_the_jobs(client, db, place)
 
 def test_a_scan_typed_into_the_page_is_stored_and_answered(client, db, place):
     sign_in_badge(client, "B-2002")
+    post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "sign_in"}, "/stations/PACK-1")
     response = post_json(client, "/stations/PACK-1/input", {"kind": "scan", "code": "NO-SUCH-CODE\r\n"},
                          "/stations/PACK-1")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -212,7 +214,8 @@ def test_job_buttons_queue_jobs(client, db, place):
 
 def test_sign_out_key(client, db, place):
     sign_in_badge(client, "B-2002")
-    post_json(client, "/stations/PACK-1/input", {"kind": "scan", "code": "NOPE"}, "/stations/PACK-1")
+    signed = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "sign_in"}, "/stations/PACK-1")
+    assert signed.get_json()["prompt"]["message"] == "Hello, Pavel Orlov"
     response = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "sign_out"}, "/stations/PACK-1")
     assert response.get_json()["prompt"]["message"] == "Signed out: Pavel Orlov"
     assert response.get_json()["prompt"]["user"] is None

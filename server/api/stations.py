@@ -116,6 +116,13 @@ class PromptSchema(Schema):
     jobs = fields.List(fields.Integer(), metadata={"description": "Ids of the device jobs the input created."})
     user = fields.String(allow_none=True, metadata={"description": "The worker signed in at the station."})
     screen = fields.Dict(metadata={"description": "Scenario data the station page draws."})
+    state = fields.String(metadata={"description": "The flow's state after the input (docs/flows/)."})
+    # A method: a stored prompt without keys is a dict whose attribute `keys` is dict.keys.
+    keys = fields.Method("_keys", metadata={"type": "array", "items": {"type": "object"},
+                                            "description": "The keys the state takes now: {key, label, params}."})
+
+    def _keys(self, prompt: dict) -> list:
+        return prompt.get("keys") or []
 
 
 class OutcomeSchema(Schema):

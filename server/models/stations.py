@@ -52,14 +52,13 @@ class Station(Timestamped, db.Model):
 
 
 class StationSession(db.Model):
-    """Who works at a station now, in which scenario, and the scenario's state (one row per station)."""
+    """Who works at a station now (one row per station). Its flows' states are FlowState rows;
+    a scenario locks this row while it handles the station's inputs."""
 
     __tablename__ = "station_sessions"
 
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    scenario: Mapped[str] = mapped_column(String(32), default="")
-    state: Mapped[dict] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -146,8 +145,6 @@ class HandheldSession(db.Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
-    scenario: Mapped[str] = mapped_column(String(32), default="")
-    state: Mapped[dict] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server import scenarios
 from server.extensions import db
-from server.models import Cell, HandheldSession
+from server.models import Cell
 from server.models.inbound import Delivery, PutawayStatus, PutawayTask
 from server.problems import Problem, problem_response
 from server.scenarios.putaway import PUTAWAY, REASON_LABELS
@@ -30,7 +30,7 @@ from server.web.handheld import (
 
 putaway = Blueprint("putaway", __name__, template_folder="templates")
 
-KEYS = {"task": ("task_id",), "reason": (), "delivery": ("delivery_id",), "skip": (), "leave": ()}
+KEYS = PUTAWAY.flow.key_params()  # what the page may send: the flow's declared keys
 
 
 @putaway.errorhandler(CSRFError)
@@ -73,11 +73,6 @@ def index():
     return render_template("putaway/index.html", groups=groups, cells=cells)
 
 
-def _session_state() -> dict:
-    session = db.session.get(HandheldSession, current_user.id)
-    if session is None or session.scenario != PUTAWAY.name:
-        return {}
-    return dict(session.state or {})
 
 
 @putaway.get("/putaway/task")
@@ -93,8 +88,9 @@ def task():
         if value.isdigit():
             start = {"kind": "button", "key": name, key: int(value)}
             break
+    flow = PUTAWAY.view(user=current_user._get_current_object())
     if start is None:
-        state = _session_state()
+        state = flow["data"].as_json()
         if isinstance(state.get("task_id"), int):
             start = {"kind": "button", "key": "task", "task_id": state["task_id"]}
         elif isinstance(state.get("delivery_id"), int):
@@ -107,7 +103,7 @@ def task():
         "take": _("Take this task"),
         "left": plural_texts(lambda n: ngettext("%(count)s task left", "%(count)s tasks left", n, count="{count}")),
     }
-    return render_template("putaway/task.html", start=start, texts=texts, reasons=REASON_LABELS,
+    return render_template("putaway/task.html", start=start, texts=texts, reasons=REASON_LABELS, keys=flow["keys"],
                            index_url=url_for(".index"))
 
 

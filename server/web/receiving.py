@@ -18,11 +18,11 @@ from sqlalchemy import func, or_, select
 
 from server import scenarios
 from server.extensions import db
-from server.models import HandheldSession, Role, Sku, SkuBarcode, Station, StationKind, Warehouse
+from server.models import Role, Sku, SkuBarcode, Station, StationKind, Warehouse
 from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discrepancy, ReceivingQuestion
 from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
-from server.services import kpi
+from server.services import kpi, station_events
 from server.services import receiving as service
 from server.web.handheld import (
     WORKERS,
@@ -39,17 +39,7 @@ receiving = Blueprint("receiving", __name__, template_folder="templates")
 
 ACCEPTERS = (Role.supervisor, Role.admin)
 # Keys the page may send, and the fields each takes (whole numbers).
-KEYS = {
-    "open": ("delivery_id",),
-    "quantity": ("value",),
-    "count": ("line_id", "quantity"),
-    "damaged": (),
-    "undo": (),
-    "add_unexpected": (),
-    "sticker": ("line_id", "copies"),
-    "close": (),
-    "leave": (),
-}
+KEYS = RECEIVING.flow.key_params()  # what the page may send: the flow's declared keys
 STATUS_NAMES = service.DELIVERY_STATUS_NAMES
 KIND_NAMES = {"short": _l("short"), "over": _l("over"), "damaged": _l("damaged"),
               "unexpected": _l("unexpected"), "unknown": _l("unknown barcode")}
@@ -246,11 +236,11 @@ def page_texts() -> dict:
 def screen(delivery_id: int):
     _need(WORKERS)
     delivery = _delivery(delivery_id)
-    session = db.session.get(HandheldSession, current_user.id)
-    state = (session.state or {}) if session is not None and session.scenario == RECEIVING.name else {}
+    flow = RECEIVING.view(user=current_user._get_current_object())
+    here = flow["data"].delivery_id == delivery.id
     return render_template(
         "receiving/screen.html", delivery=delivery, summary=service.delivery_summary(delivery),
-        is_open=state.get("delivery_id") == delivery.id, stations=_dock_stations(delivery.warehouse_id),
+        is_open=here and flow["state"] == "counting", keys=flow["keys"] if here else [], stations=_dock_stations(delivery.warehouse_id),
         station=chosen_station(current_user), status_names=STATUS_NAMES, texts=page_texts(),
         may_accept=current_user.has_any_role(ACCEPTERS))
 
@@ -290,7 +280,7 @@ def choose_station():
         station = db.session.get(Station, whole(value, "station_id"))
         if station is None or not station.active or station.kind != StationKind.dock:
             raise Problem(422, "not-a-dock", _("Choose a dock station."))
-    session = scenarios.handheld_session_of(user, lock=True)
+    session = station_events.handheld_session(user, lock=True)
     session.station_id = station.id if station is not None else None
     db.session.commit()
     return {"station_id": session.station_id, "station": station.code if station else None}

@@ -217,14 +217,15 @@ def screen_words() -> dict:
 
 def _dock_context(station: Station, session: StationSession | None) -> dict:
     """The dock's receiving panel: the delivery open at the station, and the deliveries to open."""
+    from server.scenarios.receiving import RECEIVING
     from server.web import receiving
 
-    state = (session.state or {}) if session is not None else {}
-    delivery_id = state.get("delivery_id")
+    flow = RECEIVING.view(station=station)
+    delivery_id = flow["data"].delivery_id
     delivery = db.session.get(receiving.Delivery, delivery_id) if isinstance(delivery_id, int) else None
     return {"receiving_texts": receiving.page_texts(),
             "receiving_summary": receiving.service.delivery_summary(delivery) if delivery is not None else None,
-            "dock_deliveries": receiving.deliveries_to_open(station.warehouse_id)}
+            "dock_deliveries": receiving.deliveries_to_open(station.warehouse_id), "flow_keys": flow["keys"]}
 
 
 # --- input and jobs ----------------------------------------------------------------------------
@@ -245,8 +246,8 @@ def page_input(code: str):
     kind = body.get("kind")
     if kind == "scan":
         payload = scan_payload(body.get("code"))
-    elif kind == "button" and body.get("key") == "sign_out":
-        payload = {"key": "sign_out"}
+    elif kind == "button" and body.get("key") in ("sign_in", "sign_out"):
+        payload = {"key": body["key"]}
     elif kind == "button" and station.kind == StationKind.dock:
         from server.web.receiving import KEYS
 

@@ -61,8 +61,9 @@ def assert_fits(page) -> None:
 
 
 def test_receive_on_the_handheld_page(page, live_server, db, dock):
-    from server.models import HandheldSession, Sku, StationJob, User
+    from server.models import Sku, StationJob, User
     from server.models.inbound import DeliveryLine
+    from server.services import flow_states
 
     page.set_viewport_size({"width": 360, "height": 640})
     page.goto("/sign-in")
@@ -94,7 +95,7 @@ def test_receive_on_the_handheld_page(page, live_server, db, dock):
     expect(panel.locator(".rline")).to_have_count(2)
     expect(scan_input).to_be_focused()
     ivan_id = read(db, lambda: db.session.execute(select(User.id).where(User.username == "ivan")).scalar_one())
-    state = read(db, lambda: (db.session.get(HandheldSession, ivan_id).state or {}).get("delivery_id"))
+    state = read(db, lambda: flow_states.find(flow_states.handheld_key(ivan_id), "receiving").data["delivery_id"])
     assert state == dock["delivery_id"]
     assert_fits(page)
 
@@ -116,7 +117,7 @@ def test_receive_on_the_handheld_page(page, live_server, db, dock):
     expect(keypad.locator("output")).to_have_text("3")
     keypad.locator('button[data-pad="ok"]').click()
     expect(keypad).to_be_hidden()
-    expect(message).to_have_text("The next scan counts 3.", timeout=WAIT)
+    expect(message).to_have_text("The next scan counts 3 units.", timeout=WAIT)
     expect(panel.locator(".key-quantity")).to_have_class(re.compile(r"\bon\b"))
     expect(panel.locator(".key-quantity .n")).to_have_text(" ×3")
     expect(scan_input).to_be_focused()

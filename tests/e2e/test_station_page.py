@@ -59,6 +59,16 @@ def test_station_screen_shows_page_and_agent_scans_live(page, live_server, pack_
     assert page.evaluate("document.activeElement.id") == "station-input"
     expect(page.locator("#station")).to_have_attribute("data-live", "yes")
 
+    # Nobody works here yet: the page user's scan is refused until they sign in here explicitly.
+    scan(page, "NO-SUCH-CODE-6")
+    expect(page.locator("#prompt .prompt-message")).to_contain_text("Sign in here")
+    expect(page.locator("#sign-out-station")).to_be_hidden()
+    page.locator("#sign-in-station").click()
+    expect(page.locator("#worker")).to_have_text("Pavel Orlov")
+    expect(page.locator("#sign-in-station")).to_be_hidden()
+    expect(page.locator("#sign-out-station")).to_be_visible()
+    expect(page.locator("#station-input")).to_be_focused()
+
     # A wedge scanner types into the focused input: the prompt answers at once, in red for an unknown code.
     scan(page, "NO-SUCH-CODE-7")
     prompt = page.locator("#prompt")
@@ -83,7 +93,8 @@ def test_station_screen_shows_page_and_agent_scans_live(page, live_server, pack_
     outcome = agent_scan(live_server, pack_station, "ALSO-UNKNOWN-8", 2)
     expect(prompt.locator(".prompt-message")).to_contain_text("ALSO-UNKNOWN-8")
     expect(prompt).to_have_class(re.compile(r"\bsound-error\b"))
-    expect(page.locator("#events li")).to_have_count(3)  # page scan, two agent scans: each once
+    # the refused scan, the sign-in key, the page scan, two agent scans: each once
+    expect(page.locator("#events li")).to_have_count(5)
     expect(page.locator("#offline")).to_be_hidden()
 
     # A job button queues a job and the list shows it; the focus goes back to the scan input.
@@ -93,7 +104,7 @@ def test_station_screen_shows_page_and_agent_scans_live(page, live_server, pack_
     assert page.evaluate("document.activeElement.id") == "station-input"
 
     # Mobile first: big targets for gloved hands, nothing overflows sideways.
-    heights = page.locator("#station button, #station-input").evaluate_all(
+    heights = page.locator("#station button:visible, #station-input").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().height)")
     assert min(heights) >= 44
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

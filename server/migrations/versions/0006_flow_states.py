@@ -1,4 +1,7 @@
-"""flow states: each flow's typed state per (session, flow)
+"""flow states: each flow's typed state per (session, flow), instead of one state per session
+
+Open sessions' old free-form states are not carried over: a worker scans the delivery or task
+again (counts and tasks are rows of their own and stay).
 
 Revision ID: 0006
 Revises: 0005
@@ -27,7 +30,15 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_states")),
         sa.UniqueConstraint("session_key", "flow", name="uq_flow_states_session_flow"),
     )
+    for table in ("station_sessions", "handheld_sessions"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("state")
+            batch_op.drop_column("scenario")
 
 
 def downgrade():
+    for table in ("station_sessions", "handheld_sessions"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("scenario", sa.String(length=32), nullable=False, server_default=""))
+            batch_op.add_column(sa.Column("state", sa.JSON(), nullable=False, server_default="{}"))
     op.drop_table("flow_states")

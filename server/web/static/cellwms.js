@@ -144,8 +144,27 @@
   }
 
   // Shared by the page scripts (station, handheld, receiving, putaway), loaded before them.
+  // A flow's keys: only the keys its current state takes are shown (prompt.keys, or the page's
+  // data-keys before the first prompt). The keypad opens the quantity key; sign-in and sign-out
+  // at a station are the station's own. Buttons a page hides for its own reasons stay hidden.
+  const OWN_KEYS = new Set(["sign_in", "sign_out"]);
+  function showKeys(root, keys) {
+    if (!root || !Array.isArray(keys)) return;
+    root.dataset.keys = JSON.stringify(keys);
+    const taken = new Set(keys.map(function (k) { return k.key; }));
+    root.querySelectorAll("button[data-key]").forEach(function (button) {
+      const name = button.dataset.key === "keypad" ? "quantity" : button.dataset.key;
+      if (!OWN_KEYS.has(name)) button.classList.toggle("not-now", !taken.has(name));
+    });
+  }
+  // The keys last shown again (after a page drew new buttons, such as a delivery's lines).
+  function reshowKeys(root) {
+    if (root && root.dataset.keys) showKeys(root, JSON.parse(root.dataset.keys));
+  }
+
   window.cellwms = {
-    play: play, csrfToken: csrfToken, call: call, el: el, uuid4: uuid4, inputQueue: inputQueue, counted: counted, fitLine: fitLine,
+    play: play, csrfToken: csrfToken, call: call, el: el, showKeys: showKeys, reshowKeys: reshowKeys,
+    uuid4: uuid4, inputQueue: inputQueue, counted: counted, fitLine: fitLine,
     postJson: function (url, body) { return call("POST", url, body); },
     getJson: function (url) { return call("GET", url); },
   };

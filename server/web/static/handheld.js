@@ -60,6 +60,9 @@
         if (!r.ok) return problem(r.body.title);
         root.dataset.lastStatus = r.body.status || "";
         showPrompt(r.body.prompt);
+        // A flow's prompt names its state and the keys it takes; an input refused before the
+        // flow (state "") leaves the keys as they were.
+        if (r.body.prompt && r.body.prompt.state) window.cellwms.showKeys(root, r.body.prompt.keys);
         listeners.forEach(function (fn) { fn(r.body.prompt || {}, r.body); });
       });
     }
@@ -103,6 +106,7 @@
       onOutcome: function (fn) { listeners.push(fn); },
       postJson: postJson, getJson: getJson, el: el,
     };
+    window.cellwms.reshowKeys(root);
     root.dataset.ready = "yes";
     document.dispatchEvent(new CustomEvent("cellwms:handheld", { detail: window.cellwmsHandheld }));
   }

@@ -207,6 +207,7 @@
         closing.hidden = !(d.status === "closed" || d.status === "accepted");
         closing.querySelector("a").href = panel.dataset.discrepanciesUrl.replace(/\/0\//, "/" + d.id + "/");
       }
+      window.cellwms.reshowKeys(panel.closest("[data-keys]"));
       panel.dispatchEvent(new CustomEvent("receiving:render", { detail: summary }));
     }
 

@@ -33,7 +33,12 @@
       promptBox.querySelector(".prompt-message").textContent = prompt.message || "";
       const details = promptBox.querySelector(".prompt-details");
       details.replaceChildren(...(prompt.details || []).map(function (d) { return el("li", "", d); }));
-      if ("user" in prompt) worker.textContent = prompt.user || T.nobody;
+      if (prompt.state) window.cellwms.showKeys(root, prompt.keys);
+      if ("user" in prompt) {
+        worker.textContent = prompt.user || T.nobody;
+        document.getElementById("sign-in-station").hidden = Boolean(prompt.user);
+        document.getElementById("sign-out-station").hidden = !prompt.user;
+      }
       const weight = document.getElementById("weight");
       if (weight && prompt.screen && prompt.screen.weight) {
         weight.textContent = prompt.screen.weight.value + " " + prompt.screen.weight.unit;
@@ -131,11 +136,6 @@
       if (code.trim()) sendInput({ kind: "scan", code: code });
     });
 
-    document.getElementById("sign-out-station").addEventListener("click", function () {
-      keepFocus();
-      sendInput({ kind: "button", key: "sign_out" });
-    });
-
     // A flow's panel (dock: receiving) draws itself from the prompts' screen data; its keys go
     // to the station's scenario like a scan.
     const panel = document.getElementById("receiving-panel");
@@ -144,7 +144,7 @@
     }) : null;
     root.addEventListener("click", function (event) {
       const button = event.target.closest("button[data-key]");
-      if (!button || button.id === "sign-out-station" || (panel && panel.contains(button))) return;
+      if (!button || (panel && panel.contains(button))) return;
       keepFocus();
       const body = { kind: "button", key: button.dataset.key };
       for (const [name, value] of Object.entries(button.dataset)) {
