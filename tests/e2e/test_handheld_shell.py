@@ -167,6 +167,7 @@ def test_plural_forms_in_the_page_script(page, site):
     page.locator(".bar .menu summary").click()
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.wait_for_function("window.cellwmsHandheld !== undefined")  # the page's scripts ran
     words = page.evaluate("n => n.map(k => cellwms.counted(cellwmsHandheld.texts.units, k))", [1, 2, 21])
     assert words == ["1 unit", "2 units", "21 units"]
 
