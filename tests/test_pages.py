@@ -444,3 +444,56 @@ def test_compiled_catalog_is_fresh():
     expected = pairs(m for m in _po() if m.id and m.string and not m.fuzzy)
     actual = pairs(m for m in compiled if m.id)
     assert actual == expected, "run `pybabel compile -d server/translations` and commit the .mo"
+
+
+def test_plural_forms_in_english_and_russian(app):
+    from flask_babel import force_locale, ngettext
+
+    def units(n):
+        return ngettext("%(count)s unit", "%(count)s units", n, count=n)
+
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert [units(n) for n in (1, 2, 5, 21)] == ["1 unit", "2 units", "5 units", "21 units"]
+        with force_locale("ru"):
+            assert [units(n) for n in (1, 2, 5, 21, 11, 22)] == [
+                "1 единица", "2 единицы", "5 единиц", "21 единица", "11 единиц", "22 единицы"]
+
+
+# --- error pages ------------------------------------------------------------------------------
+
+
+def test_people_get_the_sites_error_pages_and_json_calls_keep_problems(client, worker):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert 'class="error-page" data-status="404"' in html and "Page not found" in html
+    assert 'href="/sign-in' in html  # a way back
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+    asked = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert asked.mimetype == "application/problem+json" and asked.get_json()["type"].endswith("not-found")
+
+    sign_in_badge(client, "B-1001")  # a picker
+    post(client, "/language", {"language": "ru"}, token_from="/")
+    refused = client.get("/receiving")
+    assert refused.status_code == 403 and refused.mimetype == "text/html"
+    html = refused.get_data(as_text=True)
+    assert '<html lang="ru">' in html and "Не для вашей роли" in html and 'href="/"' in html
+    assert "favicon.svg" in html
+    json_refused = client.post("/putaway/input", json={"kind": "scan", "code": "X"},
+                               headers={"X-CSRFToken": csrf_token(client, "/")})
+    assert json_refused.status_code == 403 and json_refused.mimetype == "application/problem+json"
+
+
+def test_a_server_error_is_the_sites_page_for_people(app):
+    from werkzeug.exceptions import InternalServerError
+
+    from server.web.errors import on_http_error
+
+    with app.test_request_context("/receiving", headers={"Accept": "text/html"}):
+        body, status = on_http_error(InternalServerError())
+        assert status == 500 and "Something went wrong" in body and 'data-status="500"' in body
+    with app.test_request_context("/api/v1/stock"):
+        response = on_http_error(InternalServerError())
+        assert response.status_code == 500 and response.mimetype == "application/problem+json"

@@ -2,6 +2,7 @@
 Russian, inputs reaching the scenarios, CSRF. Runs on SQLite and PostgreSQL (fixtures)."""
 
 import re
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -97,6 +98,32 @@ def test_putaway_input_checks(client, putaway_site):
     assert send(client, url, {"kind": "weight"}, "/").status_code == 422
 
 
+def test_putaway_scan_sent_twice_with_one_event_id_counts_once(client, db, putaway_site):
+    """A handheld's retry after a lost answer: the same body with the same event_id."""
+    sign_in_badge(client, "B-1")
+    task = putaway_site["task"]
+    send(client, "/putaway/input", {"kind": "button", "key": "task", "task_id": task.id}, "/putaway/task")
+    target = db.session.get(type(putaway_site["receiving"]), task.suggested_cell_id)
+    body = {"kind": "scan", "code": target.barcode, "event_id": str(uuid.uuid4())}
+    first = send(client, "/putaway/input", body, "/putaway/task").get_json()
+    again = send(client, "/putaway/input", body, "/putaway/task").get_json()
+    assert first["status"] == "stored" and first["prompt"]["sound"] == "ok", first
+    assert again["status"] == "duplicate" and again["prompt"] == first["prompt"]
+    assert again["event_id"] == first["event_id"] == body["event_id"]
+    db.session.expire_all()
+    quant = db.session.execute(select(Quant).where(Quant.cell_id == target.id)).scalar_one()
+    assert quant.quantity == 12
+
+
+@pytest.mark.parametrize("event_id", ["x", "", 42, "12345678-1234-1234-1234-1234567890zz", "0" * 36])
+def test_a_page_event_id_must_be_a_uuid(client, putaway_site, event_id):
+    sign_in_badge(client, "B-1")
+    for url in ("/putaway/input", "/receiving/input"):
+        answer = send(client, url, {"kind": "scan", "code": "X", "event_id": event_id}, "/")
+        assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+        assert answer.get_json()["type"].endswith("bad-event-id")
+
+
 # --- receiving ------------------------------------------------------------------------------------
 
 
@@ -140,7 +167,7 @@ def test_receiving_pages_need_a_receiver(client, dock):
 
 @pytest.mark.parametrize("language, words", [
     ("en", ("Receiving", "Today", "Later", "2 lines", "0 / 7", "expected")),
-    ("ru", ("Приёмка", "Сегодня", "Позже", "строк: 2", "0 / 7", "ожидается")),
+    ("ru", ("Приёмка", "Сегодня", "Позже", "2 строки", "0 / 7", "ожидается")),
 ])
 def test_receiving_list(client, dock, language, words):
     sign_in_badge(client, "B-1")
@@ -241,6 +268,27 @@ def test_devices_station_is_kept_in_the_handheld_session(client, db, dock):
     pack, _headers = f.station(dock["wh"], "PACK-1", "pack")
     assert send(client, "/receiving/station", {"station_id": pack.id}, page).status_code == 422
     assert send(client, "/receiving/station", {"station_id": None}, page).get_json()["station"] is None
+
+
+def test_receiving_scan_sent_twice_with_one_event_id_counts_once(client, db, dock):
+    from server.models.inbound import DeliveryLine
+
+    sign_in_badge(client, "B-1")
+    page = f"/receiving/{dock['delivery'].id}"
+    key(client, "open", page, delivery_id=dock["delivery"].id)
+    body = {"kind": "scan", "code": "4601234567893", "event_id": str(uuid.uuid4())}
+    first = send(client, "/receiving/input", body, page).get_json()
+    again = send(client, "/receiving/input", body, page).get_json()
+    assert first["status"] == "stored" and again["status"] == "duplicate"
+    assert again["prompt"] == first["prompt"]
+    db.session.expire_all()
+    line = db.session.execute(select(DeliveryLine).where(
+        DeliveryLine.delivery_id == dock["delivery"].id, DeliveryLine.sku_id == dock["kettle"].id)).scalar_one()
+    assert line.received_qty == 1
+    # A new event_id is a new scan.
+    send(client, "/receiving/input", {**body, "event_id": str(uuid.uuid4())}, page)
+    db.session.expire_all()
+    assert db.session.get(DeliveryLine, line.id).received_qty == 2
 
 
 def test_receiving_input_checks(client, dock):

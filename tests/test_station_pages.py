@@ -100,7 +100,7 @@ def test_a_supervisor_sees_every_station_with_its_health(client, db, place):
     assert re.findall(r'data-station="([^"]+)"', html) == sorted(f"{k.upper()}-1" for k in KINDS)
     pack = html[html.index('data-station="PACK-1"'):]
     pack = pack[:pack.index("</a>")]
-    assert "state-degraded" in pack and "overhead: down" in pack and "Events waiting at the agent: 3" in pack
+    assert "state-degraded" in pack and "Overhead camera: down" in pack and "Events waiting at the agent: 3" in pack
     assert "state-offline" in html  # the others never called
     assert client.get("/stations/DOCK-1").status_code == 200
 
@@ -130,7 +130,12 @@ def test_screen_per_kind_in_english_and_russian(client, db, place, kind):
     assert '<html lang="ru">' in html
     assert f"<h2>{PANELS_RU[kind]}</h2>" in html and "Последние события" in html
     texts = json.loads(re.search(r"data-texts='([^']+)'", html).group(1))
-    assert texts["agent_offline"] == "Агент станции: нет связи, ждут событий: {count}"
+    # Plural forms by CLDR category for the script (cellwms.counted): 1, 2, 5 events.
+    assert texts["agent_offline"]["one"] == "Агент станции: нет связи, ждёт {count} событие"
+    assert texts["agent_offline"]["few"] == "Агент станции: нет связи, ждут {count} события"
+    assert texts["agent_offline"]["many"] == "Агент станции: нет связи, ждут {count} событий"
+    assert texts["devices"]["scale"] == "Весы" and texts["states"]["up"] == "работает"
+    assert texts["jobs"]["print"] == "Печать" and texts["templates"]["sku-sticker"] == "стикер товара"
 
 
 def test_screen_shows_the_last_prompt_the_worker_and_the_jobs(client, db, place):
@@ -147,7 +152,7 @@ def test_screen_shows_the_last_prompt_the_worker_and_the_jobs(client, db, place)
     assert 'class="prompt sound-error"' in html and "WHAT-IS-THIS" in html
     assert '<strong id="worker">Pavel Orlov</strong>' in html
     assert '<p id="weight" class="weight" aria-live="polite">1.25 kg</p>' in html
-    assert re.search(r'data-job-id="\d+".*beep', html)
+    assert re.search(r'data-job-id="\d+".*Beep', html)
 
 
 # --- input and jobs ------------------------------------------------------------------------
@@ -282,3 +287,26 @@ def test_stream_ends_after_its_lifetime_and_keeps_alive(app, client, place):
     text = "".join(c.decode() if isinstance(c, bytes) else c for c in response.response)  # ends by itself
     response.close()
     assert ": keep-alive" in text and "event: health" in text
+
+
+def test_russian_station_screen_has_no_english_words_of_its_own(client, db, place):
+    """Device names and states, job lines and event kinds in Russian (prompts are the scenarios' words)."""
+    station = place["pack"]
+    station_service.record_heartbeat(station, {"devices": {
+        "scale": {"kind": "scale", "state": "up"}, "label_printer": {"kind": "printer", "state": "degraded"},
+        "overhead": {"kind": "camera", "state": "down"}}, "outbox": {"waiting": 0}})
+    station_service.create_job(station, "print", {"template": "shipping-label", "data": {}, "copies": 1})
+    stuck = station_service.create_job(station, "print", {"template": "sku-sticker", "data": {}, "copies": 1})
+    stuck.state, stuck.result = "failed", "paper_out"
+    station_service.create_job(station, "beep", {"sound": "ok"})
+    db.session.commit()
+    sign_in_password(client, "olga", "s3cret-pass")
+    client.post("/language", data={"csrf_token": csrf_token(client, "/"), "language": "ru"})
+    html = client.get("/stations/PACK-1").get_data(as_text=True)
+    main = html[html.index("<main>"):html.index("</main>")]
+    main = re.sub(r"<script.*?</script>|<section id=\"prompt\".*?</section>", "", main, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", main)
+    english = set(re.findall(r"\b[A-Za-z]{2,}\b", text)) - {"PACK"}
+    assert not english, english
+    assert "Весы работает" in " ".join(text.split()) and "Печать транспортная этикетка" in text
+    assert "нет бумаги" in text

@@ -4,6 +4,7 @@ station whose devices the worker's handheld uses (kept in the handheld session).
 from __future__ import annotations
 
 import base64
+import uuid
 
 from flask import current_app, request
 from flask_babel import gettext as _
@@ -59,6 +60,31 @@ def scan_payload(raw, wedge=None) -> dict:
     if not raw:
         raise Problem(422, "empty-scan", _("Nothing was scanned."))
     return {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
+
+
+# CLDR plural categories (the page script's Intl.PluralRules) and a count that takes each form
+# in English and Russian; "other" is the fractional form (2's in both).
+PLURAL_SAMPLES = (("one", 1), ("few", 2), ("many", 5), ("other", 2))
+
+
+def plural_texts(text_of) -> dict:
+    """A counted text for a page script: `text_of(n)` is an ngettext call with count="{count}";
+    the script picks the form by Intl.PluralRules (cellwms.counted)."""
+    return {category: text_of(n) for category, n in PLURAL_SAMPLES}
+
+
+def event_id_of(body: dict) -> str | None:
+    """The event_id a page made for its input (kept across its retries): a UUID, else 422.
+    Without one the server makes it (a retry then counts again)."""
+    value = body.get("event_id")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str) or len(value) != 36:
+            raise ValueError(value)
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise Problem(422, "bad-event-id", _("event_id: a UUID is needed.")) from None
 
 
 def key_payload(body: dict, keys: dict) -> dict:

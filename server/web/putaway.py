@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -17,7 +18,15 @@ from server.models.inbound import Delivery, PutawayStatus, PutawayTask
 from server.problems import Problem, problem_response
 from server.scenarios.putaway import PUTAWAY, REASON_LABELS
 from server.services import putaway as service
-from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload
+from server.web.handheld import (
+    WORKERS,
+    chosen_station,
+    event_id_of,
+    json_user,
+    key_payload,
+    plural_texts,
+    scan_payload,
+)
 
 putaway = Blueprint("putaway", __name__, template_folder="templates")
 
@@ -87,10 +96,12 @@ def task():
         elif isinstance(state.get("delivery_id"), int):
             start = {"kind": "button", "key": "delivery", "delivery_id": state["delivery_id"]}
     texts = {
-        "no_cell": _("No cell suggested: choose a cell and scan it."), "units": _("units"), "lot": _("Lot"),
+        "no_cell": _("No cell suggested: choose a cell and scan it."), "lot": _("Lot"),
+        "units": plural_texts(lambda n: ngettext("%(count)s unit", "%(count)s units", n, count="{count}")),
         "expiry": _("Expiry"), "sku": _("SKU"), "from": _("from"), "next": _("Next"),
-        "no_answer": _("The server did not answer. Try again."), "all_done": _("All tasks are done."),
-        "take": _("Take this task"), "left": _("Tasks left: %(count)s", count="{count}"),
+        "no_answer": _("The server did not answer."), "all_done": _("All tasks are done."),
+        "take": _("Take this task"),
+        "left": plural_texts(lambda n: ngettext("%(count)s task left", "%(count)s tasks left", n, count="{count}")),
     }
     return render_template("putaway/task.html", start=start, texts=texts, reasons=REASON_LABELS, keys=flow["keys"],
                            index_url=url_for(".index"))
@@ -102,6 +113,7 @@ def page_input():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Problem(400, "bad-request", _("Send JSON."))
+    event_id = event_id_of(body)
     kind = body.get("kind")
     if kind == "scan":
         payload = scan_payload(body.get("code"))
@@ -114,6 +126,7 @@ def page_input():
             payload["value"] = value
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.handheld_input(user, kind, payload, scenario=PUTAWAY, station=chosen_station(user))
+    outcome = scenarios.handheld_input(user, kind, payload, scenario=PUTAWAY, station=chosen_station(user),
+                                       event_id=event_id)
     db.session.commit()
     return {**outcome, "status": outcome.get("status") or "stored"}

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, or_, select
@@ -24,7 +25,16 @@ from server.scenarios.receiving import RECEIVING
 from server.services import kpi, station_events
 from server.services import receiving as service
 from server.services.errors import DomainError
-from server.web.handheld import WORKERS, chosen_station, json_user, key_payload, scan_payload, whole
+from server.web.handheld import (
+    WORKERS,
+    chosen_station,
+    event_id_of,
+    json_user,
+    key_payload,
+    plural_texts,
+    scan_payload,
+    whole,
+)
 
 receiving = Blueprint("receiving", __name__, template_folder="templates")
 
@@ -212,7 +222,7 @@ def page_texts() -> dict:
         "sku": _("SKU"), "expected": _("Expected"), "received": _("Received"), "damaged": _("Damaged"),
         "unexpected": _("unexpected"), "sticker": _("Sticker"), "count_one": _("+1"),
         "no_lines": _("No lines yet: scan the goods."), "questions": _("Unknown barcodes"),
-        "units": _("units"), "link": _("Link to SKU"), "search": _("Code, name or barcode"),
+        "units": plural_texts(lambda n: ngettext("%(count)s unit", "%(count)s units", n, count="{count}")), "link": _("Link to SKU"), "search": _("Code, name or barcode"),
         "find": _("Find"), "create": _("Create SKU"), "code": _("SKU code"), "name": _("Name"),
         "nothing_found": _("Nothing found."), "no_answer": _("The server did not answer. Try again."),
         "linked": _("Linked"), "lot": _("Lot"), "expiry": _("Expiry"), "pallets": _("Pallets"),
@@ -247,6 +257,7 @@ def summary(delivery_id: int):
 def page_input():
     user = json_user()
     body = _body()
+    event_id = event_id_of(body)
     kind = body.get("kind")
     if kind == "scan":
         payload = scan_payload(body.get("code"))
@@ -254,7 +265,8 @@ def page_input():
         payload = key_payload(body, KEYS)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.handheld_input(user, kind, payload, scenario=RECEIVING, station=chosen_station(user))
+    outcome = scenarios.handheld_input(user, kind, payload, scenario=RECEIVING, station=chosen_station(user),
+                                       event_id=event_id)
     db.session.commit()
     return {**outcome, "status": outcome.get("status") or "stored"}
 

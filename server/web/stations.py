@@ -9,7 +9,6 @@ closes the session (transaction ended, connection back to the pool) before it sl
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -17,6 +16,7 @@ import time
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
 from server.services.stations import create_job, job_json, station_health
+from server.web.handheld import event_id_of, key_payload, plural_texts, scan_payload
 
 stations = Blueprint("stations", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
@@ -44,6 +45,26 @@ KIND_NAMES = {
 }
 STATE_NAMES = {"ok": _l("ok"), "degraded": _l("degraded"), "offline": _l("offline")}
 JOB_STATE_NAMES = {"queued": _l("queued"), "sent": _l("sent"), "done": _l("done"), "failed": _l("failed")}
+DEVICE_STATE_NAMES = {"up": _l("working"), "down": _l("down"), "degraded": _l("degraded")}
+# Device names of the station profiles (firmware_profiles/stations); another name is shown as it is.
+DEVICE_NAMES = {
+    "scanner": _l("Scanner"), "scale": _l("Scale"), "label_printer": _l("Label printer"),
+    "receipt_printer": _l("Receipt printer"), "printer": _l("Printer"), "overhead": _l("Overhead camera"),
+    "packing": _l("Packing camera"), "camera": _l("Camera"),
+}
+JOB_KIND_NAMES = {
+    "print": _l("Print"), "photo": _l("Photo"), "record_start": _l("Start recording"),
+    "record_stop": _l("Stop recording"), "read_weight": _l("Read weight"), "beep": _l("Beep"),
+}
+TEMPLATE_NAMES = {
+    "cell-label": _l("cell label"), "sku-sticker": _l("SKU sticker"), "tote-label": _l("tote label"),
+    "badge": _l("badge"), "shipping-label": _l("shipping label"), "packing-slip": _l("packing slip"),
+    "handoff-act": _l("handoff act"), "receiving-act": _l("receiving act"),
+}
+JOB_RESULT_NAMES = {"done": _l("done"), "printed": _l("printed"), "paper_out": _l("paper out"),
+                    "head_open": _l("print head open"), "failed": _l("failed")}
+EVENT_KIND_NAMES = {"scan": _l("scan"), "weight": _l("weight"), "photo": _l("photo"), "clip": _l("clip"),
+                    "button": _l("key"), "status": _l("status")}
 # The test label each kind prints: a template its printer takes, with sample data.
 TEST_LABEL = {
     StationKind.dock: "sku-sticker",
@@ -66,7 +87,6 @@ KIND_BUTTONS = {
     StationKind.returns: ("photo", "read_weight", "print_test", "beep"),
 }
 RECENT = 12  # events and jobs shown on the screen
-MAX_CODE = 512
 
 
 def _job_for(station: Station, button: str) -> tuple[str, dict]:
@@ -131,7 +151,8 @@ def _on_csrf(error):
 @login_required
 def index():
     rows = [(s, station_health(s)) for s in _visible_stations()]
-    return render_template("stations/index.html", rows=rows, kind_names=KIND_NAMES, state_names=STATE_NAMES)
+    return render_template("stations/index.html", rows=rows, kind_names=KIND_NAMES, state_names=STATE_NAMES,
+                           words=screen_words())
 
 
 def _recent_events(station: Station, limit: int = RECENT) -> list[StationEvent]:
@@ -164,11 +185,34 @@ def screen(code: str):
     extra = _dock_context(station, session) if kind == StationKind.dock else {}
     return render_template(
         f"stations/{kind.value}.html", station=station, kind_names=KIND_NAMES, state_names=STATE_NAMES,
-        job_state_names=JOB_STATE_NAMES, health=station_health(station), worker=worker,
+        job_state_names=JOB_STATE_NAMES, words=screen_words(), health=station_health(station), worker=worker,
         prompt=prompt_event.outcome if prompt_event else None, events=events,
         last_id=events[0].id if events else 0, jobs=_recent_jobs(db.session, station.id), buttons=BUTTONS, station_buttons=KIND_BUTTONS[kind],
         agent=request.args.get("agent", ""), **extra,
     )
+
+
+def _names(names: dict) -> dict:
+    return {key: str(value) for key, value in names.items()}
+
+
+def screen_words() -> dict:
+    """What the station screen and its script show, in the page's language."""
+    return {
+        "unreachable": _("The server is unreachable. Reconnecting…"),
+        "agent_online": _("Station agent: online"),
+        "agent_offline": plural_texts(lambda n: ngettext(
+            "Station agent: offline, %(count)s event waiting", "Station agent: offline, %(count)s events waiting",
+            n, count="{count}")),
+        "agent_silent": _("The station agent does not answer."),
+        "no_answer": _("The server did not answer."),
+        "nobody": _("Nobody is signed in. Scan your badge."),
+        "no_device": _("No device reported yet."),
+        "states": {**_names(STATE_NAMES), **_names(DEVICE_STATE_NAMES)},
+        "job_states": _names(JOB_STATE_NAMES),
+        "devices": _names(DEVICE_NAMES), "jobs": _names(JOB_KIND_NAMES), "templates": _names(TEMPLATE_NAMES),
+        "events": _names(EVENT_KIND_NAMES), "results": _names(JOB_RESULT_NAMES),
+    }
 
 
 def _dock_context(station: Station, session: StationSession | None) -> dict:
@@ -198,25 +242,19 @@ def _body() -> dict:
 def page_input(code: str):
     station = _json_station(code)
     body = _body()
+    event_id = event_id_of(body)
     kind = body.get("kind")
     if kind == "scan":
-        raw = body.get("code")
-        if not isinstance(raw, str) or not raw.strip("\r\n\t "):
-            raise Problem(422, "empty-scan", _("Nothing was scanned."))
-        raw = raw.strip("\r\n\t ")
-        if len(raw) > MAX_CODE:
-            raise Problem(422, "scan-too-long", _("The code is too long."))
-        payload = {"raw_b64": base64.b64encode(raw.encode()).decode(), "symbology": ""}
+        payload = scan_payload(body.get("code"))
     elif kind == "button" and body.get("key") in ("sign_in", "sign_out"):
         payload = {"key": body["key"]}
     elif kind == "button" and station.kind == StationKind.dock:
-        from server.web.handheld import key_payload
         from server.web.receiving import KEYS
 
         payload = key_payload(body, KEYS)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload)
+    outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload, event_id=event_id)
     db.session.commit()
     # The row's status default is applied at flush, after the outcome was made.
     return {**outcome, "status": outcome.get("status") or "stored"}

@@ -174,7 +174,7 @@ def test_receive_on_the_handheld_page(page, live_server, db, dock):
     expect(page.locator("body")).to_have_attribute("data-played", "error")
     question = panel.locator(".rquestion").filter(has_text=UNKNOWN)
     expect(question).to_be_visible()
-    expect(question).to_contain_text("1 units")
+    expect(question).to_contain_text("1 unit")
     expect(question).to_contain_text("Link to SKU")
     expect(scan_input).to_be_focused()
     assert_fits(page)

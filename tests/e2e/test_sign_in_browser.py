@@ -76,6 +76,7 @@ def test_sign_in_by_password_and_sign_out(page, people):
     flows = page.locator("[data-flow]")
     keys = sorted(flows.evaluate_all("els => els.map(e => e.dataset.flow)"))
     assert keys == ["counting", "putaway", "receiving", "scan", "stations", "supervision"]
+    page.locator(".bar .menu summary").click()  # roles, language and sign-out are in the header's menu
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/sign-in$"))
     expect(page.locator(".msg-ok")).to_have_text("Signed out.")
@@ -85,9 +86,11 @@ def test_switch_language(page, people):
     page.goto("/sign-in")
     scan(page, "B-1001")
     page.wait_for_url(re.compile(r"/$"))
+    page.locator(".bar .menu summary").click()
     page.get_by_role("button", name="Русский").click()
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     expect(page.locator('[data-flow="picking"] .title')).to_have_text("Сборка")
+    page.locator(".bar .menu summary").click()
     expect(page.get_by_role("button", name="Выйти")).to_be_visible()
     page.get_by_role("button", name="Выйти").click()
     page.wait_for_url(re.compile(r"/sign-in$"))
@@ -122,7 +125,7 @@ def test_admin_home_on_handheld_and_desktop(page, people):
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator("[data-flow]")).to_have_count(15)  # with Devices and Audit log
     # Touch targets are big enough on a handheld, and nothing overflows sideways.
-    heights = page.locator(".tile, .bar button").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+    heights = page.locator(".tile, .bar summary").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
     assert min(heights) >= 44
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shots = os.environ.get("CELLWMS_SCREENSHOTS")

@@ -99,7 +99,7 @@ def test_station_screen_shows_page_and_agent_scans_live(page, live_server, pack_
 
     # A job button queues a job and the list shows it; the focus goes back to the scan input.
     page.get_by_role("button", name="Beep").click()
-    expect(page.locator("#jobs li").first).to_contain_text("beep")
+    expect(page.locator("#jobs li").first).to_contain_text("Beep")
     expect(page.locator("#jobs li").first).to_contain_text("queued")
     assert page.evaluate("document.activeElement.id") == "station-input"
 

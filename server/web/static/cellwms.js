@@ -52,6 +52,90 @@
     return { ok: response.ok, status: response.status, body: answer };
   }
 
+  // A UUID v4. crypto.randomUUID exists only in secure contexts (HTTPS, localhost): handhelds
+  // on a plain-HTTP LAN page get one from getRandomValues.
+  function uuid4() {
+    const c = window.crypto;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    const b = c.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, function (x) { return x.toString(16).padStart(2, "0"); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+  }
+
+  const ANSWER_MS = 10000; // a request without an answer by then is sent again
+  const PAUSES_MS = [500, 1000, 2000, 4000, 8000, 15000];
+  function pause(ms) { return new Promise(function (done) { setTimeout(done, ms); }); }
+  function lost(status) { return status >= 500 || status === 408 || status === 429; }
+
+  // Inputs (scans, keys) to one URL, in order. Each body gets its event_id once; on a network
+  // error, a timeout or a 5xx it is sent again, same body and event_id, with growing pauses until
+  // the server answers (it stores each event_id once). `onWaiting(body)` is called when a retry
+  // is due, `onAnswered(body)` when it got through. send(body) -> {ok, status, body}.
+  function inputQueue(url, hooks) {
+    hooks = hooks || {};
+    let tail = Promise.resolve();
+    async function deliver(body) {
+      for (let attempt = 0; ; attempt++) {
+        const abort = new AbortController();
+        const timer = setTimeout(function () { abort.abort(); }, ANSWER_MS);
+        let answer = null;
+        try {
+          const response = await fetch(url, {
+            method: "POST", credentials: "same-origin", signal: abort.signal,
+            headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+            body: JSON.stringify(body),
+          });
+          if (!lost(response.status)) {
+            answer = { ok: response.ok, status: response.status,
+                       body: await response.json().catch(function () { return {}; }) };
+          }
+        } catch (err) {
+          answer = null; // no answer: send it again
+        } finally {
+          clearTimeout(timer);
+        }
+        if (answer) {
+          if (attempt && hooks.onAnswered) hooks.onAnswered(body);
+          return answer;
+        }
+        if (hooks.onWaiting) hooks.onWaiting(body);
+        await pause(PAUSES_MS[Math.min(attempt, PAUSES_MS.length - 1)]);
+      }
+    }
+    return {
+      send: function (body) {
+        const input = Object.assign({}, body);
+        if (!input.event_id) input.event_id = uuid4();
+        const result = tail.then(function () { return deliver(input); });
+        tail = result.catch(function () {});
+        return result;
+      },
+    };
+  }
+
+  // A counted text from the page ({one, few, many, other} made by ngettext, "{count}" in it):
+  // the form the page's language takes for n.
+  function counted(forms, n) {
+    if (typeof forms === "string") return forms.replace("{count}", String(n));
+    let category = "other";
+    try { category = new Intl.PluralRules(document.documentElement.lang || "en").select(n); } catch (err) { /* old browser */ }
+    return (forms[category] || forms.other || "").replace("{count}", String(n));
+  }
+
+  // One line of text (a cell code) that must not wrap: the font shrinks until it fits, down to
+  // `min` of its CSS size.
+  function fitLine(node, min) {
+    node.style.fontSize = "";
+    const full = parseFloat(getComputedStyle(node).fontSize);
+    let size = full;
+    while (node.scrollWidth > node.clientWidth && size > full * (min || 0.4)) {
+      size -= 1;
+      node.style.fontSize = size + "px";
+    }
+  }
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -80,6 +164,7 @@
 
   window.cellwms = {
     play: play, csrfToken: csrfToken, call: call, el: el, showKeys: showKeys, reshowKeys: reshowKeys,
+    uuid4: uuid4, inputQueue: inputQueue, counted: counted, fitLine: fitLine,
     postJson: function (url, body) { return call("POST", url, body); },
     getJson: function (url) { return call("GET", url); },
   };

@@ -25,7 +25,6 @@
     const form = document.getElementById("hh-scan");
     const promptBox = document.getElementById("prompt");
     const listeners = [];
-    let busy = Promise.resolve();
 
     function keepFocus() {
       if (input && document.activeElement !== input) input.focus({ preventScroll: true });
@@ -45,23 +44,27 @@
       showPrompt({ title: "", message: message || T.no_answer, sound: "error", details: [] });
     }
 
-    // Inputs go one at a time, in order (a fast scanner may send the next before the answer).
+    // Inputs go one at a time, in order (a fast scanner may send the next before the answer);
+    // one without an answer is sent again on its own: meanwhile "sent, waiting".
+    const waitingBox = document.getElementById("send-state");
+    function waiting(on) {
+      root.dataset.waiting = on ? "yes" : "no";
+      if (waitingBox) waitingBox.hidden = !on;
+    }
+    const queue = window.cellwms.inputQueue(root.dataset.inputUrl, {
+      onWaiting: function () { waiting(true); },
+      onAnswered: function () { waiting(false); },
+    });
     function send(body) {
-      busy = busy.then(async function () {
-        try {
-          const r = await postJson(root.dataset.inputUrl, body);
-          if (!r.ok) return problem(r.body.title);
-          root.dataset.lastStatus = r.body.status || "";
-          showPrompt(r.body.prompt);
-          // A flow's prompt names its state and the keys it takes; an input refused before the
-          // flow (state "") leaves the keys as they were.
-          if (r.body.prompt && r.body.prompt.state) window.cellwms.showKeys(root, r.body.prompt.keys);
-          listeners.forEach(function (fn) { fn(r.body.prompt || {}, r.body); });
-        } catch (err) {
-          problem(T.no_answer);
-        }
+      return queue.send(body).then(function (r) {
+        if (!r.ok) return problem(r.body.title);
+        root.dataset.lastStatus = r.body.status || "";
+        showPrompt(r.body.prompt);
+        // A flow's prompt names its state and the keys it takes; an input refused before the
+        // flow (state "") leaves the keys as they were.
+        if (r.body.prompt && r.body.prompt.state) window.cellwms.showKeys(root, r.body.prompt.keys);
+        listeners.forEach(function (fn) { fn(r.body.prompt || {}, r.body); });
       });
-      return busy;
     }
 
     if (form) {

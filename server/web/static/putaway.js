@@ -53,7 +53,9 @@
       const cell = task.cell;
       document.getElementById("target-cell").textContent = cell ? (cell.address || cell.code || "") : T.no_cell;
       target.dataset.cell = cell ? (cell.address || "") : "";
-      document.getElementById("target-qty").textContent = task.quantity + " " + T.units;
+      target.hidden = false;
+      window.cellwms.fitLine(document.getElementById("target-cell"));
+      document.getElementById("target-qty").textContent = window.cellwms.counted(T.units, task.quantity);
       document.getElementById("target-what").textContent = (task.sku_name || (task.sku && task.sku.name) || "");
       const more = [T.sku + " " + (task.sku_code || (task.sku && task.sku.code) || "")];
       if (task.lot) more.push(T.lot + " " + task.lot);
@@ -76,7 +78,7 @@
       if (task) return showTask(task, screen.route, false);
       if (Array.isArray(screen.tasks)) {
         // An overview (a delivery chosen, a task done or skipped): the next task along the route.
-        left.textContent = T.left.replace("{count}", String(screen.tasks.length));
+        left.textContent = window.cellwms.counted(T.left, screen.tasks.length);
         root.dataset.left = String(screen.tasks.length);
         if (!screen.tasks.length) {
           target.hidden = true;

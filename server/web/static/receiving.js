@@ -93,7 +93,7 @@
       li.dataset.questionId = q.id;
       li.dataset.barcode = q.barcode;
       const head = el("div", "barcode", q.barcode);
-      li.append(head, el("div", "code", (q.quantity || 0) + " " + T.units));
+      li.append(head, el("div", "code", window.cellwms.counted(T.units, q.quantity || 0)));
       if (q.status && q.status !== "open") {
         li.append(el("div", "code", T.linked + (q.sku_code ? ": " + q.sku_code : "")));
         return li;
@@ -196,7 +196,7 @@
       questions.replaceChildren(...(open.length ? open.map(function (q) {
         const kept = keep.get(String(q.id));
         if (kept) {
-          kept.querySelector(".code").textContent = (q.quantity || 0) + " " + T.units;
+          kept.querySelector(".code").textContent = window.cellwms.counted(T.units, q.quantity || 0);
           return kept;
         }
         return renderQuestion(q);

@@ -59,7 +59,7 @@
       const when = ev.received_at ? new Date(ev.received_at) : new Date();
       const time = el("time", "", when.toLocaleTimeString([], { hour12: false }));
       time.dateTime = ev.received_at || "";
-      item.append(time, " ", el("span", "event-kind", ev.kind), " ",
+      item.append(time, " ", el("span", "event-kind", (T.events || {})[ev.kind] || ev.kind), " ",
         el("span", "event-message", ev.prompt ? ev.prompt.message : ""));
       list.prepend(item);
       while (list.children.length > RECENT) list.lastElementChild.remove();
@@ -72,10 +72,11 @@
       if (fresh) item = el("li");
       item.className = "job state-" + job.state;
       item.dataset.jobId = job.id;
-      const what = job.kind + (job.payload && job.payload.template ? " " + job.payload.template : "");
+      const template = job.payload && job.payload.template;
+      const what = ((T.jobs || {})[job.kind] || job.kind) + (template ? " " + ((T.templates || {})[template] || template) : "");
       const parts = [el("span", "job-id", "#" + job.id), " ", el("span", "job-kind", what), " ",
         el("span", "job-state", (T.job_states || {})[job.state] || job.state)];
-      if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", job.result));
+      if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", (T.results || {})[job.result] || job.result));
       item.replaceChildren(...parts);
       if (fresh) {
         // Newest first, by id.
@@ -97,7 +98,9 @@
           .map(function (name) {
             const d = devices[name] || {};
             const li = el("li", "device state-" + d.state);
-            li.append(el("span", "name", name), " ", el("span", "state", d.state || ""));
+            li.dataset.device = name;
+            li.append(el("span", "name", (T.devices || {})[name] || name), " ",
+              el("span", "state", (T.states || {})[d.state] || d.state || ""));
             if (d.detail) li.append(" ", el("span", "detail", d.detail));
             return li;
           });
@@ -106,15 +109,23 @@
     }
 
 
-    async function sendInput(body) {
-      try {
-        const r = await post(root.dataset.inputUrl, body);
+    // Inputs in order, each sent again on its own until answered (same event_id): "sent, waiting".
+    const waitingBox = document.getElementById("send-state");
+    function waiting(on) {
+      root.dataset.waiting = on ? "yes" : "no";
+      waitingBox.hidden = !on;
+    }
+    const queue = window.cellwms.inputQueue(root.dataset.inputUrl, {
+      onWaiting: function () { waiting(true); },
+      onAnswered: function () { waiting(false); },
+    });
+    function sendInput(body) {
+      const input = Object.assign({ event_id: window.cellwms.uuid4() }, body);
+      answered.add(input.event_id); // its prompt may come by the stream before the answer
+      return queue.send(input).then(function (r) {
         if (!r.ok) return showProblem(r.body.title || T.no_answer);
-        answered.add(r.body.event_id);
         if (r.body.prompt) showPrompt(r.body.prompt, true);
-      } catch (err) {
-        showProblem(T.no_answer);
-      }
+      });
     }
 
     form.addEventListener("submit", function (event) {
@@ -215,7 +226,7 @@
           status.hidden = false;
           status.className = "banner " + (body.online ? "banner-ok" : "banner-error");
           status.textContent = body.online ? T.agent_online
-            : T.agent_offline.replace("{count}", String(body.waiting || 0));
+            : window.cellwms.counted(T.agent_offline, body.waiting || 0);
           root.dataset.agentOnline = body.online ? "yes" : "no";
         } catch (err) {
           status.hidden = false;
