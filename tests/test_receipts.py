@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+import zxingcpp
 
 from printers.errors import TemplateError
 from printers.escpos import EscposDocument, encode_text
@@ -107,7 +108,6 @@ def test_raw_cp866_line_roundtrip():
 @pytest.mark.parametrize("native", [True, False], ids=["native", "raster"])
 @pytest.mark.parametrize("payload", ["sample", "1234567890128", "Ab{c}-07"])
 def test_preview_barcodes_decode_with_zxing(template, profile, native, payload):
-    zxingcpp = pytest.importorskip("zxingcpp")
     printer = load_profile(profile) if native else profile_without(profile, "barcode", "qr")
     data = copy.deepcopy(SAMPLES[template])
     if payload != "sample":

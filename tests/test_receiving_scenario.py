@@ -8,6 +8,7 @@ import threading
 import uuid
 
 import pytest
+import zxingcpp
 from sqlalchemy import func, select
 
 from printers import labels, receipts
@@ -142,7 +143,6 @@ def test_a_dock_receives_an_asn_end_to_end(client, dock):
 
 
 def _decode_sticker(data: dict) -> str:
-    zxingcpp = pytest.importorskip("zxingcpp")
     from printers.preview import render_image
 
     zpl = labels.render("sku-sticker", data, "zebra-zd421-203")

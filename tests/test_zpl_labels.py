@@ -10,17 +10,14 @@ import os
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from printers.errors import TemplateError
 from printers.labels import TEMPLATES, build, render
+from printers.preview import render_image, render_png
 from printers.profiles import load_profile
 from printers.samples import SAMPLE_VARIANTS, SAMPLES
-
-zxingcpp = pytest.importorskip("zxingcpp")
-pytest.importorskip("zplkit")
-from PIL import Image  # noqa: E402
-
-from printers.preview import render_image, render_png  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "golden" / "zpl"
 PROFILES = ["zebra-zd421-203", "zebra-zt411-300", "zebra-zt411-600", "xprinter-xp-420b"]
