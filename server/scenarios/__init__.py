@@ -10,8 +10,8 @@ Scenarios call services; they run no SQL of their own.
 """
 
 from server.scenarios.base import Context, InputError, Prompt, Scenario, StationInput
-from server.scenarios.inputs import check_event_id, handheld_input, handle_inputs, page_input, store_failed
+from server.scenarios.inputs import handheld_input, handle_inputs, page_input, store_failed
 from server.scenarios.registry import FLOWS, IDENTIFY, SCENARIOS, flow, scenario_for
 
 __all__ = ["FLOWS", "IDENTIFY", "SCENARIOS", "Context", "InputError", "Prompt", "Scenario", "StationInput",
-           "check_event_id", "flow", "handheld_input", "handle_inputs", "page_input", "scenario_for", "store_failed"]
+           "flow", "handheld_input", "handle_inputs", "page_input", "scenario_for", "store_failed"]

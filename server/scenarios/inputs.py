@@ -27,8 +27,6 @@ from server.services import stations as station_service
 from server.services.errors import DomainError
 from server.services.scan import classify_many
 
-MAX_EVENT_ID = 64  # the column's length
-
 
 def _check_payload(kind: str, payload: dict) -> dict:
     """A checked copy of the payload (scan bytes decoded to `raw`), or InputError."""
@@ -216,14 +214,6 @@ def _finite(value):
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
-
-
-def check_event_id(value) -> str:
-    """A page's own event_id: a UUID string (kept across the page's retries)."""
-    try:
-        return str(uuid.UUID(value)) if isinstance(value, str) and len(value) <= MAX_EVENT_ID else ""
-    except ValueError:
-        return ""
 
 
 def page_input(station: Station, user: User, kind: str, payload: dict, *, event_id: str | None = None) -> dict:

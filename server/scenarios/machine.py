@@ -25,7 +25,7 @@ from server.models import HandheldSession, Station, StationSession, User
 from server.scenarios.base import Context, Prompt, Scenario
 from server.services import flow_states
 from server.services.errors import DomainError
-from server.services.scan import Classification, Kind
+from server.services.scan import Classification
 
 ANY = "*"  # a scan of any kind not named by another transition of the state
 
@@ -199,7 +199,7 @@ class FlowScenario(Scenario):
     # --- inputs --------------------------------------------------------------------------
 
     def on_code(self, ctx: Context, result: Classification) -> Prompt:
-        return self.run(ctx, "scan", result.kind if result.kind != Kind.unknown else Kind.unknown, result)
+        return self.run(ctx, "scan", str(result.kind), result)
 
     def on_photo(self, ctx: Context, payload: dict) -> Prompt | None:
         state, _data = self.load(ctx)
@@ -208,7 +208,7 @@ class FlowScenario(Scenario):
         return self.run(ctx, "photo", "photo", payload)
 
     def on_button(self, ctx: Context, payload: dict) -> Prompt | None:
-        if payload.get("key") == "sign_out" or payload.get("key") == "sign_in":
+        if payload.get("key") in ("sign_in", "sign_out"):  # the station's own keys
             return super().on_button(ctx, payload)
         return self.run(ctx, "key", str(payload.get("key")), payload)
 
@@ -230,11 +230,10 @@ class FlowScenario(Scenario):
         try:
             with db.session.begin_nested():
                 answer = getattr(self, transition.step)(ctx, data, value)
-        except DomainError as error:
+        except DomainError as error:  # the savepoint rolled the step back: the state stays as it was
             details = [error.detail] if error.detail else []
-            answer = Answer(state, error.title, "error", details=details, screen={"problem": error.slug})
-            data = before
-            return self._prompt(ctx, state, data, answer)
+            return self._prompt(ctx, state, before, Answer(state, error.title, "error", details=details,
+                                                            screen={"problem": error.slug}))
         if answer.to not in transition.to and not (answer.sound == "error" and answer.to == state):
             raise RuntimeError(f"{self.flow.name}.{state}: step {transition.step} went to undeclared {answer.to}")
         flow_states.save(ctx.session_key, self.flow.name, answer.to, self.flow.data.VERSION, data.as_json())
