@@ -24,6 +24,8 @@ from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
 from server.services import kpi, station_events
 from server.services import receiving as service
+from server.services.barcodes import barcode_candidates
+from server.services.catalog import find_sku
 from server.services.errors import DomainError
 from server.web.handheld import (
     WORKERS,
@@ -150,24 +152,13 @@ def _form_lines(text: str, errors: dict) -> list[dict]:
         if not quantity.isdigit():
             errors.setdefault("lines", []).append(_("Line %(n)s: the quantity must be a whole number.", n=number))
             continue
-        sku_id = db.session.execute(select(Sku.id).where(Sku.code == code)).scalar() or db.session.execute(
-            select(SkuBarcode.sku_id).where(SkuBarcode.barcode.in_({code, code.zfill(14)}))).scalar()
-        if sku_id is None:
+        sku = find_sku(code)
+        if sku is None:
             errors.setdefault("lines", []).append(_("Line %(n)s: no SKU with the code or barcode %(code)s.",
                                                     n=number, code=code))
             continue
-        lines.append({"sku_id": sku_id, "quantity": int(quantity), "lot": lot, "expiry": _form_date(expiry)})
+        lines.append({"sku_id": sku.id, "quantity": int(quantity), "lot": lot, "expiry": expiry or None})
     return lines
-
-
-def _form_date(text: str):
-    """ISO dates, or dd.mm.yyyy as people type them; anything else goes on for the service to name."""
-    text = (text or "").strip()
-    day, _sep, rest = text.partition(".")
-    month, _sep, year = rest.partition(".")
-    if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
-        return f"{year}-{int(month):02d}-{int(day):02d}"
-    return text or None
 
 
 @receiving.route("/receiving/new", methods=["GET", "POST"])
@@ -186,7 +177,7 @@ def new_delivery():
             try:
                 delivery = service.create_delivery(
                     warehouse_id, form.get("number", ""), supplier=form.get("supplier", ""),
-                    expected_date=_form_date(form.get("expected_date", "")), lines=lines, pallets=pallets,
+                    expected_date=form.get("expected_date", "").strip() or None, lines=lines, pallets=pallets,
                     blind=form.get("blind") == "1", notes=form.get("notes", ""))
             except DomainError as problem:
                 db.session.rollback()
@@ -305,8 +296,7 @@ def find_skus():
     text = (request.args.get("q") or "").strip()[:100]
     if len(text) < 2:
         return {"skus": []}
-    by_barcode = select(SkuBarcode.sku_id).where(
-        or_(SkuBarcode.barcode == text, SkuBarcode.barcode == text.zfill(14)))
+    by_barcode = select(SkuBarcode.sku_id).where(SkuBarcode.barcode.in_(barcode_candidates(text)))
     if db.engine.dialect.name == "postgresql":
         by_text = or_(Sku.code.ilike(f"%{text}%"), Sku.name.ilike(f"%{text}%"))
     else:  # SQLite folds the case of ASCII only: try the usual spellings of Cyrillic words
