@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import and_, case, func, insert, or_, select, union_all, update
+from sqlalchemy import and_, case, func, insert, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
@@ -277,7 +277,9 @@ def receive_lines(
     """Bulk `receive` movements and their quants, in the caller's transaction; returns the count.
 
     The lines must be checked (cells active, lot/expiry present where tracked, quantity > 0).
-    Quants the lines touch are locked first (PostgreSQL), as apply_movement does.
+    Quants are added to by one upsert (INSERT ... ON CONFLICT DO UPDATE on the quant key), so two
+    receipts of a SKU new to a cell at the same moment both land: the second waits for the first's
+    row and adds to it, instead of failing on uq_quants_key.
     """
     if not lines:
         return 0
@@ -286,16 +288,6 @@ def receive_lines(
     for line in lines:
         key = (line.cell_id, line.sku_id, line.lot, line.expiry)
         totals[key] = totals.get(key, 0) + line.quantity
-    existing = {}
-    cell_ids = sorted({key[0] for key in totals})
-    for i in range(0, len(cell_ids), BULK_CHUNK):
-        for quant in db.session.execute(
-            select(Quant.id, Quant.cell_id, Quant.sku_id, Quant.lot, Quant.expiry, Quant.quantity)
-            .where(Quant.cell_id.in_(cell_ids[i : i + BULK_CHUNK]))
-            .order_by(Quant.id)
-            .with_for_update()
-        ):
-            existing[(quant.cell_id, quant.sku_id, quant.lot, quant.expiry)] = quant
     movements = [
         {
             "created_at": now, "kind": MovementKind.receive, "sku_id": line.sku_id, "lot": line.lot,
@@ -305,22 +297,36 @@ def receive_lines(
         }
         for line in lines
     ]
-    new_quants, changed = [], []
-    for key, quantity in totals.items():
-        old = existing.get(key)
-        if old is None:
-            new_quants.append({"cell_id": key[0], "sku_id": key[1], "lot": key[2], "expiry": key[3],
-                               "quantity": quantity, "reserved": 0, "updated_at": now})
-        else:
-            changed.append({"id": old.id, "quantity": old.quantity + quantity, "updated_at": now})
+    new_quants = [
+        {"cell_id": key[0], "sku_id": key[1], "lot": key[2], "expiry": key[3], "quantity": quantity, "reserved": 0,
+         "updated_at": now}
+        # In key order, so two receipts into the same quants lock them in the same order (no deadlock).
+        for key, quantity in sorted(totals.items(), key=lambda item: (*item[0][:3], item[0][3] or NO_EXPIRY))
+    ]
     for i in range(0, len(movements), BULK_CHUNK * 5):
         db.session.execute(insert(Movement), movements[i : i + BULK_CHUNK * 5])
     for i in range(0, len(new_quants), BULK_CHUNK * 5):
-        db.session.execute(insert(Quant), new_quants[i : i + BULK_CHUNK * 5])
-    if changed:
-        db.session.execute(update(Quant), changed)
+        db.session.execute(_add_to_quants(), new_quants[i : i + BULK_CHUNK * 5])
     db.session.flush()
+    for quant in [obj for obj in db.session.identity_map.values() if isinstance(obj, Quant)]:
+        db.session.expire(quant)  # changed under the ORM: read again when used
     return len(movements)
+
+
+def _add_to_quants():
+    """INSERT INTO quants ... ON CONFLICT (the uq_quants_key expression) DO UPDATE: quantity added."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:  # pragma: no cover - the two databases we run on
+        raise NotImplementedError(dialect)
+    statement = upsert(Quant)
+    return statement.on_conflict_do_update(
+        index_elements=[Quant.cell_id, Quant.sku_id, Quant.lot, text(f"coalesce(expiry, '{NO_EXPIRY.isoformat()}')")],
+        set_={"quantity": Quant.quantity + statement.excluded.quantity, "updated_at": statement.excluded.updated_at},
+    )
 
 
 # --- rebuilding quants from the ledger -------------------------------------------------------

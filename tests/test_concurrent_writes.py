@@ -1,0 +1,79 @@
+"""Two writes of one kind at the same moment, each in its own app context and connection (issue 12):
+closing two deliveries into one receiving cell, two putaways into one shelf, two identical
+requests with one Idempotency-Key. On PostgreSQL the threads really race (row locks decide);
+on SQLite every write transaction holds the write lock, so the same tests pass in turn."""
+
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from server.extensions import db as _db
+from server.models import Delivery, Movement, Quant, User
+from server.services import receiving as rc
+from server.services.stock import check_quants
+from tests import factories as f
+from tests.putaway_helpers import putaway_warehouse
+
+JOIN_TIMEOUT = 30  # seconds: a test that hangs on a lock fails instead of blocking the run
+
+
+def at_once(app, jobs, *, hold: float = 0.2):
+    """Run each job(n) in its own thread and app context, all started together. A job returns a
+    value or raises; the transaction it leaves open is committed after `hold` seconds (so the
+    others run while it is still uncommitted). Returns [(value, None) | (None, error)]."""
+    results: list = [None] * len(jobs)
+    start = threading.Barrier(len(jobs))
+
+    def run(n):
+        with app.app_context():
+            try:
+                start.wait(timeout=JOIN_TIMEOUT)
+                value = jobs[n](n)
+                time.sleep(hold)
+                _db.session.commit()
+                results[n] = (value, None)
+            except BaseException as error:  # noqa: BLE001 - reported to the test
+                _db.session.rollback()
+                results[n] = (None, error)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT)
+        assert not thread.is_alive(), "a concurrent write hung"
+    return results
+
+
+def test_two_deliveries_of_a_new_sku_closed_at_once_both_receive(app, db):
+    wh, receiving, _cells, _quarantine = putaway_warehouse(slots=4, max_units=100)
+    receiver = f.user("ivan", roles=("receiver",))
+    rounds = 3
+    skus = [f.sku(f"NEW-{n}", f"New {n}") for n in range(rounds)]
+    db.session.commit()
+    for n, sku in enumerate(skus):
+        ids = []
+        for k in range(2):
+            delivery = rc.create_delivery(wh.id, f"D-{n}-{k}", "Supplier", "2026-11-24",
+                                          [{"sku_id": sku.id, "quantity": 3 + k}])
+            rc.open_delivery(delivery, receiver)
+            rc.count(delivery, sku, 3 + k, user=receiver, event_id=f"c-{n}-{k}")
+            ids.append(delivery.id)
+        db.session.commit()
+        user_id = receiver.id
+        db.session.rollback()
+
+        def close(k, ids=ids, user_id=user_id):
+            rc.close_delivery(_db.session.get(Delivery, ids[k]), _db.session.get(User, user_id))
+
+        results = at_once(app, [close, close])
+        assert [error for _value, error in results] == [None, None]
+        db.session.expire_all()
+        quant = db.session.execute(select(Quant).where(Quant.cell_id == receiving.id,
+                                                       Quant.sku_id == sku.id)).scalar_one()
+        assert quant.quantity == 3 + 4
+    assert check_quants() == []
+    assert db.session.execute(select(func.count()).select_from(Movement)).scalar_one() == 2 * rounds
