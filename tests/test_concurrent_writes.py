@@ -9,11 +9,14 @@ import time
 from sqlalchemy import func, select
 
 from server.extensions import db as _db
-from server.models import Delivery, Movement, Quant, User
+from server.models import Cell, Delivery, Movement, PutawayStatus, PutawayTask, Quant, User
+from server.models.base import utcnow
 from server.services import receiving as rc
+from server.services.errors import DomainError
+from server.services.putaway import confirm_putaway
 from server.services.stock import check_quants
 from tests import factories as f
-from tests.putaway_helpers import putaway_warehouse
+from tests.putaway_helpers import putaway_warehouse, received_delivery
 
 JOIN_TIMEOUT = 30  # seconds: a test that hangs on a lock fails instead of blocking the run
 
@@ -77,3 +80,33 @@ def test_two_deliveries_of_a_new_sku_closed_at_once_both_receive(app, db):
         assert quant.quantity == 3 + 4
     assert check_quants() == []
     assert db.session.execute(select(func.count()).select_from(Movement)).scalar_one() == 2 * rounds
+
+
+def test_two_putaways_into_one_one_sku_shelf_at_once_one_is_refused(app, db):
+    wh, receiving, cells, _quarantine = putaway_warehouse(slots=2)  # shelves: one SKU, max 10 units
+    shelf = cells["W1-S-01-01"]
+    kettle, iron = f.sku("KETTLE", "Чайник"), f.sku("IRON", "Утюг")
+    receiver = f.user("ivan", roles=("receiver",))
+    delivery = received_delivery(wh, receiving, [(kettle, 6, "", None), (iron, 6, "", None)])
+    tasks = [PutawayTask(warehouse_id=wh.id, delivery_id=delivery.id, sku_id=sku.id, lot="", quantity=6,
+                         from_cell_id=receiving.id, suggested_cell_id=shelf.id, status=PutawayStatus.open,
+                         created_at=utcnow())
+             for sku in (kettle, iron)]
+    db.session.add_all(tasks)
+    db.session.commit()
+    task_ids, shelf_id, user_id = [t.id for t in tasks], shelf.id, receiver.id
+    db.session.rollback()
+
+    def confirm(k):
+        confirm_putaway(_db.session.get(PutawayTask, task_ids[k]), _db.session.get(Cell, shelf_id),
+                        _db.session.get(User, user_id))
+
+    results = at_once(app, [confirm, confirm])
+    errors = [error for _value, error in results if error is not None]
+    assert len(errors) == 1 and isinstance(errors[0], DomainError), errors
+    assert errors[0].slug in ("cell-full", "mixing-not-allowed")
+    db.session.expire_all()
+    held = db.session.execute(select(Quant.sku_id, Quant.quantity).where(Quant.cell_id == shelf_id,
+                                                                         Quant.quantity > 0)).all()
+    assert len(held) == 1 and held[0].quantity == 6
+    assert check_quants() == []

@@ -3,7 +3,8 @@
 `create_putaway_tasks(delivery)` (called when a delivery is closed, after its good units were
 received into `delivery.receiving_cell_id`) makes one task per SKU + lot + expiry with the cell
 the slotting index suggests. `confirm_putaway` moves the stock in the ledger once the worker
-scans the cell; `validate_target` says why a cell cannot take the goods; `route_for` orders the
+scans the cell (the cell row locked first, so two putaways into one cell are checked one after
+the other); `validate_target` says why a cell cannot take the goods; `route_for` orders the
 tasks along the shortest walk.
 """
 
@@ -45,7 +46,7 @@ from server.services.slotting import (
     slot_index,
     unit_dims,
 )
-from server.services.stock import Actor, apply_movement
+from server.services.stock import Actor, apply_movement, lock_cell
 
 OVERRIDE_REASONS = ("suggested-full", "suggested-blocked", "consolidate", "closer", "other")
 MAX_SPLITS = 20  # cells one received quantity may be split across before the rest waits unsuggested
@@ -265,6 +266,9 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
                                  or not 0 < quantity <= task.quantity):
         raise DomainError(422, "bad-quantity", _("Quantity must be a whole number from 1 to %(max)s.", max=task.quantity))
     quantity = quantity or task.quantity
+    # The target cell is locked before its contents are checked: a second putaway into it waits
+    # here and then sees the first one's stock (capacity, mixing).
+    cell = lock_cell(cell.id) or cell
     validate_target(task, cell, quantity)
     override = None
     if task.suggested_cell_id is not None and cell.id != task.suggested_cell_id:

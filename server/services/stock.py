@@ -189,6 +189,16 @@ def reserve_fefo(
     return movements
 
 
+def lock_cell(cell_id: int) -> Cell | None:
+    """The cell row, locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL) and read fresh.
+
+    Every write that checks what a cell holds against its capacity or mixing rule takes this lock
+    first: the quants it reads may be rows that do not exist yet (a SKU new to the cell), which no
+    quant lock covers, so two such writes into one cell would both pass the check. Taken before
+    any quant lock (quants are locked after, in id order), so the order is always cell, then quants."""
+    return db.session.get(Cell, cell_id, with_for_update=True, populate_existing=True)
+
+
 def _same_or_conflict(earlier: Movement, kind, sku_id, quantity, from_cell_id, to_cell_id, lot, expiry):
     same = (earlier.kind, earlier.sku_id, earlier.quantity, earlier.lot, earlier.expiry) == (
         kind, sku_id, quantity, lot, expiry
