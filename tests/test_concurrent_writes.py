@@ -110,3 +110,46 @@ def test_two_putaways_into_one_one_sku_shelf_at_once_one_is_refused(app, db):
                                                                          Quant.quantity > 0)).all()
     assert len(held) == 1 and held[0].quantity == 6
     assert check_quants() == []
+
+
+def requests_at_once(app, calls):
+    """Each call(client) in its own thread (so its own app context and connection), started together."""
+    results: list = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(n):
+        client = app.test_client()
+        try:
+            start.wait(timeout=JOIN_TIMEOUT)
+            results[n] = calls[n](client)
+        except BaseException as error:  # noqa: BLE001 - a 500 in TESTING mode is raised here
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT)
+        assert not thread.is_alive(), "a concurrent request hung"
+    return results
+
+
+def test_two_identical_requests_with_one_idempotency_key_at_once_are_one_request(app, db):
+    _wh, _, cells, sku = f.stocked_warehouse()
+    headers = f.token_for(f.user("rita", ("receiver",)))
+    db.session.commit()
+    body = {"kind": "receive", "sku_id": sku.id, "quantity": 5, "to_cell_id": cells[0].id}
+    db.session.rollback()
+    rounds = 3
+    for n in range(rounds):
+        def post(client, n=n):
+            return client.post("/api/v1/movements", json=body, headers={**headers, "Idempotency-Key": f"twin-{n}"})
+
+        first, second = requests_at_once(app, [post, post])
+        answers = [r if isinstance(r, BaseException) else (r.status_code, r.headers.get("X-Idempotent-Replay"))
+                   for r in (first, second)]
+        assert set(answers) == {(201, None), (201, "true")}, answers
+        assert first.json["id"] == second.json["id"]
+    db.session.expire_all()
+    assert db.session.execute(select(func.count()).select_from(Movement)).scalar_one() == rounds
+    assert check_quants() == []

@@ -12,6 +12,7 @@ import json
 from flask import Response, g, request
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -93,6 +94,7 @@ def init_api(app) -> None:
             return None  # the view answers 401
         if len(key) > 200:
             raise Problem(400, "bad-idempotency-key", "Idempotency-Key is longer than 200 characters.")
+        _hold_key(principal.key, key)
         record = _find_record(principal.key, key)
         return _replay(record) if record is not None else None
 
@@ -147,6 +149,19 @@ def _stored_body(response: Response) -> str:
 def _request_hash() -> str:
     body = request.get_data(cache=True) or b""
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
+
+
+def _hold_key(principal_key: str, key: str) -> None:
+    """One call per (principal, key) at a time: a transaction-level advisory lock on PostgreSQL,
+    held until this request commits or rolls back. A twin sent at the same moment waits here and
+    then finds the first call's stored response (a replay) instead of running the view again and
+    failing on a unique index inside it. SQLite needs none: a write transaction there already
+    holds the database's write lock, so twins run one after the other."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"cellwms-idempotency\n{principal_key}\n{key}".encode()).digest()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                       {"id": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def _find_record(principal_key: str, key: str) -> IdempotencyRecord | None:
