@@ -8,24 +8,27 @@ the same key gets that stored response instead of being applied again.
 
 import hashlib
 import json
+import logging
 
 from flask import Response, g, request
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from server.auth import current_principal
 from server.extensions import db
 from server.models import IdempotencyRecord
 from server.problems import HTTP_SLUGS, Problem, problem_response
+from server.services.db_errors import RETRY_AFTER_S, is_transient, sqlstate_of
 from server.services.errors import DomainError
 
 API_PREFIX = "/api/v1"
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 STORED_HEADERS = ("Content-Type", "Location")
+log = logging.getLogger(__name__)
 
 
 class ProblemApi(Api):
@@ -68,6 +71,13 @@ def init_api(app) -> None:
     def on_problem(error: DomainError):
         db.session.rollback()
         return problem_response(Problem.of(error))
+
+    @app.errorhandler(DBAPIError)
+    def on_database_error(error: DBAPIError):
+        if not is_transient(error):
+            raise error  # a bug: the usual 500
+        db.session.rollback()
+        return transient_response(error)
 
     @app.errorhandler(CSRFError)
     def on_csrf(error: CSRFError):
@@ -129,7 +139,23 @@ def init_api(app) -> None:
             if record is None:
                 raise
             return _replay(record)
+        except DBAPIError as error:
+            if not is_transient(error):
+                raise
+            db.session.rollback()
+            return transient_response(error)
         return response
+
+
+def transient_response(error: DBAPIError) -> Response:
+    """503 problem+json with Retry-After for a deadlock, serialization failure, lock timeout or
+    lost connection: nothing was stored, the same request succeeds when sent again."""
+    log.warning("transient database error (%s) on %s %s: answered 503", sqlstate_of(error) or
+                type(getattr(error, "orig", error)).__name__, request.method, request.path)
+    return problem_response(Problem(
+        503, "database-busy", "The database is busy: nothing was stored. Send the request again.",
+        headers={"Retry-After": str(RETRY_AFTER_S)}, retry_after=RETRY_AFTER_S,
+    ))
 
 
 def _is_api_mutation() -> bool:

@@ -22,6 +22,7 @@ from server.auth import roles_required
 from server.extensions import db
 from server.models import Station, StationEvent
 from server.scenarios import StationInput, handle_inputs, store_failed
+from server.services.db_errors import is_transient
 from server.services.errors import DomainError
 
 # A batch whose savepoint hit a unique key (a twin request stored the same event first) runs again.
@@ -39,6 +40,8 @@ class MyEvents(MethodView):
 
         Each `event_id` is stored once: a retried event answers `duplicate` with its first prompt.
         A payload that cannot be used is stored as `rejected` with the reason (not retried).
+        A passing database conflict (deadlock, serialization failure) answers 503 with
+        Retry-After and stores nothing of the batch: send it again.
         """
         station = _me()
         sent = [e["event_id"] for e in data["events"]]
@@ -52,8 +55,11 @@ class MyEvents(MethodView):
 
 def _store(station: Station, inputs: list[StationInput]) -> list[dict]:
     """handle_inputs in a savepoint; a twin request that stored some of these ids first makes
-    the savepoint fail, and the run again finds them stored (duplicates). Any other failure
-    (a scenario's bug, an id another scan took) is contained: the batch is stored input by input."""
+    the savepoint fail, and the run again finds them stored (duplicates). A transient database
+    error (deadlock, serialization failure, lock timeout, lost connection) is raised: the API
+    answers 503 with Retry-After, nothing of the batch is stored, and the agent sends it again.
+    Any other failure (a scenario's bug, an id another scan took) is contained: the batch is stored
+    input by input, and an input that still fails is kept as rejected."""
     for _attempt in range(STORE_ATTEMPTS):
         try:
             with db.session.begin_nested():
@@ -61,7 +67,9 @@ def _store(station: Station, inputs: list[StationInput]) -> list[dict]:
             return outcomes
         except IntegrityError:
             continue
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise  # a deadlock, a serialization failure: answered 503, nothing stored, sent again
             log.exception("station %s: a batch failed; storing its %d inputs one by one", station.code, len(inputs))
             break
     return [_store_one(station, one) for one in inputs]
@@ -80,6 +88,8 @@ def _store_one(station: Station, one: StationInput) -> dict:
         with db.session.begin_nested():
             return store_failed(station, one, reason)
     except Exception as error:
+        if is_transient(error):
+            raise
         log.exception("station %s: input %s (%s) failed", station.code, one.event_id, one.kind)
         reason = str(error.title) if isinstance(error, DomainError) else f"server error ({type(error).__name__})"
         with db.session.begin_nested():
