@@ -30,6 +30,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEY": secret_key,
         "MEDIA_DIR": env.get("MEDIA_DIR", str(instance / "media")),
         "CELLWMS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CELLWMS_SQLITE_BUSY_TIMEOUT_MS", "30000")),
+        # How long a call waits for its twin with the same Idempotency-Key (PostgreSQL) before 503.
+        "CELLWMS_IDEMPOTENCY_WAIT_MS": int(env.get("CELLWMS_IDEMPOTENCY_WAIT_MS", "10000")),
         # Longest scan payload accepted, in bytes; longer ones are recorded truncated.
         "CELLWMS_SCAN_MAX_BYTES": int(env.get("CELLWMS_SCAN_MAX_BYTES", "16384")),
         # The character page scanners type for GS (unset: none); a handheld's own setting wins.

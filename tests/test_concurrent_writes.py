@@ -6,6 +6,7 @@ on SQLite every write transaction holds the write lock, so the same tests pass i
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db as _db
@@ -153,3 +154,33 @@ def test_two_identical_requests_with_one_idempotency_key_at_once_are_one_request
     db.session.expire_all()
     assert db.session.execute(select(func.count()).select_from(Movement)).scalar_one() == rounds
     assert check_quants() == []
+
+
+def test_a_twin_that_waits_too_long_for_its_first_call_gets_503_with_retry_after(app, db, backend, database_url):
+    """PostgreSQL: the first call with the key is still running (its lock held by another
+    connection here); the twin waits CELLWMS_IDEMPOTENCY_WAIT_MS, then answers 503, not 500."""
+    if backend != "postgresql":
+        pytest.skip("the advisory lock on the key: PostgreSQL (SQLite runs twins one after the other)")
+    from sqlalchemy import create_engine, text
+
+    from server.api import idempotency_lock_id
+
+    _wh, _, cells, sku = f.stocked_warehouse()
+    user = f.user("rita", ("receiver",))
+    headers = f.token_for(user)
+    db.session.commit()
+    principal, body = f"user:{user.id}", {"kind": "receive", "sku_id": sku.id, "quantity": 5, "to_cell_id": cells[0].id}
+    app.config["CELLWMS_IDEMPOTENCY_WAIT_MS"] = 200
+    other = create_engine(database_url)
+    try:
+        with other.connect() as first:
+            first.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": idempotency_lock_id(principal, "slow")})
+            twin = app.test_client().post("/api/v1/movements", json=body,
+                                          headers={**headers, "Idempotency-Key": "slow"})
+            first.rollback()
+    finally:
+        other.dispose()
+    assert twin.status_code == 503, twin.json
+    assert twin.json["type"] == "urn:cellwms:problem:database-busy" and twin.headers["Retry-After"] == "1"
+    db.session.expire_all()
+    assert db.session.execute(select(func.count()).select_from(Movement)).scalar_one() == 0

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -185,9 +185,18 @@ def _hold_key(principal_key: str, key: str) -> None:
     holds the database's write lock, so twins run one after the other."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
+    # The wait is bounded (CELLWMS_IDEMPOTENCY_WAIT_MS): past it PostgreSQL raises lock_not_available,
+    # answered 503 with Retry-After like any passing conflict. The view's own locks keep the default.
+    wait_ms = int(current_app.config.get("CELLWMS_IDEMPOTENCY_WAIT_MS", 10000))
+    db.session.execute(text(f"SET LOCAL lock_timeout = {max(wait_ms, 1)}"))
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": idempotency_lock_id(principal_key, key)})
+    db.session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+
+
+def idempotency_lock_id(principal_key: str, key: str) -> int:
+    """The advisory lock (a signed 64-bit number) that one (principal, Idempotency-Key) takes."""
     digest = hashlib.sha256(f"cellwms-idempotency\n{principal_key}\n{key}".encode()).digest()
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"),
-                       {"id": int.from_bytes(digest[:8], "big", signed=True)})
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _find_record(principal_key: str, key: str) -> IdempotencyRecord | None:
