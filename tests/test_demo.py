@@ -187,7 +187,7 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
                 break
             time.sleep(0.1)
         assert list(dock_receipts.glob("job-*.bin"))
-        database = tmp_path / "instance" / "demo.db"
+        database = tmp_path / "instance" / "cellwms.db"
         assert database.exists()
 
         def flowing():  # what the emulated stations' agents delivered so far
