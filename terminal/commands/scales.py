@@ -138,7 +138,8 @@ def probe_scale(profile_name, url, count, as_json, timeout=5.0):
 @click.option("--load", "load_kg", default=1.0, show_default=True, help="load on the platform, kg")
 @click.option("--loads", default="", help="comma-separated loads in kg to put on in turn, e.g. 0,1.25,0,2.4")
 @click.option("--every", type=float, default=5.0, show_default=True, help="seconds between --loads")
-def scale(profile_name, link, load_kg, loads, every):
+@click.option("--once", is_flag=True, help="put the --loads on once, in order, then keep the last")
+def scale(profile_name, link, load_kg, loads, every, once):
     """Run a scale emulator on a new pty; prints its path and runs until stopped."""
     from terminal.devices.scales.profile import load
     from terminal.emulators.scale import ScaleEmulator
@@ -160,7 +161,7 @@ def scale(profile_name, link, load_kg, loads, every):
         turn = 0
         try:
             while not stop.wait(every if cycle else 0.2):
-                if cycle:
+                if cycle and not (once and turn >= len(cycle)):
                     emu.put(cycle[turn % len(cycle)])
                     turn += 1
         except KeyboardInterrupt:
