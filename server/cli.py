@@ -31,7 +31,12 @@ class CellwmsGroup(click.Group):
         return _commands().get(name)
 
     def make_context(self, info_name, args, parent=None, **extra):
-        from flask.cli import ScriptInfo
+        try:
+            from flask.cli import ScriptInfo
+        except ImportError:  # a station PC: `pip install 'cellwms[station]'` has no Flask
+            click.echo("error: `cellwms` is the server and needs its dependencies (pip install 'cellwms[server]'); "
+                       "the station agent is `cellwms-station`", err=True)
+            sys.exit(1)
 
         extra.setdefault("obj", ScriptInfo(create_app=_create_app, set_debug_flag=False,
                                            load_dotenv_defaults=False))

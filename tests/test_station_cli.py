@@ -119,3 +119,16 @@ def test_cellwms_station_forward_still_works():
     proc = subprocess.run([sys.executable, "-m", "terminal.cli", "station", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and "Usage: cellwms-station station" in proc.stdout
+
+
+def test_server_command_without_flask_says_what_to_install(blocked_env, tmp_path):
+    env, _ = blocked_env
+    # `server` itself stays importable here: only the server's libraries are missing.
+    site = tmp_path / "site-noserver"
+    site.mkdir()
+    env["PYTHONPATH"] = str(site)
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE.replace(", 'server')", ")"))
+    proc = subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "--help"], env=env,
+                          cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cellwms[server]" in proc.stderr and "cellwms-station" in proc.stderr
