@@ -10,12 +10,12 @@ PYTEST_WORKERS ?= 2
 
 $(STAMP): pyproject.toml setup.py $(wildcard server/core/routing/*.c)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[server,station,test,dev]'
 	touch $(STAMP)
 
 # The benchmarks' comparison solvers (OR-Tools, LKH) only when benchmarking.
 $(VENV)/.bench-installed: $(STAMP)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[server,station,test,dev,bench]'
 	touch $@
 
 venv: $(STAMP)

@@ -547,7 +547,7 @@ def run(argv: list[str]) -> None:
     if args.backend == "postgresql" and not os.environ.get("DATABASE_URL"):
         parser.error("--backend postgresql needs DATABASE_URL")
     if args.server == "gunicorn" and not have_gunicorn():
-        parser.error("gunicorn is not installed (pip install -e '.[dev]')")
+        parser.error("gunicorn is not installed (pip install -e '.[server]')")
     main(agents=args.agents, processes=args.processes, workers=args.workers, threads=args.threads,
          warmup=args.warmup, duration=args.duration, batch=args.batch, backend=args.backend,
          server_kind=args.server, overhead_events=args.overhead_events)

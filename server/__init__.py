@@ -22,6 +22,8 @@ def create_app(config: dict | None = None):
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, command="migrations", render_as_batch=True)
+    # One migration group: `cellwms db` (server/commands/database.py), not Flask-Migrate's own too.
+    app.cli.commands.pop("migrations", None)
     login_manager.init_app(app)
     csrf.init_app(app)
 

@@ -187,7 +187,7 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
                 break
             time.sleep(0.1)
         assert list(dock_receipts.glob("job-*.bin"))
-        database = tmp_path / "instance" / "demo.db"
+        database = tmp_path / "instance" / "cellwms.db"
         assert database.exists()
 
         def flowing():  # what the emulated stations' agents delivered so far
@@ -209,3 +209,46 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_demo_script_is_finite_and_the_dock_receives_the_asn_once(app, db, tmp_path):
+    """The emulated stations play a finite script once (badge, then each code once), never a loop;
+    a demo started again after the ASN was received gives the dock nothing to scan."""
+    from server.commands.demo_stations import DemoStations, demo_badge
+
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    db.session.commit()
+    dock = next(s for s in DEMO_STATIONS if s.code == "DOCK-1")
+    script = demo_codes(dock)
+    assert script[0] == DEMO_ASN_SHORT and len(script) == len(set(script)) + 1  # the first line twice
+
+    typed = []
+
+    class FakeScanner:
+        class stdin:
+            write = staticmethod(typed.append)
+            flush = staticmethod(lambda: None)
+
+        @staticmethod
+        def poll():
+            return None
+
+    stations = DemoStations(tmp_path, "", {})
+    stations.scanners["DOCK-1"] = FakeScanner
+    stations.scripts["DOCK-1"] = script
+    issue_station_tokens()
+    db.session.commit()
+    for station in db.session.execute(select(Station)).scalars():
+        station.health = {"devices": {"scanner": {"state": "up"}}}  # every one: the watcher ends at once
+    db.session.commit()
+    stations.sign_in_workers(app, wait_s=5, every_s=0.01)
+    deadline = time.monotonic() + 10
+    while len(typed) < 1 + len(script) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing comes after the script
+    assert typed == [f"{code}\n" for code in [demo_badge(dock), *script]]
+
+    delivery = db.session.execute(select(Delivery).filter_by(number=DEMO_ASN_SHORT)).scalar_one()
+    delivery.status = "receiving"
+    db.session.commit()
+    assert demo_codes(dock) == []

@@ -330,3 +330,37 @@ def test_hid_driver_against_emulator_settles_and_survives_unplug(tmp_path):
             assert back is not None and back.stable
             assert driver.reconnects >= 1
             assert any("lost" in s for s in said) and any("reconnected" in s for s in said)
+
+
+def test_cli_probe_by_path_opens_the_port_once(tmp_path, monkeypatch):
+    """A 7E1 Toledo 8217 given by its path (as the help allows), against the pty emulator: the
+    port is opened once (a second open of such a port fails on real adapters)."""
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+    from terminal.devices.scales.driver import ScaleDriver
+    from terminal.devices.scales.profile import load
+    from terminal.emulators.scale import ScaleEmulator
+
+    path = Path(__file__).parent.parent / "firmware_profiles" / "scales" / "mettler-toledo-ariva-s-8217.toml"
+    profile = load(str(path))[1]
+    assert profile.get("parity") == "E" and profile.get("bytesize") == 7
+    opens = []
+    real_open = ScaleDriver.open
+
+    def counting_open(self):
+        opens.append(self.url)
+        return real_open(self)
+
+    monkeypatch.setattr(ScaleDriver, "open", counting_open)
+    with ScaleEmulator(profile) as emu:
+        emu.put(2.5)
+        result = CliRunner().invoke(main, ["devices", "probe", "--profile", str(path), "--port", emu.port,
+                                           "--count", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert len(lines) == 2 and lines[0]["profile"] == "mettler-toledo-ariva-s-8217"
+    assert opens == [emu.port]

@@ -270,3 +270,36 @@ def test_emulate_scanner_command():
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.mark.parametrize("where", ["firmware_profiles", "elsewhere"])
+def test_probe_cli_takes_a_scanner_profile_by_path(tmp_path, where):
+    """`--profile firmware_profiles/scanners/<model>.toml` is a scanner (not refused as a scale
+    profile); a copy outside a kind folder is recognised by its schema."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    path = Path(__file__).parent.parent / "firmware_profiles" / "scanners" / "honeywell-voyager-1450g.toml"
+    if where == "elsewhere":
+        path = Path(shutil.copy(path, tmp_path / "my-scanner.toml"))
+    profile = load_profile("honeywell-voyager-1450g")[1]
+    with ScannerEmulator(profile, byte_rate=20000) as emulator:
+        timer = threading.Timer(0.5, lambda: emulator.scan("4601234567893", "]E0"))
+        timer.start()
+        result = CliRunner().invoke(main, ["devices", "probe", "--profile", str(path), "--port", emulator.port,
+                                           "--count", "1", "--json", "--timeout", "5"])
+        timer.join()
+    assert result.exit_code == 0, result.output
+    [line] = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert (line["aim"], line["text"]) == ("]E0", "4601234567893")
+
+
+def test_read_profile_refuses_a_path_of_another_kind():
+    from terminal.devices.profiles import ProfileError, read_profile
+
+    path = Path(__file__).parent.parent / "firmware_profiles" / "scanners" / "zebra-ds2208.toml"
+    with pytest.raises(ProfileError, match="a scanner profile, not a scale profile"):
+        read_profile("scales", str(path))

@@ -1,7 +1,7 @@
 """CLI commands, one module per area."""
 
 
-def register(app) -> None:
+def all_commands() -> list:
     from server.commands import (
         bench,
         database,
@@ -15,6 +15,10 @@ def register(app) -> None:
         stock,
     )
 
-    for module in (database, people, stock, layout, importing, serve, bench, printing, devices, scenarios):
-        for command in module.commands:
-            app.cli.add_command(command)
+    modules = (database, people, stock, layout, importing, serve, bench, printing, devices, scenarios)
+    return [command for module in modules for command in module.commands]
+
+
+def register(app) -> None:
+    for command in all_commands():
+        app.cli.add_command(command)

@@ -1,6 +1,10 @@
 """The demo's emulated stations: device emulators and a station agent per station, as child processes.
 
-Each station gets a serial scanner on a pty that scans the demo's codes (a worker's badge first),
+Each station gets a serial scanner on a pty that runs a finite demo script: once the agent has the
+scanner up, a worker's badge, then the station's demo codes once each, typed into the emulator's
+stdin every SCAN_EVERY_S seconds (codes.txt; the dock receives ASN-DEMO-0001 once, and only while
+it is still expected, so a restarted demo does not receive it again and the receiving KPIs hold
+one delivery's worth of the demo receiver's work, not an endless bot's),
 scales on ptys where the station weighs, ZPL and ESC/POS printers on TCP, and one MJPEG network
 camera shared by the stations that take photos. A station profile (TOML) naming those devices is
 written under instance/demo-stations/, then `python -m terminal.cli station` runs the agent, which
@@ -22,6 +26,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Cell, Delivery, DeliveryLine, Sku, SkuBarcode, Station
+from server.models.inbound import DeliveryStatus
 from server.services.demo import DEMO_ASN_SHORT, DEMO_USERS
 from server.services.stations import create_job
 
@@ -85,9 +90,10 @@ def _printed_form(barcode: str) -> str:
 
 def dock_codes() -> list[str]:
     """The dock scans an ASN's number, then its goods: the first line twice (short of its 4), the
-    others once each. Empty if the demo has no such ASN."""
+    others once each. Empty if the demo has no such ASN or it is no longer expected (received by
+    an earlier demo run, or by a person)."""
     delivery = db.session.execute(select(Delivery).filter_by(number=DEMO_ASN_SHORT)).scalar_one_or_none()
-    if delivery is None:
+    if delivery is None or delivery.status != DeliveryStatus.expected:
         return []
     codes = [delivery.number]
     for n, line in enumerate(db.session.execute(
@@ -100,14 +106,18 @@ def dock_codes() -> list[str]:
 
 
 def demo_codes(station: DemoStation) -> list[str]:
-    """What the station's scanner scans in a loop: at the dock an ASN and its goods first; then
-    SKUs, cells, a code nobody knows."""
-    first = dock_codes() if station.kind == "dock" else []
+    """The station's demo script, scanned once: at the dock an ASN and its goods, then a code
+    nobody knows and cells (nothing if the ASN was received already); elsewhere SKUs, cells, a code
+    nobody knows."""
+    if station.kind == "dock":
+        first = dock_codes()
+        if not first:
+            return []
     barcodes = db.session.execute(
         select(SkuBarcode.barcode).join(Sku).order_by(Sku.id).limit(4)).scalars().all()
     cells = db.session.execute(select(Cell.barcode).order_by(Cell.id).limit(2)).scalars().all()
     eans = [_printed_form(b) for b in barcodes]
-    if first:
+    if station.kind == "dock":
         return [*first, "2999999999999", *cells]
     return [*eans[:2], cells[0], *eans[2:], "2999999999999", *cells[1:]]
 
@@ -126,6 +136,7 @@ class DemoStations:
         self.printers: dict[str, dict[str, str]] = {}  # station -> device name -> URL
         self.camera_url: str | None = None
         self.scanners: dict[str, subprocess.Popen] = {}  # station -> scanner emulator (codes go to its stdin)
+        self.scripts: dict[str, list[str]] = {}  # station -> its demo script (scanned once after the badge)
 
     def _spawn(self, argv, ready, what, stdin: bool = False):
         child, value = start_child(argv, ready, what, stdin=stdin)
@@ -157,18 +168,19 @@ class DemoStations:
         home = self.root / station.code
         home.mkdir(parents=True, exist_ok=True)
         codes = home / "codes.txt"
-        codes.write_text("\n".join(demo_codes(station)) + "\n", encoding="utf-8")
+        script = demo_codes(station)
+        codes.write_text("".join(f"{code}\n" for code in script), encoding="utf-8")
         devices = {}
         scanner = self._spawn(
-            _terminal("emulate", "scanner", "--profile", station.scanner, "--link", str(home / "scanner"),
-                      "--every", str(SCAN_EVERY_S), "--codes", str(codes)),
+            _terminal("emulate", "scanner", "--profile", station.scanner, "--link", str(home / "scanner")),
             lambda line: line or None, f"the {station.code} scanner emulator", stdin=True)
         self.scanners[station.code] = self.children[-1]
+        self.scripts[station.code] = script
         devices["scanner"] = {"kind": "scanner", "profile": station.scanner, "url": scanner}
         if station.scale:
             scale = self._spawn(
                 _terminal("emulate", "scale", "--profile", station.scale, "--link", str(home / "scale"),
-                          "--load", "0", "--loads", SCALE_LOADS, "--every", str(SCALE_EVERY_S)),
+                          "--load", "0", "--loads", SCALE_LOADS, "--every", str(SCALE_EVERY_S), "--once"),
                 lambda line: line or None, f"the {station.code} scale emulator")
             devices["scale"] = {"kind": "scale", "profile": station.scale, "url": scale}
         prints = self.root.parent / "demo-prints" / station.code
@@ -181,7 +193,7 @@ class DemoStations:
         (home / "station.toml").write_text(_station_toml(station, devices), encoding="utf-8")
         self.printers[station.code] = {n: d["url"] for n, d in devices.items() if d["kind"] == "printer"}
         names = ", ".join(f"{n} {d['url']}" for n, d in devices.items())
-        return f"{station.code:<9} {station.kind:<7} {names}"
+        return f"{station.code:<9} {station.kind:<7} {names}; demo script: {len(script)} scans once (codes.txt)"
 
     def start_agents(self) -> None:
         """A station agent per station (its log in instance/demo-stations/<code>/agent.log)."""
@@ -195,8 +207,15 @@ class DemoStations:
                     env={**os.environ, "CELLWMS_STATION_TOKEN": self.tokens[station.code]},
                     stdout=log, stderr=subprocess.STDOUT))
 
-    def sign_in_workers(self, app, wait_s: float = 120.0) -> None:
-        """In the background: once a station's agent has its scanner up, scan a worker's badge there."""
+    def sign_in_workers(self, app, wait_s: float = 120.0, every_s: float = SCAN_EVERY_S) -> None:
+        """In the background: once a station's agent has its scanner up, scan a worker's badge there,
+        then the station's demo script once, one code every `every_s` seconds; then nothing more."""
+
+        def play(code: str, badge: str) -> None:
+            self._type(code, badge)
+            for text in self.scripts.get(code, []):
+                time.sleep(every_s)
+                self._type(code, text)
 
         def run():
             waiting, deadline = {s.code: s for s in DEMO_STATIONS}, time.monotonic() + wait_s
@@ -207,7 +226,8 @@ class DemoStations:
                         station = db.session.execute(select(Station).filter_by(code=code)).scalar_one_or_none()
                         scanner = ((station.health or {}).get("devices") or {}).get("scanner") if station else None
                         if scanner and scanner.get("state") == "up":
-                            self._type(code, demo_badge(waiting.pop(code)))
+                            threading.Thread(target=play, args=(code, demo_badge(waiting.pop(code))), daemon=True,
+                                             name=f"demo-script-{code}").start()
                     db.session.remove()
 
         threading.Thread(target=run, daemon=True, name="demo-sign-in").start()

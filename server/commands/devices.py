@@ -1,7 +1,8 @@
 """`cellwms devices ...`, `cellwms emulate ...` and `cellwms station --profile ...`: station-side tools.
 
-They live in `terminal` (the station agent's package), which the server never imports: these
-commands replace this process with `python -m terminal.cli ...`, same arguments, same terminal.
+They live in `terminal` (the station agent's own program, `cellwms-station`), which the server
+never imports: these commands replace this process with the station program (`python -m
+terminal.cli`, the module behind `cellwms-station`), same arguments, same terminal.
 """
 
 import os
@@ -59,7 +60,7 @@ for kind in EMULATORS:
 class StationGroup(click.Group):
     """`cellwms station create ...` and the other server-side station commands run here; anything
     else is the station agent: `cellwms station --profile P --server URL --token T` runs
-    `python -m terminal.cli station ...` (see `cellwms station --profile x --help`)."""
+    `cellwms-station --profile P ...` (see `cellwms-station --help`)."""
 
     def list_commands(self, ctx):
         return station_group.list_commands(ctx)

@@ -59,15 +59,16 @@ def server(port, host):
 @click.option("--no-stations", is_flag=True, help="Start the server alone, without emulated stations.")
 @with_appcontext
 def demo(port, host, no_stations):
-    """Seed the demo warehouse (once) in its own database and serve it.
+    """Seed the demo warehouse (once) in the instance database and serve it.
 
-    The database is instance/demo.db, or DATABASE_URL if set; a database that holds anything but
-    the demo is never seeded.
+    The database is the one every other command uses (DATABASE_URL, or instance/cellwms.db), so
+    `cellwms stock check` and the rest see the demo; a database that holds anything but the demo
+    is never seeded.
     """
     from server import create_app
     from server.services.demo import DemoRefused, issue_station_tokens, seed_demo
 
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{os.path.join(current_app.instance_path, 'demo.db')}"
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": current_app.instance_path})
     with app.app_context():
         click.echo(f"demo database: {_shown_url(app)}")

@@ -1,6 +1,7 @@
 """CLI commands for scales, and the shared `devices list` / `devices probe` (see terminal/cli.py).
 
-`devices probe` finds the profile among scales, scanners and cameras, in that order, and hands
+`devices probe` takes the kind from a profile path's folder (firmware_profiles/scanners/x.toml is
+a scanner), else finds the name among scales, scanners and cameras, in that order, and hands
 scanners and cameras to their own probe functions.
 """
 
@@ -8,6 +9,7 @@ import glob
 import json
 import signal
 import threading
+from pathlib import Path
 
 import click
 
@@ -58,14 +60,42 @@ def probe(profile_name, url, count, timeout, as_json):
     raise SystemExit(code)
 
 
+PROBE_KINDS = ("scales", "scanners", "cameras")
+
+
 def _profile_kind(profile_name: str) -> str:
-    for kind in ("scales", "scanners", "cameras"):
+    """The kind of a profile: a .toml path's folder names it (scales/, scanners/, cameras/); a path
+    elsewhere is the kind whose schema it passes; a name is looked up in each kind's folder."""
+    path = Path(profile_name)
+    if path.suffix == ".toml" and path.exists():
+        if path.resolve().parent.name in PROBE_KINDS:
+            return path.resolve().parent.name
+        for kind in PROBE_KINDS:
+            try:
+                _check(kind, profile_name)
+                return kind
+            except ProfileError:
+                continue
+        raise click.ClickException(f"{profile_name}: not a scale, scanner or camera profile "
+                                   "(put it in a scales/, scanners/ or cameras/ folder to say which)")
+    for kind in PROBE_KINDS:
         try:
             read_profile(kind, profile_name)
             return kind
         except ProfileError:
             continue
     raise click.ClickException(f"{profile_name}: no scale, scanner or camera profile of that name")
+
+
+def _check(kind: str, profile_name: str) -> None:
+    """Load `profile_name` with the kind's own schema (ProfileError when it does not fit)."""
+    if kind == "scales":
+        from terminal.devices.scales.profile import load
+    elif kind == "scanners":
+        from terminal.devices.scanners import load_profile as load
+    else:
+        from terminal.devices.camera import load_profile as load
+    load(profile_name)
 
 
 def probe_scale(profile_name, url, count, as_json, timeout=5.0):
@@ -80,12 +110,14 @@ def probe_scale(profile_name, url, count, as_json, timeout=5.0):
     def say(text):
         click.echo(text, err=True)
 
+    driver = ScaleDriver(profile, url, say=say)
     try:
-        driver = ScaleDriver(profile, url, say=say).open()
+        # Opened once: a second open of the same port (a 7E1 Toledo 8217 on some adapters) fails.
+        driver.open()
     except Exception as error:  # noqa: BLE001 - any open failure is the installer's answer
         raise click.ClickException(f"cannot open {url}: {error}") from None
     seen = 0
-    with driver:
+    try:
         for reading in driver.readings(count=count, timeout=timeout):
             seen += 1
             if as_json:
@@ -94,6 +126,8 @@ def probe_scale(profile_name, url, count, as_json, timeout=5.0):
                 value = "-" if reading.value is None else f"{reading.value:g}"
                 mark = "stable" if reading.stable else reading.status
                 click.echo(f"{value} {reading.unit} {'net' if reading.net else 'gross'} {mark}")
+    finally:
+        driver.close()
     if seen < count:
         raise click.ClickException(f"{name}: {seen} of {count} readings from {url} within {timeout:g} s")
 
@@ -104,7 +138,8 @@ def probe_scale(profile_name, url, count, as_json, timeout=5.0):
 @click.option("--load", "load_kg", default=1.0, show_default=True, help="load on the platform, kg")
 @click.option("--loads", default="", help="comma-separated loads in kg to put on in turn, e.g. 0,1.25,0,2.4")
 @click.option("--every", type=float, default=5.0, show_default=True, help="seconds between --loads")
-def scale(profile_name, link, load_kg, loads, every):
+@click.option("--once", is_flag=True, help="put the --loads on once, in order, then keep the last")
+def scale(profile_name, link, load_kg, loads, every, once):
     """Run a scale emulator on a new pty; prints its path and runs until stopped."""
     from terminal.devices.scales.profile import load
     from terminal.emulators.scale import ScaleEmulator
@@ -126,7 +161,7 @@ def scale(profile_name, link, load_kg, loads, every):
         turn = 0
         try:
             while not stop.wait(every if cycle else 0.2):
-                if cycle:
+                if cycle and not (once and turn >= len(cycle)):
                     emu.put(cycle[turn % len(cycle)])
                     turn += 1
         except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""`cellwms station --profile P --server URL --token T`: run a station agent until stopped."""
+"""`cellwms-station --profile P --server URL --token T`: run a station agent until stopped."""
 
 import logging
 import os

@@ -37,7 +37,11 @@ def read_profile(kind: str, name_or_path: str) -> tuple[str, dict]:
     if kind not in KINDS:
         raise ProfileError(f"unknown profile kind {kind!r}")
     path = Path(name_or_path)
-    if not (path.suffix == ".toml" and path.exists()):
+    if path.suffix == ".toml" and path.exists():
+        folder = path.resolve().parent.name
+        if folder in KINDS and folder != kind:
+            raise ProfileError(f"{name_or_path}: a {folder[:-1]} profile, not a {kind[:-1]} profile")
+    else:
         path = next((root / kind / f"{name_or_path}.toml" for root in ROOTS
                      if (root / kind / f"{name_or_path}.toml").exists()), None)
         if path is None:
