@@ -26,21 +26,21 @@ ACCEPTING = (Role.supervisor,)
 
 class LineInSchema(Schema):
     sku_id = Id(strict=True)
-    sku_code = Text()
+    sku_code = Text(max_length=64)
     quantity = Int(strict=True, required=True)
-    lot = Text(load_default="")
-    expiry = Text(allow_none=True, load_default=None, metadata={"description": "YYYY-MM-DD"})
+    lot = Text(load_default="")  # its length is the service's check (MAX_LOT), as for number and supplier
+    expiry = Text(allow_none=True, load_default=None, max_length=32, metadata={"description": "YYYY-MM-DD"})
 
 
 class DeliveryInSchema(Schema):
     warehouse_id = Id(strict=True, required=True)
     number = Text(required=True)
     supplier = Text(load_default="")
-    expected_date = Text(allow_none=True, load_default=None, metadata={"description": "YYYY-MM-DD"})
+    expected_date = Text(allow_none=True, load_default=None, max_length=32, metadata={"description": "YYYY-MM-DD"})
     blind = fields.Bool(load_default=False)
     notes = Text(load_default="")
     lines = fields.List(fields.Nested(LineInSchema), load_default=list)
-    pallets = fields.List(Text(), load_default=list, metadata={"description": "SSCCs (18 digits)"})
+    pallets = fields.List(Text(max_length=64), load_default=list, validate=validate.Length(max=1000), metadata={"description": "SSCCs (18 digits)"})
 
 
 class DeliveryQuerySchema(Schema):
@@ -70,8 +70,8 @@ class LinkSchema(Schema):
 
 
 class NewSkuSchema(Schema):
-    code = Text(required=True)
-    name = Text(required=True)
+    code = Text(required=True, max_length=64)
+    name = Text(required=True, max_length=300)
     length_mm = Int(strict=True, validate=validate.Range(min=0))
     width_mm = Int(strict=True, validate=validate.Range(min=0))
     height_mm = Int(strict=True, validate=validate.Range(min=0))
