@@ -255,3 +255,22 @@ def test_a_stored_file_that_is_no_photo_is_only_a_download(client, db, s):
     assert r.mimetype == "application/octet-stream"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Content-Disposition"].startswith("attachment;")
+
+
+# --- numbers typed into pages ------------------------------------------------------------------
+
+
+def test_huge_and_non_ascii_numbers_in_pages_are_not_500(client, db, s):
+    from tests.test_pages import sign_in_password
+
+    assert sign_in_password(client, "root", "secret-123").status_code in (302, 303)
+    for url in (f"/admin/audit?page={10**30}", "/admin/audit?page=²", f"/putaway/task?task={2**31}",
+                f"/putaway/task?delivery={10**30}", "/putaway/task?task=²"):
+        assert client.get(url).status_code < 500, url
+
+
+def test_expected_lines_that_sum_past_the_column_are_422(client, db, s):
+    line = {"sku_id": s["sku"], "quantity": INT32_MAX}
+    r = client.post("/api/v1/deliveries", json={"warehouse_id": s["wh"], "number": "ASN-BIG", "lines": [line, line]},
+                    headers=s["admin"])
+    assert_problem(r, 422)

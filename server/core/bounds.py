@@ -99,3 +99,14 @@ def value_problem(value, path: str = "", *, allow_nul: bool = False) -> tuple[st
         elif isinstance(item, list):
             stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
     return None
+
+
+def parse_whole(text: str | None, maximum: int = INT32_MAX) -> int | None:
+    """`text` (a form field, a query argument) as a whole number from 0 to `maximum`, or None.
+
+    ASCII digits only: `str.isdigit` also takes '²', which `int` refuses."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text[:30]) if len(text) <= 30 else maximum + 1
+    return value if value <= maximum else None
