@@ -274,3 +274,19 @@ def test_expected_lines_that_sum_past_the_column_are_422(client, db, s):
     r = client.post("/api/v1/deliveries", json={"warehouse_id": s["wh"], "number": "ASN-BIG", "lines": [line, line]},
                     headers=s["admin"])
     assert_problem(r, 422)
+
+
+def test_a_bulk_receipt_that_would_overflow_a_quant_is_refused(client, db, s):
+    from server.services.errors import DomainError
+    from server.services.stock import Actor, ReceiptLine, receive_lines
+
+    cell = s["cells"][0]
+    assert receive_lines([ReceiptLine(cell, s["sku"], "", None, 10)], actor=Actor(), reason="test") == 1
+    db.session.commit()
+    with pytest.raises(DomainError) as refused:
+        receive_lines([ReceiptLine(cell, s["sku"], "", None, INT32_MAX - 9)], actor=Actor(), reason="test")
+    assert refused.value.slug == "quantity-too-large"
+    db.session.rollback()
+    assert receive_lines([ReceiptLine(cell, s["sku"], "", None, INT32_MAX - 10)], actor=Actor(), reason="test") == 1
+    db.session.commit()
+    assert db.session.execute(select(Quant.quantity)).scalar_one() == INT32_MAX
