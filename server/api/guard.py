@@ -2,7 +2,7 @@
 
 Before any view runs, a JSON body nested deeper than `MAX_JSON_DEPTH` is refused (400, before
 the parser would end in a RecursionError), and NUL or an unpaired surrogate in the query string,
-the path or a form is a 422 problem. What a JSON body holds is checked by the field types
+the path or (for the API; pages answer their own forms) a form is a 422 problem. What a JSON body holds is checked by the field types
 (`server.api.bounds`: `Int`, `Text`, `Payload`...) with each field's own bounds, and a station
 event's payload by `server.scenarios.inputs` (a bad one is stored as rejected, with the reason).
 Every `<int:...>` in a route fits an `Integer` column, `<bigint:...>` a `BigInteger` one.
@@ -36,7 +36,9 @@ def check_request() -> None:
         if json_depth_exceeds(body):
             raise Problem(400, "json-too-deep", "The JSON body is nested too deeply.",
                           f"At most {MAX_JSON_DEPTH} arrays and objects inside each other.")
-    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    elif request.path.startswith("/api/") and request.mimetype in ("application/x-www-form-urlencoded",
+                                                                   "multipart/form-data"):
+        # Pages check their own forms and answer with the page and its message.
         for name, value in request.form.items(multi=True):
             why = text_problem(value) or text_problem(name)
             if why:
