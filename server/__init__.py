@@ -18,6 +18,9 @@ def create_app(config: dict | None = None):
     )
     app = Flask(__name__, instance_path=instance_path, static_folder=None)
     app.config.update(load_config(instance_path, config))
+    from server.api.guard import init_guard
+
+    init_guard(app)  # bounds on every request and every `<int:...>` route, before any route exists
     os.makedirs(app.config["MEDIA_DIR"], exist_ok=True)
 
     db.init_app(app)

@@ -346,7 +346,7 @@ def test_a_photo_uploads_with_its_event(tmp_path, db, server, station):
     st, token = station
     agent, scanner, _ = make_agent(tmp_path, server.url, token)
     photo = tmp_path / "photo.jpg"
-    photo.write_bytes(b"\xff\xd8" + bytes(range(256)) * 5000 + b"\xff\xd9")  # 1.28 MB: two chunks
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 5000 + b"\xff\xd9")  # 1.28 MB: two chunks
     agent.start()
     try:
         scanner.emit("photo", {"role": "overhead", "job_id": None}, media=str(photo))
@@ -413,7 +413,7 @@ def test_media_upload_resumes_from_the_servers_offset(tmp_path, db, server, stat
     from terminal.station.link import OffsetConflict
 
     st, token = station
-    data = bytes(range(256)) * 1000
+    data = b"RIFF\x00\x00\x00\x00AVI " + bytes(range(256)) * 1000  # an AVI header: the server checks it
     path = tmp_path / "clip.avi"
     path.write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()

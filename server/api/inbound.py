@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import select
 
+from server.api.bounds import Id, Int, Text
 from server.api.pagination import SelectPage
 from server.api.schemas import get_or_404, get_or_422
 from server.auth import current_principal, roles_required
@@ -24,57 +25,57 @@ ACCEPTING = (Role.supervisor,)
 
 
 class LineInSchema(Schema):
-    sku_id = fields.Int(strict=True)
-    sku_code = fields.Str()
-    quantity = fields.Int(strict=True, required=True)
-    lot = fields.Str(load_default="")
-    expiry = fields.Str(allow_none=True, load_default=None, metadata={"description": "YYYY-MM-DD"})
+    sku_id = Id(strict=True)
+    sku_code = Text(max_length=64)
+    quantity = Int(strict=True, required=True)
+    lot = Text(load_default="")  # its length is the service's check (MAX_LOT), as for number and supplier
+    expiry = Text(allow_none=True, load_default=None, max_length=32, metadata={"description": "YYYY-MM-DD"})
 
 
 class DeliveryInSchema(Schema):
-    warehouse_id = fields.Int(strict=True, required=True)
-    number = fields.Str(required=True)
-    supplier = fields.Str(load_default="")
-    expected_date = fields.Str(allow_none=True, load_default=None, metadata={"description": "YYYY-MM-DD"})
+    warehouse_id = Id(strict=True, required=True)
+    number = Text(required=True)
+    supplier = Text(load_default="")
+    expected_date = Text(allow_none=True, load_default=None, max_length=32, metadata={"description": "YYYY-MM-DD"})
     blind = fields.Bool(load_default=False)
-    notes = fields.Str(load_default="")
+    notes = Text(load_default="")
     lines = fields.List(fields.Nested(LineInSchema), load_default=list)
-    pallets = fields.List(fields.Str(), load_default=list, metadata={"description": "SSCCs (18 digits)"})
+    pallets = fields.List(Text(max_length=64), load_default=list, validate=validate.Length(max=1000), metadata={"description": "SSCCs (18 digits)"})
 
 
 class DeliveryQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    warehouse_id = fields.Int()
-    status = fields.Str(validate=validate.OneOf([s.value for s in DeliveryStatus]))
-    supplier = fields.Str()
-    number = fields.Str()
+    warehouse_id = Id()
+    status = Text(validate=validate.OneOf([s.value for s in DeliveryStatus]))
+    supplier = Text()
+    number = Text()
 
 
 class DeliveryOutSchema(Schema):
-    id = fields.Int()
-    warehouse_id = fields.Int()
-    number = fields.Str()
-    supplier = fields.Str()
+    id = Id()
+    warehouse_id = Id()
+    number = Text()
+    supplier = Text()
     expected_date = fields.Date(allow_none=True)
-    status = fields.Str()
+    status = Text()
     blind = fields.Bool()
-    notes = fields.Str()
-    receiving_cell_id = fields.Int(allow_none=True)
+    notes = Text()
+    receiving_cell_id = Id(allow_none=True)
 
 
 class LinkSchema(Schema):
-    sku_id = fields.Int(strict=True, required=True)
+    sku_id = Id(strict=True, required=True)
 
 
 class NewSkuSchema(Schema):
-    code = fields.Str(required=True)
-    name = fields.Str(required=True)
-    length_mm = fields.Int(strict=True, validate=validate.Range(min=0))
-    width_mm = fields.Int(strict=True, validate=validate.Range(min=0))
-    height_mm = fields.Int(strict=True, validate=validate.Range(min=0))
-    weight_g = fields.Int(strict=True, validate=validate.Range(min=0))
+    code = Text(required=True, max_length=64)
+    name = Text(required=True, max_length=300)
+    length_mm = Int(strict=True, validate=validate.Range(min=0))
+    width_mm = Int(strict=True, validate=validate.Range(min=0))
+    height_mm = Int(strict=True, validate=validate.Range(min=0))
+    weight_g = Int(strict=True, validate=validate.Range(min=0))
     track_lot = fields.Bool()
     track_expiry = fields.Bool()
     track_serial = fields.Bool()

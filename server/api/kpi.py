@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from server.api import problem_json_doc
+from server.api.bounds import Id, Int, Quantity, Text
 from server.api.schemas import UtcDateTime
 from server.auth import roles_required
 from server.extensions import db
@@ -23,44 +24,44 @@ DEFAULT_WINDOW = timedelta(days=7)
 class KpiQuerySchema(Schema):
     since = fields.DateTime(metadata={"description": "Start (inclusive); default: 7 days before until."})
     until = fields.DateTime(metadata={"description": "End (exclusive); default: now."})
-    warehouse_id = fields.Integer(metadata={"description": "Default: the only warehouse."})
+    warehouse_id = Id(metadata={"description": "Default: the only warehouse."})
 
 
 class DeliveryKpiSchema(Schema):
-    number = fields.String()
+    number = Text()
     opened_at = UtcDateTime(allow_none=True)
     closed_at = UtcDateTime(allow_none=True)
     minutes = fields.Float(allow_none=True)
-    lines = fields.Integer()
-    units = fields.Integer()
+    lines = Int()
+    units = Quantity()
     seconds_per_line = fields.Float(allow_none=True)
 
 
 class ReceiverKpiSchema(Schema):
-    user = fields.String()
-    user_id = fields.Integer()
-    units = fields.Integer()
-    actions = fields.Integer()
+    user = Text()
+    user_id = Id()
+    units = Quantity()
+    actions = Int()
     active_minutes = fields.Float()
     units_per_hour = fields.Float(allow_none=True)
     seconds_per_action = fields.Float(allow_none=True)
 
 
 class PutawayKpiSchema(Schema):
-    tasks_done = fields.Integer()
+    tasks_done = Int()
     median_minutes = fields.Float(allow_none=True)
-    overrides = fields.Integer()
+    overrides = Int()
     override_rate = fields.Float(allow_none=True)
 
 
 class ReceivingKpiSchema(Schema):
-    warehouse_id = fields.Integer()
+    warehouse_id = Id()
     since = UtcDateTime()
     until = UtcDateTime()
     deliveries = fields.List(fields.Nested(DeliveryKpiSchema))
     per_receiver = fields.List(fields.Nested(ReceiverKpiSchema))
-    lines_closed = fields.Integer()
-    lines_with_discrepancy = fields.Integer()
+    lines_closed = Int()
+    lines_with_discrepancy = Int()
     discrepancy_rate = fields.Float(allow_none=True)
     seconds_per_action = fields.Float(allow_none=True)
     putaway = fields.Nested(PutawayKpiSchema)

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
+from server.api.bounds import Id, Quantity, Text
 from server.api.pagination import SelectPage
 from server.auth import current_principal, roles_required
 from server.extensions import db
@@ -20,27 +21,27 @@ WORKERS = (Role.receiver, Role.supervisor)
 
 
 class CellRefSchema(Schema):
-    id = fields.Integer()
-    address = fields.String()
+    id = Id()
+    address = Text()
 
 
 class PutawayTaskSchema(Schema):
-    id = fields.Integer()
-    warehouse_id = fields.Integer()
-    delivery_id = fields.Integer(allow_none=True)
-    sku_id = fields.Integer()
+    id = Id()
+    warehouse_id = Id()
+    delivery_id = Id(allow_none=True)
+    sku_id = Id()
     sku_code = fields.Function(lambda t: t.sku.code)
     sku_name = fields.Function(lambda t: t.sku.name)
-    lot = fields.String()
+    lot = Text()
     expiry = fields.Date(allow_none=True)
-    quantity = fields.Integer()
-    status = fields.String()
+    quantity = Quantity()
+    status = Text()
     from_cell = fields.Nested(CellRefSchema)
     suggested_cell = fields.Nested(CellRefSchema, allow_none=True)
     done_cell = fields.Nested(CellRefSchema, allow_none=True)
-    override_reason = fields.String(allow_none=True)
-    assigned_user_id = fields.Integer(allow_none=True)
-    done_by_user_id = fields.Integer(allow_none=True)
+    override_reason = Text(allow_none=True)
+    assigned_user_id = Id(allow_none=True)
+    done_by_user_id = Id(allow_none=True)
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     done_at = fields.DateTime(allow_none=True)
@@ -48,17 +49,17 @@ class PutawayTaskSchema(Schema):
 
 
 class TaskQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf([s.value for s in PutawayStatus]))
-    delivery_id = fields.Integer()
-    warehouse_id = fields.Integer()
-    assigned = fields.String(metadata={"description": "me, none, or a user id"})
+    status = Text(validate=validate.OneOf([s.value for s in PutawayStatus]))
+    delivery_id = Id()
+    warehouse_id = Id()
+    assigned = Text(metadata={"description": "me, none, or a user id"})
 
 
 class ConfirmSchema(Schema):
-    cell_id = fields.Integer(strict=True)
-    cell_barcode = fields.String(validate=validate.Length(min=1, max=64))
-    reason = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(service.OVERRIDE_REASONS))
-    quantity = fields.Integer(strict=True, validate=validate.Range(min=1))
+    cell_id = Id(strict=True)
+    cell_barcode = Text(validate=validate.Length(min=1, max=64))
+    reason = Text(allow_none=True, load_default=None, validate=validate.OneOf(service.OVERRIDE_REASONS))
+    quantity = Quantity(strict=True, validate=validate.Range(min=1))
 
     @validates_schema
     def one_cell(self, data, **kwargs):
@@ -67,21 +68,21 @@ class ConfirmSchema(Schema):
 
 
 class AssignSchema(Schema):
-    user_id = fields.Integer(allow_none=True, strict=True, metadata={"description": "omitted: the caller"})
+    user_id = Id(allow_none=True, strict=True, metadata={"description": "omitted: the caller"})
 
 
 class RouteQuerySchema(Schema):
-    delivery_id = fields.Integer()
-    warehouse_id = fields.Integer()
-    start_cell_id = fields.Integer()
+    delivery_id = Id()
+    warehouse_id = Id()
+    start_cell_id = Id()
 
 
 class StopSchema(Schema):
-    cell_ids = fields.List(fields.Integer())
-    addresses = fields.List(fields.String())
+    cell_ids = fields.List(Id())
+    addresses = fields.List(Text())
     x = fields.Float()
     y = fields.Float()
-    task_ids = fields.List(fields.Integer())
+    task_ids = fields.List(Id())
 
 
 class RouteSchema(Schema):

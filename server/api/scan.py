@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server.api.bounds import Payload, Text
 from server.auth import current_principal, roles_required
 from server.extensions import db
 from server.models import Role, ScanEvent
@@ -25,18 +26,22 @@ blp = Blueprint("scan", __name__, url_prefix="/api/v1", description="Scans: what
 
 SCANNERS = (Role.receiver, Role.picker, Role.packer, Role.dispatcher, Role.returns, Role.supervisor)
 SOURCES = ("page", "agent", "camera", "api")
+MAX_SCAN_TEXT = 1 << 20
 
 
 class ScanInSchema(Schema):
-    code = fields.String(metadata={"description": "What was read, as text."})
-    raw_b64 = fields.String(metadata={"description": "What was read, as base64 bytes (control bytes, GS)."})
-    symbology = fields.String(
+    # Raw input: any character (NUL too) and long garbage are answered `unknown`; the service cuts
+    # what it keeps at CELLWMS_SCAN_MAX_BYTES.
+    code = Text(allow_nul=True, max_length=MAX_SCAN_TEXT, metadata={"description": "What was read, as text."})
+    raw_b64 = Text(max_length=MAX_SCAN_TEXT * 2,
+                   metadata={"description": "What was read, as base64 bytes (control bytes, GS)."})
+    symbology = Text(
         validate=validate.Length(max=8), metadata={"description": "AIM symbology identifier, e.g. ]d2"}
     )
     event_id = fields.UUID(metadata={"description": "Sender's id: a retry with the same id is stored once."})
     scanned_at = fields.AwareDateTime(default_timezone=UTC)
-    source = fields.String(validate=validate.OneOf(SOURCES))
-    wedge = fields.Dict(metadata={"description": "A page scanner's settings {prefix, suffix, gs}: cut the "
+    source = Text(validate=validate.OneOf(SOURCES))
+    wedge = Payload(metadata={"description": "A page scanner's settings {prefix, suffix, gs}: cut the "
                                                  "prefix and suffix, read gs as GS (up to 8 characters each)."})
 
     @validates_schema
@@ -56,12 +61,12 @@ class ScanInSchema(Schema):
 
 
 class ScanOutSchema(Schema):
-    kind = fields.String(metadata={"description": "cell, sku, badge, tote, order, parcel or unknown"})
-    message = fields.String()
+    kind = Text(metadata={"description": "cell, sku, badge, tote, order, parcel or unknown"})
+    message = Text()
     entity = fields.Dict(allow_none=True)
     gs1 = fields.Dict(allow_none=True)
-    typed = fields.String(metadata={"description": "The code as typed, when it was re-read (Russian layout, Caps Lock)"})
-    event_id = fields.String(allow_none=True)
+    typed = Text(metadata={"description": "The code as typed, when it was re-read (Russian layout, Caps Lock)"})
+    event_id = Text(allow_none=True)
 
 
 @blp.route("/scan")

@@ -10,6 +10,7 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 
+from server.api.bounds import Count, Id, Int, Quantity, Text, Trimmed
 from server.extensions import db
 from server.models import CellStatus, CellType, Role, StationKind, ZoneKind
 from server.models.catalog import BarcodeKind
@@ -22,13 +23,6 @@ from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, 
 MASTER_READ = (*sorted(WORKER_ROLES), Role.supervisor)
 MASTER_WRITE = (Role.supervisor,)
 ADMIN_ONLY = (Role.admin,)
-
-class Trimmed(fields.Str):
-    """A string typed or scanned by people: surrounding whitespace is dropped."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
 
 class UtcDateTime(fields.DateTime):
     """ISO 8601 in UTC with its offset. SQLite returns stored times without one: they are UTC."""
@@ -45,7 +39,7 @@ def _code(max_len: int, **kw):
 
 
 def _count(**kw):
-    return fields.Int(strict=True, validate=validate.Range(min=0), **kw)
+    return Count(strict=True, **kw)
 
 
 def _metres(**kw):
@@ -116,11 +110,11 @@ def check_timezone(value: str) -> None:
 
 
 class WarehouseSchema(Schema):
-    id = fields.Int(dump_only=True)
+    id = Id(dump_only=True)
     code = _code(32, required=True)
     name = Trimmed(required=True, validate=validate.Length(min=1, max=200))
-    address_format = fields.Str(validate=[validate.Length(min=1, max=200), check_address_format])
-    timezone = fields.Str(validate=[validate.Length(min=1, max=64), check_timezone])
+    address_format = Text(validate=[validate.Length(min=1, max=200), check_address_format])
+    timezone = Text(validate=[validate.Length(min=1, max=64), check_timezone])
     aisle_pitch_m = _metres()
     slot_length_m = _metres()
     cross_aisle_width_m = _metres()
@@ -134,18 +128,18 @@ class WarehousePatchSchema(WarehouseSchema):
 
 
 class ZoneSchema(Schema):
-    id = fields.Int(dump_only=True)
-    warehouse_id = fields.Int(dump_only=True)
+    id = Id(dump_only=True)
+    warehouse_id = Id(dump_only=True)
     code = _code(32, required=True)
     name = Trimmed(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.Str(required=True, validate=validate.OneOf([k.value for k in ZoneKind]))
+    kind = Text(required=True, validate=validate.OneOf([k.value for k in ZoneKind]))
     created_at = UtcDateTime(dump_only=True)
 
 
 class ZonePatchSchema(ZoneSchema):
     code = _code(32)
     name = Trimmed(validate=validate.Length(min=1, max=200))
-    kind = fields.Str(validate=validate.OneOf([k.value for k in ZoneKind]))
+    kind = Text(validate=validate.OneOf([k.value for k in ZoneKind]))
 
 
 CELL_TYPES = [t.value for t in CellType]
@@ -153,15 +147,15 @@ CELL_STATUSES = [s.value for s in CellStatus]
 
 
 class CellSchema(Schema):
-    id = fields.Int(dump_only=True)
-    warehouse_id = fields.Int(dump_only=True)
-    zone_id = fields.Int(strict=True, required=True)
+    id = Id(dump_only=True)
+    warehouse_id = Id(dump_only=True)
+    zone_id = Id(strict=True, required=True)
     # Left out, the address is built from the warehouse's address format and the parts below.
     address = _code(64)
     # Left out, the barcode is the address.
     barcode = _code(64)
-    cell_type = fields.Str(validate=validate.OneOf(CELL_TYPES))
-    status = fields.Str(validate=validate.OneOf(CELL_STATUSES))
+    cell_type = Text(validate=validate.OneOf(CELL_TYPES))
+    status = Text(validate=validate.OneOf(CELL_STATUSES))
     max_volume_cm3 = _count(allow_none=True, metadata={"description": "null: not limited"})
     max_weight_g = _count(allow_none=True, metadata={"description": "null: not limited"})
     max_units = _count(allow_none=True, metadata={"description": "null: not limited"})
@@ -171,28 +165,28 @@ class CellSchema(Schema):
     position = _count()
     block = _count()
     slot = _count()
-    side = fields.Str(validate=validate.OneOf(["L", "R"]))
+    side = Text(validate=validate.OneOf(["L", "R"]))
     created_at = UtcDateTime(dump_only=True)
 
 
 class CellPatchSchema(Schema):
-    cell_type = fields.Str(validate=validate.OneOf(CELL_TYPES))
-    status = fields.Str(validate=validate.OneOf(CELL_STATUSES))
+    cell_type = Text(validate=validate.OneOf(CELL_TYPES))
+    status = Text(validate=validate.OneOf(CELL_STATUSES))
     max_volume_cm3 = _count(allow_none=True)
     max_weight_g = _count(allow_none=True)
     max_units = _count(allow_none=True)
 
 
 class CellQuerySchema(Schema):
-    warehouse_id = fields.Int()
-    zone_id = fields.Int()
-    status = fields.Str(validate=validate.OneOf(CELL_STATUSES))
-    cell_type = fields.Str(validate=validate.OneOf(CELL_TYPES))
-    address_prefix = fields.Str(validate=validate.Length(min=1, max=64))
+    warehouse_id = Id()
+    zone_id = Id()
+    status = Text(validate=validate.OneOf(CELL_STATUSES))
+    cell_type = Text(validate=validate.OneOf(CELL_TYPES))
+    address_prefix = Text(validate=validate.Length(min=1, max=64))
 
 
 class ByBarcodeQuerySchema(Schema):
-    warehouse_id = fields.Int(metadata={"description": "needed when warehouses share a cell barcode"})
+    warehouse_id = Id(metadata={"description": "needed when warehouses share a cell barcode"})
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -201,32 +195,32 @@ BARCODE_KINDS = [k.value for k in BarcodeKind]
 
 
 class BarcodeSchema(Schema):
-    id = fields.Int(dump_only=True)
-    barcode = fields.Str(
+    id = Id(dump_only=True)
+    barcode = Text(
         required=True,
         validate=validate.Length(min=1, max=64),
         metadata={"description": "as sent: a GTIN is stored and returned as 14 digits"},
     )
     printed = fields.Method("_printed", dump_only=True, metadata={"description": "as printed under the bars"})
-    kind = fields.Str(
+    kind = Text(
         validate=validate.OneOf(BARCODE_KINDS),
         metadata={"description": "left out: a GTIN when the digits make one, else internal"},
     )
-    units = fields.Int(strict=True, validate=validate.Range(min=1), load_default=1)
+    units = Quantity(strict=True, validate=validate.Range(min=1), load_default=1)
 
     def _printed(self, row) -> str:
         return printed_form(row.barcode, row.kind)
 
 
 class SkuSchema(Schema):
-    id = fields.Int(dump_only=True)
+    id = Id(dump_only=True)
     code = _code(64, required=True)
     name = Trimmed(required=True, validate=validate.Length(min=1, max=300))
     length_mm = _count(load_default=0)
     width_mm = _count(load_default=0)
     height_mm = _count(load_default=0)
     weight_g = _count(load_default=0)
-    volume_cm3 = fields.Int(dump_only=True)
+    volume_cm3 = Int(dump_only=True)
     track_lot = fields.Bool(load_default=False)
     track_expiry = fields.Bool(load_default=False)
     track_serial = fields.Bool(load_default=False)
@@ -251,8 +245,8 @@ class SkuPatchSchema(Schema):
 
 
 class SkuQuerySchema(Schema):
-    q = fields.Str(validate=validate.Length(min=1, max=300), metadata={"description": "part of the code or name"})
-    barcode = fields.Str(validate=validate.Length(min=1, max=64), metadata={"description": "any printed form"})
+    q = Text(validate=validate.Length(min=1, max=300), metadata={"description": "part of the code or name"})
+    barcode = Text(validate=validate.Length(min=1, max=64), metadata={"description": "any printed form"})
     active = fields.Bool()
 
 
@@ -263,17 +257,17 @@ PIN = validate.Regexp(r"^[0-9]{4,8}$", error="A PIN is 4 to 8 digits.")
 
 
 class UserSchema(Schema):
-    id = fields.Int(dump_only=True)
+    id = Id(dump_only=True)
     username = _code(64, required=True)
-    full_name = fields.Str(validate=validate.Length(max=200), load_default="")
+    full_name = Text(validate=validate.Length(max=200), load_default="")
     roles = fields.List(
-        fields.Str(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1, max=len(ROLES))
+        Text(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1, max=len(ROLES))
     )
     badge_code = _code(64, allow_none=True, load_default=None)
-    locale = fields.Str(validate=validate.OneOf(["en", "ru"]), allow_none=True, load_default=None)
+    locale = Text(validate=validate.OneOf(["en", "ru"]), allow_none=True, load_default=None)
     active = fields.Bool(load_default=True)
-    password = fields.Str(load_only=True, validate=validate.Length(min=8, max=128), allow_none=True, load_default=None)
-    pin = fields.Str(load_only=True, validate=PIN, allow_none=True, load_default=None)
+    password = Text(load_only=True, validate=validate.Length(min=8, max=128), allow_none=True, load_default=None)
+    pin = Text(load_only=True, validate=PIN, allow_none=True, load_default=None)
     has_password = fields.Method("_has_password", dump_only=True)
     has_pin = fields.Method("_has_pin", dump_only=True)
     last_login_at = UtcDateTime(dump_only=True)
@@ -293,18 +287,18 @@ class UserSchema(Schema):
 
 class UserPatchSchema(Schema):
     username = _code(64)
-    full_name = fields.Str(validate=validate.Length(max=200))
-    roles = fields.List(fields.Str(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1, max=len(ROLES)))
+    full_name = Text(validate=validate.Length(max=200))
+    roles = fields.List(Text(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1, max=len(ROLES)))
     badge_code = _code(64, allow_none=True)
-    locale = fields.Str(validate=validate.OneOf(["en", "ru"]), allow_none=True)
+    locale = Text(validate=validate.OneOf(["en", "ru"]), allow_none=True)
     active = fields.Bool()
-    password = fields.Str(validate=validate.Length(min=8, max=128), allow_none=True)
-    pin = fields.Str(validate=PIN, allow_none=True)
+    password = Text(validate=validate.Length(min=8, max=128), allow_none=True)
+    pin = Text(validate=PIN, allow_none=True)
 
 
 class UserQuerySchema(Schema):
-    q = fields.Str(validate=validate.Length(min=1, max=200), metadata={"description": "part of username or name"})
-    role = fields.Str(validate=validate.OneOf(ROLES))
+    q = Text(validate=validate.Length(min=1, max=200), metadata={"description": "part of username or name"})
+    role = Text(validate=validate.OneOf(ROLES))
     active = fields.Bool()
 
 
@@ -312,19 +306,19 @@ STATION_KINDS = [k.value for k in StationKind]
 
 
 class StationSchema(Schema):
-    id = fields.Int(dump_only=True)
-    warehouse_id = fields.Int(strict=True, required=True)
+    id = Id(dump_only=True)
+    warehouse_id = Id(strict=True, required=True)
     code = _code(64, required=True)
-    name = fields.Str(validate=validate.Length(max=200), load_default="")
-    kind = fields.Str(required=True, validate=validate.OneOf(STATION_KINDS))
-    role = fields.Str(dump_only=True, metadata={"description": "the role the station acts in"})
+    name = Text(validate=validate.Length(max=200), load_default="")
+    kind = Text(required=True, validate=validate.OneOf(STATION_KINDS))
+    role = Text(dump_only=True, metadata={"description": "the role the station acts in"})
     active = fields.Bool(dump_only=True)
     last_seen_at = UtcDateTime(dump_only=True)
     created_at = UtcDateTime(dump_only=True)
 
 
 class StationTokenSchema(StationSchema):
-    token = fields.Str(
+    token = Text(
         dump_only=True,
         allow_none=True,
         metadata={"description": "shown once; only its SHA-256 is stored. null in a replayed response"},
@@ -332,12 +326,12 @@ class StationTokenSchema(StationSchema):
 
 
 class StationPatchSchema(Schema):
-    name = fields.Str(validate=validate.Length(max=200))
+    name = Text(validate=validate.Length(max=200))
     active = fields.Bool(metadata={"description": "false: the token stops working at once"})
 
 
 class StationQuerySchema(Schema):
-    warehouse_id = fields.Int()
-    kind = fields.Str(validate=validate.OneOf(STATION_KINDS))
+    warehouse_id = Id()
+    kind = Text(validate=validate.OneOf(STATION_KINDS))
     active = fields.Bool()
 

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
+from server.api.bounds import BigId, Id, Int, Quantity, Text
 from server.api.pagination import SelectPage
 from server.auth import current_principal, roles_required
 from server.extensions import db
@@ -33,93 +34,93 @@ MOVERS = tuple(sorted(set().union(*MOVEMENT_ROLES.values())))
 
 
 class StockLineSchema(Schema):
-    quant_id = fields.Integer()
-    cell_id = fields.Integer()
-    cell_address = fields.String()
-    sku_id = fields.Integer()
-    sku_code = fields.String()
-    lot = fields.String()
+    quant_id = BigId()
+    cell_id = Id()
+    cell_address = Text()
+    sku_id = Id()
+    sku_code = Text()
+    lot = Text()
     expiry = fields.Date(allow_none=True)
-    quantity = fields.Integer()
-    reserved = fields.Integer()
-    available = fields.Integer()
+    quantity = Quantity()
+    reserved = Int()
+    available = Int()
 
 
 class TotalsSchema(Schema):
-    quantity = fields.Integer()
-    reserved = fields.Integer()
-    available = fields.Integer()
+    quantity = Quantity()
+    reserved = Int()
+    available = Int()
 
 
 class SkuStockSchema(Schema):
-    sku_id = fields.Integer()
-    sku_code = fields.String()
-    sku_name = fields.String()
+    sku_id = Id()
+    sku_code = Text()
+    sku_name = Text()
     totals = fields.Nested(TotalsSchema)
     lines = fields.List(fields.Nested(StockLineSchema))
 
 
 class CellStockSchema(Schema):
-    cell_id = fields.Integer()
-    cell_address = fields.String()
-    cell_status = fields.String()
+    cell_id = Id()
+    cell_address = Text()
+    cell_status = Text()
     totals = fields.Nested(TotalsSchema)
     lines = fields.List(fields.Nested(StockLineSchema))
 
 
 class QuantSchema(Schema):
-    id = fields.Integer()
-    cell_id = fields.Integer()
-    sku_id = fields.Integer()
-    lot = fields.String()
+    id = BigId()
+    cell_id = Id()
+    sku_id = Id()
+    lot = Text()
     expiry = fields.Date(allow_none=True)
-    quantity = fields.Integer()
-    reserved = fields.Integer()
-    available = fields.Integer()
+    quantity = Quantity()
+    reserved = Int()
+    available = Int()
 
 
 class QuantQuerySchema(Schema):
-    sku_id = fields.Integer()
-    cell_id = fields.Integer()
-    warehouse_id = fields.Integer()
-    lot = fields.String()
+    sku_id = Id()
+    cell_id = Id()
+    warehouse_id = Id()
+    lot = Text()
 
 
 class WarehouseQuerySchema(Schema):
-    warehouse_id = fields.Integer()
+    warehouse_id = Id()
 
 
 class MovementSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = BigId(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in MovementKind]))
-    sku_id = fields.Integer(required=True, strict=True)
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    from_cell_id = fields.Integer(allow_none=True, strict=True)
-    to_cell_id = fields.Integer(allow_none=True, strict=True)
-    lot = fields.String(load_default="", validate=validate.Length(max=64))
+    kind = Text(required=True, validate=validate.OneOf([k.value for k in MovementKind]))
+    sku_id = Id(required=True, strict=True)
+    quantity = Quantity(required=True, strict=True, validate=validate.Range(min=1))
+    from_cell_id = Id(allow_none=True, strict=True)
+    to_cell_id = Id(allow_none=True, strict=True)
+    lot = Text(load_default="", validate=validate.Length(max=64))
     expiry = fields.Date(allow_none=True, load_default=None)
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
-    reference = fields.String(load_default="", validate=validate.Length(max=128))
-    user_id = fields.Integer(dump_only=True, allow_none=True)
-    station_id = fields.Integer(dump_only=True, allow_none=True)
-    scenario = fields.String(dump_only=True)
+    reason = Text(load_default="", validate=validate.Length(max=2000))
+    reference = Text(load_default="", validate=validate.Length(max=128))
+    user_id = Id(dump_only=True, allow_none=True)
+    station_id = Id(dump_only=True, allow_none=True)
+    scenario = Text(dump_only=True)
 
 
 class MovementQuerySchema(Schema):
-    sku_id = fields.Integer()
-    cell_id = fields.Integer()
-    kind = fields.String(validate=validate.OneOf([k.value for k in MovementKind]))
-    reference = fields.String()
+    sku_id = Id()
+    cell_id = Id()
+    kind = Text(validate=validate.OneOf([k.value for k in MovementKind]))
+    reference = Text()
     since = fields.DateTime()
 
 
 class ReservationSchema(Schema):
-    sku_id = fields.Integer(required=True, strict=True)
-    warehouse_id = fields.Integer(required=True, strict=True)
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    reference = fields.String(load_default="", validate=validate.Length(max=128))
-    reason = fields.String(load_default="")
+    sku_id = Id(required=True, strict=True)
+    warehouse_id = Id(required=True, strict=True)
+    quantity = Quantity(required=True, strict=True, validate=validate.Range(min=1))
+    reference = Text(load_default="", validate=validate.Length(max=128))
+    reason = Text(load_default="")
 
 
 class ReservationResultSchema(Schema):
@@ -246,7 +247,7 @@ class Movements(MethodView):
         )
 
 
-@blp.route("/movements/<int:movement_id>")
+@blp.route("/movements/<bigint:movement_id>")
 class MovementById(MethodView):
     @roles_required(*READERS)
     @blp.response(200, MovementSchema)

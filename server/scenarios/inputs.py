@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _
 
+from server.core.bounds import INT64_MAX, fits_int64, text_problem, value_problem
 from server.extensions import db
 from server.models import Station, User
 from server.models.base import utcnow
@@ -36,6 +37,9 @@ def _check_payload(kind: str, payload: dict) -> dict:
         raise InputError("payload must be an object")
     if _has_non_finite(payload):
         raise InputError("numbers must be finite (no NaN or infinity)")
+    found = value_problem(payload)  # NUL, unpaired surrogates, integers beyond 64 bits
+    if found:
+        raise InputError(f"{found[0]}: {found[1]}")
     checked = dict(payload)
 
     def need(key: str, types, what: str):
@@ -61,13 +65,14 @@ def _check_payload(kind: str, payload: dict) -> dict:
         media = need("media", str, "sha256 hex required")
         if len(media) != 64 or any(c not in "0123456789abcdef" for c in media):
             raise InputError("media: sha256 hex (64 lowercase hex digits) required")
-        if need("size", int, "a whole number of bytes is required") < 0:
-            raise InputError("size: must not be negative")
+        if not 0 <= need("size", int, "a whole number of bytes is required") <= INT64_MAX:
+            raise InputError(f"size: from 0 to {INT64_MAX} bytes")
     elif kind == "device_status":
         if need("state", str, "text required") not in ("up", "down", "degraded"):
             raise InputError("state: one of up, down, degraded")
     elif kind == "job_result":
-        need("job_id", int, "a job id is required")
+        if not 1 <= need("job_id", int, "a job id is required") <= INT64_MAX:
+            raise InputError("job_id: not a job id")
         if need("result", str, "text required") not in station_service.JOB_RESULTS:
             raise InputError(f"result: one of {', '.join(station_service.JOB_RESULTS)}")
     elif kind == "button":
@@ -190,7 +195,8 @@ def _speaking(user: User | None):
 
 def _stored_payload(payload) -> dict:
     """The payload as sent, kept for the record (a scan's bytes stay base64). NaN and infinities,
-    which Python's JSON reads but PostgreSQL's JSON refuses, are kept as text."""
+    which Python's JSON reads but PostgreSQL's JSON refuses, are kept as text; so are integers
+    beyond 64 bits, and NUL and unpaired surrogates in texts are written as escapes."""
     if not isinstance(payload, dict):
         return {"invalid": repr(payload)[:500]}
     return _finite(payload)
@@ -209,8 +215,12 @@ def _has_non_finite(value) -> bool:
 def _finite(value):
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not fits_int64(value):
+        return str(value)
+    if isinstance(value, str) and text_problem(value):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {_finite(k) if isinstance(k, str) else k: _finite(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value

@@ -29,7 +29,11 @@ SUCCESS_RESULTS = ("done", "printed")
 JOB_LEASE = timedelta(seconds=60)
 # A station whose agent has not called for this long is offline.
 OFFLINE_AFTER = timedelta(seconds=30)
-MEDIA_KINDS = {"photo": "image/jpeg", "clip": "video/x-msvideo"}
+MEDIA_KINDS = {"photo": "image/jpeg", "clip": "video/x-msvideo"}  # the type a row has until its bytes say
+# What the bytes of each kind may be: a still is a JPEG, a clip an MJPG AVI or an MP4.
+MEDIA_TYPES = {"photo": ("image/jpeg",), "clip": ("video/x-msvideo", "video/mp4")}
+MEDIA_EXTENSIONS = {"image/jpeg": ".jpg", "video/x-msvideo": ".avi", "video/mp4": ".mp4"}
+SNIFF_BYTES = 12
 MAX_CHUNK = 8 * 1024 * 1024
 
 
@@ -125,6 +129,31 @@ def station_health(station: Station, now=None) -> dict:
 # --- media ----------------------------------------------------------------------------------
 
 
+def sniff_media_type(head: bytes) -> str | None:
+    """The media type the first bytes of a file show: JPEG (FF D8 FF), AVI ('RIFF' size 'AVI ') or
+    MP4 (an 'ftyp' box first); None for anything else."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head[4:8] == b"ftyp":
+        return "video/mp4"
+    return None
+
+
+def verified_type(kind: str, head: bytes) -> str | None:
+    """The type of a file of `kind` whose bytes start with `head`, if the kind may be that."""
+    found = sniff_media_type(head)
+    return found if found in MEDIA_TYPES.get(kind, ()) else None
+
+
+def _refuse_type(kind: str) -> DomainError:
+    return DomainError(422, "media-type-refused",
+                       _("The file's bytes are not a %(what)s.",
+                         what=_("JPEG photo") if kind == "photo" else _("MJPG AVI or MP4 clip")),
+                       detail=_("Nothing was stored."), offset=0)
+
+
 def media_dir() -> Path:
     return Path(current_app.config["MEDIA_DIR"])
 
@@ -149,18 +178,20 @@ def expect_media(station: Station, payload: dict, kind: str, event_id: str | Non
 
 def open_upload(station: Station, sha256: str, size: int, kind: str, content_type: str | None = None,
                 filename: str = "") -> tuple[MediaFile, bool]:
-    """(media, created). The same file again answers with what has arrived so far."""
+    """(media, created). The same file again answers with what has arrived so far.
+
+    `content_type` is what the agent believes and is not stored: the type is the kind's until
+    the last byte arrives, then the one the bytes show (`verified_type`)."""
+    del content_type
     media = _find_media(station, sha256)
     if media is not None:
         if media.size != size:
             raise DomainError(409, "media-size-differs", _("This checksum was announced with another size."),
                               detail=_("Announced %(size)s bytes, now %(now)s.", size=media.size, now=size))
         media.filename = media.filename or filename
-        if content_type and not media.complete:  # an event made the row first, with the kind's default
-            media.content_type = content_type
         return media, False
     media = MediaFile(station_id=station.id, sha256=sha256, size=size, kind=kind,
-                      content_type=content_type or MEDIA_KINDS[kind], filename=filename, received=0, complete=False)
+                      content_type=MEDIA_KINDS[kind], filename=filename, received=0, complete=False)
     db.session.add(media)
     db.session.flush()
     return media, True
@@ -198,6 +229,9 @@ def write_chunk(media: MediaFile, offset: int, chunk: bytes) -> int:
     if offset + len(chunk) > media.size:
         raise DomainError(422, "upload-too-long", _("More bytes than the announced size."),
                           detail=_("Announced %(size)s bytes.", size=media.size))
+    if offset == 0 and (len(chunk) >= SNIFF_BYTES or len(chunk) == media.size) \
+            and verified_type(media.kind, chunk[:SNIFF_BYTES]) is None:
+        raise _refuse_type(media.kind)  # refused before a byte is written
     partial = _partial_path(media)
     partial.parent.mkdir(parents=True, exist_ok=True)
     with open(partial, "r+b" if partial.exists() else "wb") as out:
@@ -215,12 +249,19 @@ def write_chunk(media: MediaFile, offset: int, chunk: bytes) -> int:
 def _finish(media: MediaFile, partial: Path) -> None:
     digest = hashlib.sha256()
     with open(partial, "rb") as part:
+        head = part.read(SNIFF_BYTES)
+        digest.update(head)
         for block in iter(lambda: part.read(1 << 20), b""):
             digest.update(block)
     if digest.hexdigest() != media.sha256:
         partial.unlink(missing_ok=True)  # the next request finds no file and starts from 0
         raise DomainError(422, "checksum-mismatch", _("The file's bytes do not match its sha256; send it again."),
                           offset=0)
+    content_type = verified_type(media.kind, head)
+    if content_type is None:
+        partial.unlink(missing_ok=True)
+        raise _refuse_type(media.kind)
+    media.content_type = content_type
     target = stored_path(media)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial, target)

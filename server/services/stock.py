@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import and_, case, func, insert, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
+from server.core.bounds import INT32_MAX
 from server.extensions import db
 from server.models import KIND_EFFECTS, Cell, CellStatus, Movement, MovementKind, Quant, Sku
 from server.models.base import utcnow
@@ -30,6 +31,14 @@ class Actor:
     user_id: int | None = None
     station_id: int | None = None
     scenario: str = ""
+
+
+def _check_fits(total: int, cell: str = "", sku: str = "") -> None:
+    """A quant's quantity (and a movement's) is an `Integer` column: refuse what it cannot hold."""
+    if total > INT32_MAX:
+        raise DomainError(422, "quantity-too-large", _("The quantity is too large."),
+                          _("%(cell)s would hold more than %(max)s units of %(sku)s.", cell=cell or "a cell",
+                            max=INT32_MAX, sku=sku or "a SKU"), maximum=INT32_MAX)
 
 
 def apply_movement(
@@ -53,6 +62,7 @@ def apply_movement(
         raise DomainError(422, "unknown-movement-kind", _("Unknown movement kind %(kind)s.", kind=kind)) from None
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise DomainError(422, "bad-quantity", _("Quantity must be a positive whole number."))
+    _check_fits(quantity)
     lot = (lot or "").strip()
 
     if idempotency_key:
@@ -112,7 +122,9 @@ def apply_movement(
         source.quantity += src_q * quantity
         source.reserved += src_r * quantity
     if to_cell_id is not None:
-        target = quants.get((to_cell_id, sku_id, lot, expiry)) or _create_quant(to_cell_id, sku_id, lot, expiry)
+        target = quants.get((to_cell_id, sku_id, lot, expiry))
+        _check_fits((target.quantity if target else 0) + dst_q * quantity, cells[to_cell_id].address, sku.code)
+        target = target or _create_quant(to_cell_id, sku_id, lot, expiry)
         target.quantity += dst_q * quantity
         target.reserved += dst_r * quantity
 
@@ -315,12 +327,34 @@ def receive_lines(
     ]
     for i in range(0, len(movements), BULK_CHUNK * 5):
         db.session.execute(insert(Movement), movements[i : i + BULK_CHUNK * 5])
+    _check_receipt_fits(totals)
     for i in range(0, len(new_quants), BULK_CHUNK * 5):
         db.session.execute(_add_to_quants(), new_quants[i : i + BULK_CHUNK * 5])
     db.session.flush()
     for quant in [obj for obj in db.session.identity_map.values() if isinstance(obj, Quant)]:
         db.session.expire(quant)  # changed under the ORM: read again when used
     return len(movements)
+
+
+def _check_receipt_fits(totals: dict[tuple, int]) -> None:
+    """Refuse a receipt that would take a quant past its `Integer` column (422, not a database error).
+
+    One aggregate read decides whether any quant of the cells could overflow; only then each key
+    is looked at."""
+    cell_ids = sorted({key[0] for key in totals})
+    largest = 0
+    for i in range(0, len(cell_ids), BULK_CHUNK):
+        found = db.session.execute(
+            select(func.max(Quant.quantity)).where(Quant.cell_id.in_(cell_ids[i : i + BULK_CHUNK]))).scalar()
+        largest = max(largest, found or 0)
+    if largest + max(totals.values()) <= INT32_MAX:
+        return
+    for (cell_id, sku_id, lot, expiry), quantity in totals.items():
+        have = db.session.execute(
+            select(Quant.quantity).where(Quant.cell_id == cell_id, Quant.sku_id == sku_id, Quant.lot == lot,
+                                         Quant.expiry.is_(None) if expiry is None else Quant.expiry == expiry)
+        ).scalar() or 0
+        _check_fits(have + quantity, f"cell {cell_id}", f"SKU {sku_id}")
 
 
 def _add_to_quants():

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import db
 from server.models import Role, Station, StationKind, User, Warehouse
 from server.services import accounts, audit
@@ -194,7 +195,8 @@ def create_station():
     form = {key: request.form.get(key, "")[:64] for key in ("code", "kind", "name", "warehouse")}
     try:
         warehouse_id = request.form.get("warehouse", "")
-        warehouse = db.session.get(Warehouse, int(warehouse_id)) if warehouse_id.isdigit() else None
+        warehouse_id = parse_whole(warehouse_id)
+        warehouse = db.session.get(Warehouse, warehouse_id) if warehouse_id else None
         if warehouse is None:
             raise DomainError(422, "choose-warehouse", _("Choose a warehouse."))
         station, token = accounts.create_station(form_text("code", 64), form_text("kind", 16), warehouse,
@@ -246,7 +248,7 @@ def devices():
 def audit_log():
     allow(*READERS)
     page = request.args.get("page", "1")
-    page = min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1
+    page = min(parse_whole(page, INT64_MAX) or 1, 100_000)
     entries, total = audit.recent(PAGE_SIZE, (page - 1) * PAGE_SIZE)
     zone = _time_zone()
 

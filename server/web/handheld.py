@@ -32,7 +32,7 @@ def json_user(roles=WORKERS) -> User:
 
 
 def whole(value, what: str) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isascii() and value.strip().lstrip("-").isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 1_000_000:
         raise Problem(422, "bad-number", _("%(what)s: a whole number is needed.", what=what))

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from server import scenarios
+from server.core.bounds import parse_whole
 from server.extensions import db
 from server.models import Cell
 from server.models.inbound import Delivery, PutawayStatus, PutawayTask
@@ -84,9 +85,9 @@ def task():
         abort(403)
     start = None
     for name, key in (("task", "task_id"), ("delivery", "delivery_id")):
-        value = request.args.get(name, "")
-        if value.isdigit():
-            start = {"kind": "button", "key": name, key: int(value)}
+        value = parse_whole(request.args.get(name, ""))
+        if value is not None:
+            start = {"kind": "button", "key": name, key: value}
             break
     flow = PUTAWAY.view(user=current_user._get_current_object())
     if start is None:

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, or_, select
 
 from server import scenarios
+from server.core.bounds import parse_whole
 from server.extensions import db
 from server.models import Role, Sku, SkuBarcode, Station, StationKind, Warehouse
 from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discrepancy, ReceivingQuestion
@@ -149,7 +150,7 @@ def _form_lines(text: str, errors: dict) -> list[dict]:
             continue
         fields = [f.strip() for f in (row.split(";") if ";" in row else row.split("\t") if "\t" in row else row.split())]
         code, quantity, lot, expiry = (fields + ["", "", "", ""])[:4]
-        if not quantity.isdigit():
+        if parse_whole(quantity) is None:
             errors.setdefault("lines", []).append(_("Line %(n)s: the quantity must be a whole number.", n=number))
             continue
         sku = find_sku(code)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from printers.receipts import SAMPLES as RECEIPT_SAMPLES
 from printers.samples import SAMPLES as LABEL_SAMPLES
 from server import scenarios
+from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
@@ -287,8 +288,9 @@ def _sse(event: str | None, data=None, event_id: int | None = None) -> str:
 
 def _after_id() -> int:
     for value in (request.headers.get("Last-Event-ID"), request.args.get("after")):
-        if value and value.strip().isdigit():
-            return int(value.strip())
+        after = parse_whole(value, INT64_MAX)
+        if after is not None:
+            return after
     return 0
 
 

@@ -21,6 +21,7 @@ from flask import Blueprint, abort, make_response, request
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from server.core.bounds import INT32_MAX, parse_whole
 from server.core.layout import PickPoint
 from server.core.routing import polyline
 from server.services.errors import DomainError
@@ -244,7 +245,7 @@ def _draw_depot(canvas: _Canvas) -> None:
 maps = Blueprint("maps", __name__)
 
 MAX_STOPS = 300
-MAX_ID = 2**31 - 1
+MAX_ID = INT32_MAX
 
 
 def parse_stops(text: str) -> list[Stop]:
@@ -253,7 +254,7 @@ def parse_stops(text: str) -> list[Stop]:
     for part in (text or "").split(";")[: MAX_STOPS + 1]:
         if not part.strip():
             continue
-        ids = tuple(int(v) for v in part.split(",") if v.strip().isdigit() and int(v) <= MAX_ID)
+        ids = tuple(i for i in (parse_whole(v, MAX_ID) for v in part.split(",")) if i is not None)
         if not ids:
             abort(400)
         stops.append(Stop(ids))
@@ -269,7 +270,7 @@ def route_svg():
     Drawn for the warehouse of the first cell; only the aisles the route needs."""
     stops = parse_stops(request.args.get("stops", ""))
     target = request.args.get("target", "")
-    target_id = int(target) if target.isdigit() and int(target) <= MAX_ID else None
+    target_id = parse_whole(target, MAX_ID)
     ids = [i for s in stops for i in s.cell_ids] + ([target_id] if target_id else [])
     warehouse_id = warehouse_of_cells(ids)
     if warehouse_id is None:

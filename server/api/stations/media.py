@@ -1,5 +1,8 @@
 """Photos and clips: resumable uploads from agents, downloads for supervisors."""
 
+import re
+from urllib.parse import quote
+
 from flask import request, send_file
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
@@ -53,7 +56,7 @@ def _my_media(media_id: int, *, lock: bool = False) -> MediaFile:
     return media
 
 
-@blp.route("/stations/me/media/<int:media_id>")
+@blp.route("/stations/me/media/<bigint:media_id>")
 class MyMediaUpload(MethodView):
     @station_token_required
     @blp.doc(
@@ -66,7 +69,8 @@ class MyMediaUpload(MethodView):
             "409": {"description": "Wrong offset: `Upload-Offset` has the right one", **problem_json_doc()},
             "413": {"description": "Chunk too large", **problem_json_doc()},
             "415": {"description": f"Content-Type is not {OFFSET_STREAM}", **problem_json_doc()},
-            "422": {"description": "checksum-mismatch (offset back to 0) or more bytes than announced",
+            "422": {"description": "checksum-mismatch (offset back to 0), media-type-refused (the bytes are no "
+                                   "JPEG photo / MJPG AVI or MP4 clip; nothing stored) or more bytes than announced",
                     **problem_json_doc()},
         },
     )
@@ -74,7 +78,9 @@ class MyMediaUpload(MethodView):
         """Send the next bytes of a file at `Upload-Offset`
 
         When the last byte arrives the sha256 is checked: a mismatch discards the bytes (422,
-        `Upload-Offset: 0`) and the file is sent again from the start.
+        `Upload-Offset: 0`) and the file is sent again from the start. The bytes are checked too
+        (the first chunk and the whole file): a photo must be a JPEG, a clip an MJPG AVI or an MP4,
+        else 422 `media-type-refused` and nothing is stored.
         """
         if request.mimetype != OFFSET_STREAM:
             raise Problem(415, "unsupported-media-type", f"Send the bytes as {OFFSET_STREAM}.")
@@ -108,25 +114,47 @@ class MyMediaUpload(MethodView):
         return "", 200, {"Upload-Offset": str(offset), "Upload-Length": str(media.size), "Cache-Control": "no-store"}
 
 
-@blp.route("/media/<int:media_id>")
+@blp.route("/media/<bigint:media_id>")
 class Media(MethodView):
     @roles_required(*SUPERVISORS)
     @blp.doc(responses={
         "200": {"description": "The file, with its content type",
                 "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                            "video/x-msvideo": {"schema": {"type": "string", "format": "binary"}}}},
+                            "video/x-msvideo": {"schema": {"type": "string", "format": "binary"}},
+                            "video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
         "404": {"description": "No such file, or not complete yet", **problem_json_doc()},
     })
     def get(self, media_id):
-        """A station's photo or clip, once all its bytes arrived"""
+        """A station's photo or clip, once all its bytes arrived
+
+        Served with the type its bytes show (image/jpeg, video/x-msvideo or video/mp4),
+        `X-Content-Type-Options: nosniff` and `Content-Disposition: inline` with a safe file name.
+        """
         media = get_or_404(MediaFile, media_id, "media")
         path = service.stored_path(media)
         if not media.complete or not path.exists():
             raise Problem(404, "media-incomplete", "This file has not arrived completely yet.",
                           received=service.reconcile(media), size=media.size)
-        return send_file(path, mimetype=media.content_type, conditional=True, etag=media.sha256, max_age=3600,
-                         download_name=media.filename or f"{media.sha256}{_extension(media)}")
+        with open(path, "rb") as stored:
+            content_type = service.verified_type(media.kind, stored.read(service.SNIFF_BYTES))
+        # A file whose bytes are no photo or clip (stored before they were checked) is only a download.
+        response = send_file(path, mimetype=content_type or "application/octet-stream", conditional=True,
+                             etag=media.sha256, max_age=3600)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Disposition"] = content_disposition(
+            "inline" if content_type else "attachment", media.filename, media.sha256, content_type)
+        return response
 
 
-def _extension(media: MediaFile) -> str:
-    return {"image/jpeg": ".jpg", "video/x-msvideo": ".avi", "video/mp4": ".mp4"}.get(media.content_type, "")
+def content_disposition(disposition: str, filename: str, sha256: str, content_type: str | None) -> str:
+    """`inline; filename="<ASCII>"` (letters, digits, `._-` only), with `filename*` (RFC 5987) for a
+    name that is not plain ASCII. The extension is the verified type's."""
+    stem = (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    stem = "".join(ch for ch in stem if ch.isprintable())[:100].strip() or sha256
+    extension = service.MEDIA_EXTENSIONS.get(content_type or "", ".bin")
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or sha256
+    value = f'{disposition}; filename="{ascii_stem}{extension}"'
+    if ascii_stem != stem:
+        value += f"; filename*=UTF-8''{quote(stem + extension, safe='')}"
+    return value

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server.core.bounds import INT32_MAX
 from server.extensions import db
 from server.models import (
     Cell,
@@ -95,7 +96,7 @@ def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected
         where = f"lines.{i}"
         sku = _line_sku(line, where, errors)
         quantity = line.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= INT32_MAX:
             errors.setdefault(f"{where}.quantity", []).append(_("A positive whole number of units is required."))
         lot = (line.get("lot") or "").strip()
         if len(lot) > MAX_LOT:
@@ -105,6 +106,9 @@ def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected
             continue
         key = (sku.id, lot, expiry)  # the same SKU, lot and expiry twice is one line
         if key in merged:
+            if merged[key]["expected_qty"] + quantity > INT32_MAX:
+                errors.setdefault(f"{where}.quantity", []).append(_("A positive whole number of units is required."))
+                continue
             merged[key]["expected_qty"] += quantity
         else:
             merged[key] = {"sku_id": sku.id, "expected_qty": quantity, "lot": lot, "expiry": expiry}
