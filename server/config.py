@@ -17,6 +17,10 @@ def _normalize_database_url(url: str) -> str:
     return url
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     env = os.environ
@@ -43,7 +47,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_LANGUAGES": ["en", "ru"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Cookies only over HTTPS: set CELLWMS_SECURE_COOKIES=1 wherever the site is served by HTTPS.
+        "SESSION_COOKIE_SECURE": _flag(env.get("CELLWMS_SECURE_COOKIES", env.get("SESSION_COOKIE_SECURE", "0"))),
+        "REMEMBER_COOKIE_SECURE": _flag(env.get("CELLWMS_SECURE_COOKIES", env.get("SESSION_COOKIE_SECURE", "0"))),
+        # A session signs out by itself this long after its sign-in, however active it is.
+        "CELLWMS_SESSION_MAX_SECONDS": int(env.get("CELLWMS_SESSION_MAX_SECONDS", str(12 * 3600))),
         "REMEMBER_COOKIE_DURATION": 12 * 3600,
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,

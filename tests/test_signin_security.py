@@ -2,6 +2,8 @@
 the API, sessions that sign-out revokes and that expire, security headers, trusted proxies and
 per-client sign-in limits, CSRF only skipped for a valid bearer token. SQLite and PostgreSQL."""
 
+import re
+
 import pytest
 
 from server.models import User
@@ -55,3 +57,85 @@ def test_cli_accepts_what_the_api_accepts(app, db):
     result = app.test_cli_runner().invoke(
         args=["user", "create", "root", "--role", "admin", "--badge", "B-7", "--pin", "1234"])
     assert result.exit_code == 0, result.output
+
+
+# --- 2. sessions: sign-out revokes, a maximum lifetime, cookie and page headers -------------------
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_sign_out_revokes_a_captured_session_cookie(app, client, db):
+    factories.user("ivan", ("picker",), badge="B-1")
+    db.session.commit()
+    sign_in_badge(client, "B-1")
+    captured = _cookie(client)
+    assert post(client, "/sign-out", {}, token_from="/").status_code == 302
+    assert not signed_in(client)
+    thief = app.test_client()
+    thief.set_cookie("session", captured)
+    assert thief.get("/").status_code == 302  # back to the sign-in page
+    assert thief.get("/api/v1/warehouses").status_code == 401
+    # Signing in again gives a new session that works.
+    sign_in_badge(client, "B-1")
+    assert signed_in(client)
+
+
+def test_sessions_end_after_the_maximum_lifetime(app, client, db):
+    factories.user("ivan", ("picker",), badge="B-1")
+    db.session.commit()
+    sign_in_badge(client, "B-1")
+    assert signed_in(client)
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= app.config["CELLWMS_SESSION_MAX_SECONDS"] + 1
+    assert not signed_in(client)
+
+
+def test_session_lifetime_and_secure_cookies_come_from_the_environment(monkeypatch, tmp_path):
+    from server.config import load_config
+
+    assert load_config(str(tmp_path))["CELLWMS_SESSION_MAX_SECONDS"] == 12 * 3600
+    assert load_config(str(tmp_path))["SESSION_COOKIE_SECURE"] is False
+    monkeypatch.setenv("CELLWMS_SECURE_COOKIES", "1")
+    monkeypatch.setenv("CELLWMS_SESSION_MAX_SECONDS", "600")
+    config = load_config(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is True and config["CELLWMS_SESSION_MAX_SECONDS"] == 600
+
+
+def test_secure_cookie_setting_reaches_the_cookie(app, db):
+    factories.user("ivan", ("picker",), badge="B-1")
+    db.session.commit()
+    app.config["SESSION_COOKIE_SECURE"] = True
+    r = app.test_client().get("/sign-in")  # the page's CSRF token starts a session
+    assert r.headers.getlist("Set-Cookie") and all("Secure" in h for h in r.headers.getlist("Set-Cookie"))
+
+
+def test_pages_carry_security_headers(client, db):
+    factories.user("ivan", ("receiver",), badge="B-1")
+    db.session.commit()
+    for path in ("/sign-in",):
+        r = client.get(path)
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        csp = r.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp
+    sign_in_badge(client, "B-1")
+    html = client.get("/").get_data(as_text=True)
+    # Every script of a page is a file of ours or carries the answer's nonce.
+    nonce = client.get("/").headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert nonce
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag or "application/json" in tag or "nonce=" in tag, tag
+    assert not re.search(r"\son[a-z]+=\"", html)  # no inline event handlers
+
+
+def test_every_template_script_is_a_file_or_has_the_nonce():
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parent.parent / "server/web/templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script[^>]*>", text):
+            assert "src=" in tag or "application/json" in tag or "csp_nonce()" in tag, (path, tag)
+        assert not re.search(r"\son(click|load|submit|change|input|error)=", text), path

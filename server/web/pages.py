@@ -200,6 +200,9 @@ def _sign_in_password(username: str, password: str, next_url: str | None):
 @web.post("/sign-out")
 def sign_out():
     device_locale = session.get("locale")
+    if current_user.is_authenticated:
+        current_user.revoke_sessions()  # a copy of this session's cookie no longer signs anyone in
+        db.session.commit()
     logout_user()
     session.clear()
     if device_locale:
