@@ -120,12 +120,17 @@ def init_app(app) -> None:
 
     @app.before_request
     def check_csrf():
-        # Forms and cookie-authenticated API calls carry a CSRF token; bearer-token calls need none,
-        # nor do API calls without any credentials (they get 401).
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and _bearer_token() is None:
-            if request.path.startswith("/api/") and not current_user.is_authenticated:
-                return
-            csrf.protect()
+        # Forms and cookie-authenticated API calls carry a CSRF token. Only a valid bearer token (a
+        # real API principal: it is what authenticates the call, never the cookie) needs none; an
+        # unknown one is refused here (401) instead of waiving the check. API calls without any
+        # credentials need none either (they get 401).
+        if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        if _bearer_token() is not None and current_principal() is not None:
+            return  # _resolve_principal raised 401 for an unknown token; a known one is the caller
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            return
+        csrf.protect()
 
 
 def touch_login(user: User) -> None:

@@ -139,3 +139,38 @@ def test_every_template_script_is_a_file_or_has_the_nonce():
         for tag in re.findall(r"<script[^>]*>", text):
             assert "src=" in tag or "application/json" in tag or "csp_nonce()" in tag, (path, tag)
         assert not re.search(r"\son(click|load|submit|change|input|error)=", text), path
+
+
+# --- 4. CSRF: waived only for a valid bearer token ------------------------------------------------
+
+
+def test_a_junk_bearer_header_does_not_waive_csrf_for_a_cookie_session(client, db):
+    factories.user("ivan", ("picker",), badge="B-1")
+    db.session.commit()
+    sign_in_badge(client, "B-1")
+    junk = {"Authorization": "Bearer junk"}
+    r = client.post("/sign-out", headers=junk)  # no CSRF token
+    assert r.status_code in (400, 401)
+    assert signed_in(client)
+    r = client.post("/language", data={"language": "ru"}, headers=junk)
+    assert r.status_code in (400, 401)
+    with client.session_transaction() as session:
+        assert session.get("locale") != "ru"
+
+
+def test_a_junk_bearer_header_does_not_waive_csrf_on_the_api(client, db):
+    factories.user("root", ("admin",), password="root-pass-1")
+    db.session.commit()
+    sign_in_password(client, "root", "root-pass-1")
+    r = client.post("/api/v1/skus", json={"code": "S-1", "name": "S"}, headers={"Authorization": "Bearer junk"})
+    assert r.status_code in (400, 401), r.status_code
+    r = client.post("/api/v1/skus", json={"code": "S-1", "name": "S"})  # cookie alone: CSRF wanted
+    assert r.status_code == 400
+
+
+def test_a_valid_bearer_token_needs_no_csrf(client, db):
+    user = factories.user("root", ("admin",), password="root-pass-1")
+    db.session.commit()
+    auth = factories.token_for(user)
+    r = client.post("/api/v1/skus", json={"code": "S-1", "name": "S"}, headers=auth)
+    assert r.status_code == 201, r.get_data(as_text=True)
