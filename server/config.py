@@ -50,6 +50,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Cookies only over HTTPS: set CELLWMS_SECURE_COOKIES=1 wherever the site is served by HTTPS.
         "SESSION_COOKIE_SECURE": _flag(env.get("CELLWMS_SECURE_COOKIES", env.get("SESSION_COOKIE_SECURE", "0"))),
         "REMEMBER_COOKIE_SECURE": _flag(env.get("CELLWMS_SECURE_COOKIES", env.get("SESSION_COOKIE_SECURE", "0"))),
+        # Reverse proxies / load balancers in front of the server whose X-Forwarded-* headers are believed.
+        "CELLWMS_TRUSTED_PROXIES": int(env.get("CELLWMS_TRUSTED_PROXIES", "0")),
         # A session signs out by itself this long after its sign-in, however active it is.
         "CELLWMS_SESSION_MAX_SECONDS": int(env.get("CELLWMS_SESSION_MAX_SECONDS", str(12 * 3600))),
         "REMEMBER_COOKIE_DURATION": 12 * 3600,

@@ -8,6 +8,7 @@ import pytest
 
 from server.models import User
 from tests import factories
+from tests.conftest import FreshClient
 from tests.test_pages import post, sign_in_badge, sign_in_password, signed_in
 
 # --- 1. privileged roles: badge + PIN or password ------------------------------------------------
@@ -174,3 +175,53 @@ def test_a_valid_bearer_token_needs_no_csrf(client, db):
     auth = factories.token_for(user)
     r = client.post("/api/v1/skus", json={"code": "S-1", "name": "S"}, headers=auth)
     assert r.status_code == 201, r.get_data(as_text=True)
+
+
+# --- 3. trusted proxies: limits per account and per real client -----------------------------------
+
+
+def _via_proxy(app, client_address):
+    app.test_client_class = FreshClient
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.9.9.9"  # the load balancer
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = client_address
+    return client
+
+
+def test_behind_a_trusted_proxy_one_clients_failures_lock_only_that_client(app, db):
+    app.config["CELLWMS_TRUSTED_PROXIES"] = 1
+    factories.user("ivan", ("picker",), badge="B-1")
+    factories.user("root", ("admin",), password="root-pass-1")
+    db.session.commit()
+    attacker = _via_proxy(app, "192.0.2.66")
+    for i in range(30):
+        assert sign_in_badge(attacker, f"X-{i}").status_code == 401
+    assert sign_in_badge(attacker, "B-1").status_code == 429
+    worker = _via_proxy(app, "192.0.2.10")
+    assert sign_in_badge(worker, "B-1").status_code == 302 and signed_in(worker)
+    admin = _via_proxy(app, "192.0.2.11")
+    assert sign_in_password(admin, "root", "root-pass-1").status_code == 302 and signed_in(admin)
+
+
+def test_account_failures_lock_the_account_from_every_client(app, db):
+    app.config["CELLWMS_TRUSTED_PROXIES"] = 1
+    factories.user("root", ("admin",), password="root-pass-1")
+    db.session.commit()
+    for i in range(5):
+        assert sign_in_password(_via_proxy(app, f"192.0.2.{i + 1}"), "root", "wrong").status_code == 401
+    assert sign_in_password(_via_proxy(app, "192.0.2.50"), "root", "root-pass-1").status_code == 429
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(app, db):
+    app.config["CELLWMS_SIGNIN_MAX_PER_ADDRESS"] = 3
+    for i in range(3):  # a client cannot dodge its lock by claiming other addresses
+        assert sign_in_badge(_via_proxy(app, f"192.0.2.{i + 1}"), "X").status_code == 401
+    assert sign_in_badge(_via_proxy(app, "192.0.2.99"), "X").status_code == 429
+
+
+def test_trusted_proxies_come_from_the_environment(monkeypatch, tmp_path):
+    from server.config import load_config
+
+    assert load_config(str(tmp_path))["CELLWMS_TRUSTED_PROXIES"] == 0
+    monkeypatch.setenv("CELLWMS_TRUSTED_PROXIES", "2")
+    assert load_config(str(tmp_path))["CELLWMS_TRUSTED_PROXIES"] == 2
