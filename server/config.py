@@ -41,7 +41,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Live station screens (Server-Sent Events): lifetime before the browser reconnects, poll, keep-alive.
         "CELLWMS_STREAM_SECONDS": float(env.get("CELLWMS_STREAM_SECONDS", "180")),
         "CELLWMS_STREAM_POLL_SECONDS": float(env.get("CELLWMS_STREAM_POLL_SECONDS", "0.3")),
-        "CELLWMS_STREAM_KEEPALIVE_SECONDS": float(env.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", "15")),
+        # Keep-alive comments also find clients that went away (the write fails, the thread is freed).
+        "CELLWMS_STREAM_KEEPALIVE_SECONDS": float(env.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", "5")),
+        # Live streams one user may hold open at once (every worker counts the same, in the database).
+        "CELLWMS_STREAMS_PER_USER": int(env.get("CELLWMS_STREAMS_PER_USER", "2")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
         "CELLWMS_LANGUAGES": ["en", "ru"],

@@ -225,3 +225,99 @@ def test_trusted_proxies_come_from_the_environment(monkeypatch, tmp_path):
     assert load_config(str(tmp_path))["CELLWMS_TRUSTED_PROXIES"] == 0
     monkeypatch.setenv("CELLWMS_TRUSTED_PROXIES", "2")
     assert load_config(str(tmp_path))["CELLWMS_TRUSTED_PROXIES"] == 2
+
+
+# --- 5. live streams: a cap per user, released when the client goes away --------------------------
+
+
+def _stream_place(db):
+    wh = factories.warehouse()
+    factories.station(wh, "PACK-1", "pack")
+    user = factories.user("pavel", ("packer",), badge="B-2002")
+    db.session.commit()
+    return user
+
+
+def _first_chunk(response) -> str:
+    chunk = next(iter(response.response))
+    return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
+def test_streams_per_user_are_capped(app, client, db):
+    from server.services import streams
+
+    app.config.update(CELLWMS_STREAMS_PER_USER=2, CELLWMS_STREAM_POLL_SECONDS=0.05)
+    user_id = _stream_place(db).id
+    sign_in_badge(client, "B-2002")
+    first = client.get("/stations/PACK-1/stream", buffered=False)
+    second = client.get("/stations/PACK-1/stream", buffered=False)
+    assert first.status_code == second.status_code == 200
+    assert _first_chunk(first).startswith("retry:") and _first_chunk(second).startswith("retry:")
+    third = client.get("/stations/PACK-1/stream", buffered=False)
+    assert third.status_code == 429 and third.mimetype == "application/problem+json"
+    assert third.json["type"].endswith("too-many-streams") and third.headers["Retry-After"]
+    # Another user is not affected.
+    factories.user("rita", ("packer",), badge="B-7")
+    db.session.commit()
+    other = app.test_client()
+    sign_in_badge(other, "B-7")
+    fourth = other.get("/stations/PACK-1/stream", buffered=False)
+    assert fourth.status_code == 200
+    fourth.close()
+    # A closed stream gives its place back.
+    first.close()
+    db.session.remove()
+    assert streams.open_count(user_id) == 1
+    again = client.get("/stations/PACK-1/stream", buffered=False)
+    assert again.status_code == 200
+    again.close()
+    second.close()
+    db.session.remove()
+    assert streams.open_count(user_id) == 0
+
+
+def test_a_stream_whose_client_went_away_frees_its_thread(app, client, db):
+    """On a real threaded server: the client closes its socket; the next keep-alive write fails,
+    the stream ends and its lease is given back (well before the stream's lifetime)."""
+    import socket
+    import threading
+    import time
+
+    from werkzeug.serving import make_server
+
+    from server.services import streams
+
+    app.config.update(CELLWMS_STREAM_SECONDS=600, CELLWMS_STREAM_KEEPALIVE_SECONDS=0.1,
+                      CELLWMS_STREAM_POLL_SECONDS=0.05)
+    user_id = _stream_place(db).id
+    sign_in_badge(client, "B-2002")
+    cookie = _cookie(client)
+    db.session.remove()  # this thread holds no transaction while the server's thread works
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
+        sock.sendall(f"GET /stations/PACK-1/stream HTTP/1.1\r\nHost: localhost\r\nCookie: session={cookie}\r\n\r\n"
+                     .encode())
+        head = sock.recv(4096)
+        assert b" 200 " in head.split(b"\r\n", 1)[0], head
+        db.session.remove()
+        assert streams.open_count(user_id) == 1
+        sock.close()
+        deadline = time.monotonic() + 20  # a bound on waiting, not a timing check
+        while time.monotonic() < deadline:
+            db.session.remove()
+            if streams.open_count(user_id) == 0:
+                break
+            time.sleep(0.1)
+        assert streams.open_count(user_id) == 0
+    finally:
+        server.shutdown()
+
+
+def test_streams_setting_from_the_environment(monkeypatch, tmp_path):
+    from server.config import load_config
+
+    assert load_config(str(tmp_path))["CELLWMS_STREAMS_PER_USER"] == 2
+    monkeypatch.setenv("CELLWMS_STREAMS_PER_USER", "4")
+    assert load_config(str(tmp_path))["CELLWMS_STREAMS_PER_USER"] == 4

@@ -114,3 +114,17 @@ class SignInFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class StreamLease(db.Model):
+    """One open live stream (Server-Sent Events) of a user, so that every server worker can count a
+    user's streams against CELLWMS_STREAMS_PER_USER. Deleted when the stream ends; a lease whose
+    process died lapses at `expires_at` (the stream's longest lifetime)."""
+
+    __tablename__ = "stream_leases"
+    __table_args__ = (Index("ix_stream_leases_user_id_expires_at", "user_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
