@@ -121,6 +121,7 @@ def test_pages_carry_security_headers(client, db):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         csp = r.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp
+        assert "connect-src 'self' http://127.0.0.1:*" in csp  # station screens read their agent's /status
     sign_in_badge(client, "B-1")
     html = client.get("/").get_data(as_text=True)
     # Every script of a page is a file of ours or carries the answer's nonce.

@@ -6,9 +6,11 @@ import secrets
 
 from flask import g
 
+# A station screen reads its local agent's /status (?agent=http://127.0.0.1:PORT).
+AGENT_ORIGINS = "http://127.0.0.1:* http://localhost:*"
 # Inline style attributes (progress bars, map legend) are allowed; inline scripts need the nonce.
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+       "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' {agents}; object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
@@ -27,5 +29,5 @@ def init_security_headers(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
+        response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce(), agents=AGENT_ORIGINS))
         return response
