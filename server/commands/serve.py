@@ -96,10 +96,9 @@ def demo(port, host, no_stations):
         click.echo(f"  sign in:  {base}/sign-in")
         click.echo(f"  API:      {base}/api/v1/openapi.json")
         click.echo("")
-        click.echo("sign-in details (scan or type the badge code; supervisors and admins: badge + PIN or password):")
+        click.echo("sign-in details (scan or type the badge code; supervisors and admins may use a password):")
         for u in users:
-            secret = " ".join(part for part in (
-                f"PIN {u.pin}" if u.pin else "", f"password {u.password}" if u.password else "") if part)
+            secret = f"password {u.password}" if u.password else ""
             click.echo(f"  {', '.join(u.roles):<11} {u.username:<11} badge {u.badge:<9} {secret}".rstrip())
         click.echo("station tokens (new at every start):")
         for code, token in tokens.items():
