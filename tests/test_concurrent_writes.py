@@ -22,6 +22,16 @@ from tests.putaway_helpers import putaway_warehouse, received_delivery
 JOIN_TIMEOUT = 30  # seconds: a test that hangs on a lock fails instead of blocking the run
 
 
+
+def _run_together(run, count: int, what: str) -> None:
+    """`run(n)` for n in range(count), each in its own thread started at once; none may hang."""
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT)
+        assert not thread.is_alive(), f"a concurrent {what} hung"
+
 def at_once(app, jobs, *, hold: float = 0.2):
     """Run each job(n) in its own thread and app context, all started together. A job returns a
     value or raises; the transaction it leaves open is committed after `hold` seconds (so the
@@ -43,12 +53,7 @@ def at_once(app, jobs, *, hold: float = 0.2):
             finally:
                 _db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-        assert not thread.is_alive(), "a concurrent write hung"
+    _run_together(run, len(jobs), "write")
     return results
 
 
@@ -126,12 +131,7 @@ def requests_at_once(app, calls):
         except BaseException as error:  # noqa: BLE001 - a 500 in TESTING mode is raised here
             results[n] = error
 
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-        assert not thread.is_alive(), "a concurrent request hung"
+    _run_together(run, len(calls), "request")
     return results
 
 
