@@ -1,4 +1,4 @@
-"""Routing benchmark instances and results (shared/bench/routing-instances.md): a generator over
+"""Routing benchmark instances and results (docs/benchmarks.md): a generator over
 the literature's grid, JSON Lines readers and writers, and a scorer that recomputes every length
 from its order."""
 

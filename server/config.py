@@ -40,6 +40,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_STREAM_SECONDS": float(env.get("CELLWMS_STREAM_SECONDS", "180")),
         "CELLWMS_STREAM_POLL_SECONDS": float(env.get("CELLWMS_STREAM_POLL_SECONDS", "0.3")),
         "CELLWMS_STREAM_KEEPALIVE_SECONDS": float(env.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", "15")),
+        # Failed sign-ins: the window and the limits per account and per client address.
+        "CELLWMS_SIGNIN_WINDOW_SECONDS": int(env.get("CELLWMS_SIGNIN_WINDOW_SECONDS", "900")),
+        "CELLWMS_SIGNIN_MAX_PER_USER": int(env.get("CELLWMS_SIGNIN_MAX_PER_USER", "5")),
+        "CELLWMS_SIGNIN_MAX_PER_ADDRESS": int(env.get("CELLWMS_SIGNIN_MAX_PER_ADDRESS", "30")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
         "CELLWMS_LANGUAGES": ["en", "ru"],

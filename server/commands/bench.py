@@ -1,4 +1,4 @@
-"""`cellwms bench route|generate|score`: routing benchmark files (shared/bench/routing-instances.md).
+"""`cellwms bench route|generate|score`: routing benchmark files (docs/benchmarks.md).
 
 The benchmark code lives in `bench/` of a source checkout; these commands load it from there.
 """

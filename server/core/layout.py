@@ -1,7 +1,7 @@
 """The walking geometry of one warehouse: parallel aisles, blocks and cross aisles, depots.
 
 The model is the order-picking literature's (Ratliff & Rosenthal 1983; Roodbergen & de Koster
-2001), as `shared/bench/routing-instances.md` defines it:
+2001), as docs/benchmarks.md defines it:
 
 - aisle `a` (0 .. A-1) runs along x = a * P; pick faces on both sides are picked from its centre;
 - B blocks lie between B + 1 cross aisles; cross aisle c (0 = front, B = back) has its centre
@@ -61,7 +61,7 @@ class Layout:
 
     @classmethod
     def from_bench(cls, spec: dict) -> "Layout":
-        """From the `layout` object of a benchmark instance (shared/bench/routing-instances.md)."""
+        """From the `layout` object of a benchmark instance (docs/benchmarks.md)."""
         try:
             return cls(
                 aisles=spec["aisles"],
