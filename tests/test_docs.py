@@ -208,3 +208,14 @@ def test_benchmark_formats_are_the_ones_bench_reads_and_writes():
     documented = set(re.findall(r"^\| `(?:layout\.)?([a-z_]+)`(?:, `layout\.([a-z_]+)`)?", text, re.M))
     names = {n for pair in documented for n in pair if n}
     assert set(written["layout"]) | set(written) | set(result.to_json()) <= names | {"layout"}
+
+
+def test_sign_in_limits_come_from_the_environment(tmp_path, monkeypatch):
+    from server.config import load_config
+
+    monkeypatch.setenv("SECRET_KEY", "x")
+    assert load_config(str(tmp_path))["CELLWMS_SIGNIN_MAX_PER_USER"] == 5
+    for name, value in (("CELLWMS_SIGNIN_MAX_PER_USER", 3), ("CELLWMS_SIGNIN_MAX_PER_ADDRESS", 7),
+                        ("CELLWMS_SIGNIN_WINDOW_SECONDS", 60)):
+        monkeypatch.setenv(name, str(value))
+        assert load_config(str(tmp_path))[name] == value
