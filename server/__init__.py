@@ -53,6 +53,10 @@ def create_app(config: dict | None = None):
     from server import cli
 
     cli.register_commands(app)
+
+    from server.proxies import TrustedProxies
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app)
     return app
 
 

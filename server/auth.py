@@ -5,10 +5,11 @@ Every endpoint states the roles it admits with `@roles_required(...)`; admins pa
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request, session
 from flask_login import current_user
 
 from server.extensions import csrf, db, login_manager
@@ -17,6 +18,7 @@ from server.models.base import utcnow
 from server.problems import Problem
 
 TOKEN_BYTES = 32
+SIGNED_IN_AT = "signed_in_at"  # session key: when this session signed in (epoch seconds)
 
 
 def new_token() -> tuple[str, str]:
@@ -105,19 +107,40 @@ def init_app(app) -> None:
     login_manager.login_view = "web.sign_in"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        # "<user id>.<session version>": a cookie from before a sign-out (older version) or past the
+        # maximum session lifetime names nobody.
+        user_id, _, version = str(session_id).partition(".")
+        if not (user_id.isdigit() and version.isdigit()) or session_expired():
+            return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        if user is None or not user.active or (user.session_version or 0) != int(version):
+            return None
+        return user
 
     @app.before_request
     def check_csrf():
-        # Forms and cookie-authenticated API calls carry a CSRF token; bearer-token calls need none,
-        # nor do API calls without any credentials (they get 401).
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and _bearer_token() is None:
-            if request.path.startswith("/api/") and not current_user.is_authenticated:
-                return
-            csrf.protect()
+        # Forms and cookie-authenticated API calls carry a CSRF token. Only a valid bearer token (a
+        # real API principal: it is what authenticates the call, never the cookie) needs none; an
+        # unknown one is refused here (401) instead of waiving the check. API calls without any
+        # credentials need none either (they get 401).
+        if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        if _bearer_token() is not None and current_principal() is not None:
+            return  # _resolve_principal raised 401 for an unknown token; a known one is the caller
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            return
+        csrf.protect()
 
 
 def touch_login(user: User) -> None:
     user.last_login_at = utcnow()
+    session[SIGNED_IN_AT] = int(time.time())
+
+
+def session_expired() -> bool:
+    """True when this session was signed in longer ago than CELLWMS_SESSION_MAX_SECONDS."""
+    signed_in_at = session.get(SIGNED_IN_AT)
+    if not isinstance(signed_in_at, int):
+        return True
+    return time.time() - signed_in_at > current_app.config["CELLWMS_SESSION_MAX_SECONDS"]

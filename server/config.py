@@ -17,6 +17,10 @@ def _normalize_database_url(url: str) -> str:
     return url
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     env = os.environ
@@ -39,7 +43,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Live station screens (Server-Sent Events): lifetime before the browser reconnects, poll, keep-alive.
         "CELLWMS_STREAM_SECONDS": float(env.get("CELLWMS_STREAM_SECONDS", "180")),
         "CELLWMS_STREAM_POLL_SECONDS": float(env.get("CELLWMS_STREAM_POLL_SECONDS", "0.3")),
-        "CELLWMS_STREAM_KEEPALIVE_SECONDS": float(env.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", "15")),
+        # Keep-alive comments also find clients that went away (the write fails, the thread is freed).
+        "CELLWMS_STREAM_KEEPALIVE_SECONDS": float(env.get("CELLWMS_STREAM_KEEPALIVE_SECONDS", "5")),
+        # Live streams one user may hold open at once (every worker counts the same, in the database).
+        "CELLWMS_STREAMS_PER_USER": int(env.get("CELLWMS_STREAMS_PER_USER", "2")),
         # Failed sign-ins: the window and the limits per account and per client address.
         "CELLWMS_SIGNIN_WINDOW_SECONDS": int(env.get("CELLWMS_SIGNIN_WINDOW_SECONDS", "900")),
         "CELLWMS_SIGNIN_MAX_PER_USER": int(env.get("CELLWMS_SIGNIN_MAX_PER_USER", "5")),
@@ -49,7 +56,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_LANGUAGES": ["en", "ru"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Cookies only over HTTPS: set CELLWMS_SECURE_COOKIES=1 wherever the site is served by HTTPS.
+        "SESSION_COOKIE_SECURE": _flag(env.get("CELLWMS_SECURE_COOKIES", env.get("SESSION_COOKIE_SECURE", "0"))),
+        "REMEMBER_COOKIE_SECURE": _flag(env.get("CELLWMS_SECURE_COOKIES", env.get("SESSION_COOKIE_SECURE", "0"))),
+        # Reverse proxies / load balancers in front of the server whose X-Forwarded-* headers are believed.
+        "CELLWMS_TRUSTED_PROXIES": int(env.get("CELLWMS_TRUSTED_PROXIES", "0")),
+        # A session signs out by itself this long after its sign-in, however active it is.
+        "CELLWMS_SESSION_MAX_SECONDS": int(env.get("CELLWMS_SESSION_MAX_SECONDS", str(12 * 3600))),
         "REMEMBER_COOKIE_DURATION": 12 * 3600,
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,

@@ -185,7 +185,8 @@ def test_the_agents_endpoints_want_a_station_token(client, db, setup):
         check(403, "station-token-required", setup["picker_auth"])
     # A signed-in session is a user, not a station.
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(setup["boss"].id), True
+        session["_user_id"], session["_fresh"] = setup["boss"].get_id(), True
+        session["signed_in_at"] = int(time.time())
     assert_problem(client.get(JOBS + "?wait=0"), 403, "station-token-required")
     assert count(db, StationEvent) == 0
 

@@ -70,6 +70,10 @@ def test_seed_small_demo_is_consistent(db):
         assert user.badge_code == demo_user.badge
         if demo_user.password:
             assert user.check_password(demo_user.password)
+        if demo_user.pin:
+            assert user.check_pin(demo_user.pin)
+        if set(demo_user.roles) & {"supervisor", "admin"}:
+            assert user.pin_hash, f"{demo_user.username} would sign in by a badge alone"
     assert {s.kind for s in db.session.execute(select(Station)).scalars()} == {"dock", "pack", "handoff"}
 
     again = seed_demo(SMALL)
@@ -165,6 +169,7 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
             assert response.status == 200
         text = "".join(output)
         assert "BDG-1001" in text and "supervisor-demo" in text
+        assert re.search(r"admin\s+admin\s+badge BDG-9001\s+PIN 9130", text)
         for template in ("cell-label", "sku-sticker", "tote-label", "badge", "shipping-label", "packing-slip",
                          "handoff-act", "receiving-act"):
             assert f"printed {template} ->" in text

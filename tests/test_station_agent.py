@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
@@ -114,9 +115,28 @@ def make_agent(tmp_path, server_url, token="t", **options) -> tuple[Agent, Scann
     return agent, scanner, printer
 
 
-def get_status(agent: Agent) -> tuple[dict, dict]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{agent.status_port}/status", timeout=5) as resp:
+def get_status(agent: Agent, headers: dict | None = None) -> tuple[dict, dict]:
+    request = urllib.request.Request(f"http://127.0.0.1:{agent.status_port}/status", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read()), dict(resp.headers)
+
+
+def test_status_is_readable_only_by_the_servers_origin_and_names_nobody(tmp_path):
+    """Issue 12: /status sent `Access-Control-Allow-Origin: *` with the worker's name and last scan."""
+    agent, _, _ = make_agent(tmp_path, "http://127.0.0.1:9/")
+    agent.last_prompt = {"user": "Ivan Petrov", "title": "Scan a cell", "event_id": "e1"}
+    agent.start()
+    try:
+        status, headers = get_status(agent, {"Origin": "http://127.0.0.1:9"})
+        assert headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:9"
+        assert "Ivan" not in json.dumps(status) and "last_prompt" not in status
+        _, headers = get_status(agent, {"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in headers
+        with pytest.raises(urllib.error.HTTPError) as refused:  # DNS rebinding: a foreign host name
+            get_status(agent, {"Host": f"evil.example:{agent.status_port}"})
+        assert refused.value.code == 403
+    finally:
+        agent.stop()
 
 
 # --- without a server ---------------------------------------------------------------------
@@ -137,12 +157,12 @@ def test_offline_agent_keeps_queuing_and_its_status_says_so(tmp_path):
         ids = [scanner.scan(f"CELL-{i}") for i in range(50)]
         wait_for(lambda: agent.online is False, "the agent to notice it is offline")
         status, headers = get_status(agent)
-        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Origin" not in headers  # no Origin: no CORS grant
         assert status["station"] == "pack-1" and status["online"] is False
         assert status["waiting"] == 50 and status["oldest_at"] and status["media_waiting"] == 0
         assert status["devices"]["scanner"]["state"] == "up"
-        assert set(status) >= {"station", "online", "waiting", "oldest_at", "media_waiting", "devices",
-                               "last_prompt", "server"}
+        assert set(status) >= {"station", "online", "waiting", "oldest_at", "media_waiting", "devices", "server"}
+        assert "last_prompt" not in status  # who works here and what was scanned stay in the agent
     finally:
         agent.stop()
     assert [e["event_id"] for e in Outbox(tmp_path / "outbox.db").pending(100)] == ids
@@ -214,7 +234,8 @@ def test_scans_reach_the_server_in_order_once_with_prompts(tmp_path, db, server,
         assert agent.online is True
         status, _ = get_status(agent)
         assert status["online"] is True and status["waiting"] == 0
-        assert status["last_prompt"] and status["last_prompt"]["event_id"] == ids[-1]
+        assert agent.status()["last_prompt"]["event_id"] == ids[-1]
+        assert "last_prompt" not in status
     finally:
         agent.stop()
     events = stored_events(db, st)

@@ -96,9 +96,10 @@ def demo(port, host, no_stations):
         click.echo(f"  sign in:  {base}/sign-in")
         click.echo(f"  API:      {base}/api/v1/openapi.json")
         click.echo("")
-        click.echo("sign-in details (scan or type the badge code; supervisors and admins may use a password):")
+        click.echo("sign-in details (scan or type the badge code; supervisors and admins: badge + PIN or password):")
         for u in users:
-            secret = f"password {u.password}" if u.password else ""
+            secret = " ".join(part for part in (
+                f"PIN {u.pin}" if u.pin else "", f"password {u.password}" if u.password else "") if part)
             click.echo(f"  {', '.join(u.roles):<11} {u.username:<11} badge {u.badge:<9} {secret}".rstrip())
         click.echo("station tokens (new at every start):")
         for code, token in tokens.items():

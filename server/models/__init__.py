@@ -18,7 +18,7 @@ from server.models.inbound import (
     ReceivingQuestion,
 )
 from server.models.orders import Order, OrderStatus
-from server.models.people import ApiToken, Role, SignInFailure, User
+from server.models.people import ApiToken, Role, SignInFailure, StreamLease, User
 from server.models.shipping import Parcel
 from server.models.stations import (
     FlowState,
@@ -37,7 +37,7 @@ from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse,
 __all__ = [
     "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
     "FlowState", "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
-    "KIND_EFFECTS", "ApiToken", "AuditEntry", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
+    "KIND_EFFECTS", "ApiToken", "StreamLease", "AuditEntry", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
     "Tote", "User", "Warehouse", "Zone", "ZoneKind",

@@ -40,6 +40,9 @@ class User(UserMixin, Timestamped, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of the id a session cookie carries (get_id); bumped at sign-out, so every earlier cookie
+    # of this user stops working (server.auth's user loader compares it).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def roles(self) -> set[str]:
@@ -62,6 +65,13 @@ class User(UserMixin, Timestamped, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active
+
+    def get_id(self) -> str:  # flask-login: what the session cookie names
+        return f"{self.id}.{self.session_version or 0}"
+
+    def revoke_sessions(self) -> None:
+        """Every session cookie issued to this user so far stops working (the caller commits)."""
+        self.session_version = (self.session_version or 0) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -104,3 +114,17 @@ class SignInFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class StreamLease(db.Model):
+    """One open live stream (Server-Sent Events) of a user, so that every server worker can count a
+    user's streams against CELLWMS_STREAMS_PER_USER. Deleted when the stream ends; a lease whose
+    process died lapses at `expires_at` (the stream's longest lifetime)."""
+
+    __tablename__ = "stream_leases"
+    __table_args__ = (Index("ix_stream_leases_user_id_expires_at", "user_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -51,6 +51,7 @@ class DemoUser:
     roles: tuple[str, ...]
     badge: str
     password: str | None = None
+    pin: str | None = None  # supervisors and admins never sign in by a badge alone
 
 
 DEMO_USERS = (
@@ -60,8 +61,8 @@ DEMO_USERS = (
     DemoUser("packer", "Мария Иванова", ("packer",), "BDG-1004"),
     DemoUser("dispatcher", "Сергей Волков", ("dispatcher",), "BDG-1005"),
     DemoUser("returns", "Елена Соколова", ("returns",), "BDG-1006"),
-    DemoUser("supervisor", "Наталья Морозова", ("supervisor",), "BDG-2001", "supervisor-demo"),
-    DemoUser("admin", "Admin", ("admin",), "BDG-9001", "admin-demo"),
+    DemoUser("supervisor", "Наталья Морозова", ("supervisor",), "BDG-2001", "supervisor-demo", "2046"),
+    DemoUser("admin", "Admin", ("admin",), "BDG-9001", "admin-demo", "9130"),
 )
 DEMO_STATIONS = (
     ("DOCK-1", "dock", "Приёмка, ворота 1"),
@@ -154,6 +155,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
         user.roles = u.roles
         if u.password:
             user.set_password(u.password)
+        user.set_pin(u.pin)
         db.session.add(user)
     for code, kind, name in DEMO_STATIONS:
         db.session.add(Station(code=code, kind=kind, name=name, warehouse_id=warehouse.id, token_hash=new_token()[1]))

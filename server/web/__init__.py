@@ -15,3 +15,6 @@ def init_web(app) -> None:
     app.register_blueprint(warehouse_map.maps)
     app.register_blueprint(admin_layout.admin)  # the admin pages, the layout's among them
     errors.init_errors(app)
+    from server.web.security_headers import init_security_headers
+
+    init_security_headers(app)

@@ -28,6 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.auth import touch_login
 from server.extensions import db
 from server.models import Role, User
+from server.services import accounts
 from server.web import signin_limits as limits
 from server.web.flows import flows_for
 
@@ -130,6 +131,10 @@ def _sign_in_badge(raw: str, next_url: str | None):
         limits.record_failure(address)
         return _fail("sign_in.html", _("This badge is not recognised. Scan again or ask a supervisor."), 401,
                      next=next_url)
+    if user.roles & accounts.PRIVILEGED and not user.pin_hash:
+        # DESIGN: supervisors and admins sign in by badge + PIN or by password, never a badge alone.
+        return _fail("sign_in.html", _("Supervisors and administrators sign in with a badge and PIN or with "
+                                       "username and password."), 401, next=next_url)
     if user.pin_hash:
         if limits.is_locked(limits.user_key(user.id)):
             return _fail("sign_in.html", _locked_message(), 429, next=next_url)
@@ -195,6 +200,9 @@ def _sign_in_password(username: str, password: str, next_url: str | None):
 @web.post("/sign-out")
 def sign_out():
     device_locale = session.get("locale")
+    if current_user.is_authenticated:
+        current_user.revoke_sessions()  # a copy of this session's cookie no longer signs anyone in
+        db.session.commit()
     logout_user()
     session.clear()
     if device_locale:

@@ -30,6 +30,7 @@ from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
+from server.services import streams
 from server.services.stations import create_job, job_json, station_health
 from server.web.handheld import event_id_of, key_payload, plural_texts, scan_payload
 
@@ -331,8 +332,14 @@ def stream(code: str):
     interval = config["CELLWMS_STREAM_POLL_SECONDS"]
     keepalive = config["CELLWMS_STREAM_KEEPALIVE_SECONDS"]
     lifetime = config["CELLWMS_STREAM_SECONDS"]
+    lease = streams.take(current_user.id, config["CELLWMS_STREAMS_PER_USER"], lifetime)
+    if lease is None:
+        raise Problem(429, "too-many-streams",
+                      _("You have too many live screens open. Close one and try again."),
+                      headers={"Retry-After": str(int(keepalive) + 1)})
     # Nothing of this request's session may stay open while the stream runs.
     db.session.commit()
+    write_engine = db.engine
 
     def events():
         nonlocal after
@@ -340,6 +347,8 @@ def stream(code: str):
         health_seen: list = []
         started = last_sent = time.monotonic()
         yield "retry: 2000\n\n"
+        # A write to a client that went away fails (the server then closes this generator and
+        # the thread is free): the keep-alive comes often enough to notice it soon.
         while True:
             try:
                 messages, after = poll(engine, station_id, after, jobs_seen, health_seen)
@@ -357,5 +366,17 @@ def stream(code: str):
                 return  # the browser reconnects with Last-Event-ID
             time.sleep(interval)
 
-    return Response(events(), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response = Response(events(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    released = []
+
+    def release():
+        if not released:
+            released.append(True)
+            try:
+                streams.give_back(write_engine, lease)
+            except SQLAlchemyError as error:  # it lapses at its expiry instead
+                log.warning("stream lease %s not given back: %s", lease, error)
+
+    response.call_on_close(release)
+    return response

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 from terminal.backoff import Backoff
 from terminal.station.link import Link, LinkError, Offline, Refused, Unauthorized
@@ -385,14 +386,37 @@ class Agent:
             "error": self.fatal or (self.offline_reason if self.online is False else ""),
         }
 
+    # What GET /status answers over HTTP: the link, the queue and the devices; never who works here
+    # or what was scanned (the last prompt stays in status() for the agent's own use).
+    PUBLIC_STATUS = ("station", "online", "waiting", "oldest_at", "media_waiting", "held", "devices", "server",
+                     "error")
+
+    def public_status(self) -> dict:
+        status = self.status()
+        return {key: status[key] for key in self.PUBLIC_STATUS}
+
+    def server_origin(self) -> str:
+        """scheme://host[:port] of --server: the only origin whose pages may read /status."""
+        url = urlsplit(self.link.server_url)
+        return f"{url.scheme}://{url.netloc}".lower()
+
     def _start_status_server(self) -> None:
         agent = self
+        allowed_hosts = {"127.0.0.1", "localhost", "[::1]"}
 
         class Handler(BaseHTTPRequestHandler):
+            def _host_ok(self) -> bool:
+                # Another site's page reaching 127.0.0.1 by a name of its own (DNS rebinding) is refused.
+                host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+                return host in allowed_hosts
+
             def _send(self, code: int, body: bytes = b""):
                 self.send_response(code)
-                self.send_header("Access-Control-Allow-Origin", "*")
-                self.send_header("Access-Control-Allow-Methods", "GET, OPTIONS")
+                origin = (self.headers.get("Origin") or "").rstrip("/").lower()
+                if origin and origin == agent.server_origin():
+                    self.send_header("Access-Control-Allow-Origin", origin)
+                    self.send_header("Access-Control-Allow-Methods", "GET, OPTIONS")
+                self.send_header("Vary", "Origin")
                 self.send_header("Cache-Control", "no-store")
                 if body:
                     self.send_header("Content-Type", "application/json")
@@ -401,9 +425,11 @@ class Agent:
                 self.wfile.write(body)
 
             def do_GET(self):
+                if not self._host_ok():
+                    return self._send(403, b'{"error": "forbidden"}')
                 if self.path.split("?")[0] != "/status":
                     return self._send(404, b'{"error": "not found"}')
-                self._send(200, json.dumps(agent.status()).encode())
+                self._send(200, json.dumps(agent.public_status()).encode())
 
             def do_OPTIONS(self):
                 self._send(204)

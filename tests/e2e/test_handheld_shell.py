@@ -107,7 +107,7 @@ def test_every_handheld_page_fits_a_360x640_screen(page, site, language):
             one_line = cell.evaluate("e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().height"
                                      " < 1.6 * parseFloat(getComputedStyle(e).fontSize)")
             assert one_line, path
-        page.wait_for_function(f"document.activeElement === document.querySelector('{field}')")
+        page.wait_for_function(f"() => document.activeElement === document.querySelector('{field}')")
         if os.environ.get("CELLWMS_SCREENSHOTS"):
             name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
             page.screenshot(path=os.path.join(os.environ["CELLWMS_SCREENSHOTS"], f"{language}-{name}.png"))
@@ -167,7 +167,7 @@ def test_plural_forms_in_the_page_script(page, site):
     page.locator(".bar .menu summary").click()
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.wait_for_function("window.cellwmsHandheld !== undefined")  # the page's scripts ran
+    page.wait_for_function("() => window.cellwmsHandheld !== undefined")  # the page's scripts ran
     words = page.evaluate("n => n.map(k => cellwms.counted(cellwmsHandheld.texts.units, k))", [1, 2, 21])
     assert words == ["1 unit", "2 units", "21 units"]
 
@@ -193,7 +193,7 @@ def test_a_scan_whose_answer_was_lost_is_sent_again_and_stored_once(page, db, si
         page.keyboard.type(KETTLE)
         page.keyboard.press("Enter")
     expect(page.locator("#prompt")).to_have_class(re.compile("sound-ok"))
-    page.wait_for_function("document.getElementById('handheld').dataset.waiting === 'no'")
+    page.wait_for_function("() => document.getElementById('handheld').dataset.waiting === 'no'")
     expect(page.locator("#send-state")).to_be_hidden()
     page.wait_for_function("() => document.querySelector('.rline[data-received=\"2\"]') !== null")
     assert len(bodies) == 3, bodies
