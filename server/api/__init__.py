@@ -21,8 +21,9 @@ from server.auth import current_principal
 from server.extensions import db
 from server.models import IdempotencyRecord
 from server.problems import HTTP_SLUGS, Problem, problem_response
-from server.services.db_errors import RETRY_AFTER_S, is_transient, sqlstate_of
+from server.services.db_errors import RETRY_AFTER_S, is_transient, is_unique_violation, sqlstate_of
 from server.services.errors import DomainError
+from server.web.errors import conflict_response
 
 API_PREFIX = "/api/v1"
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -74,6 +75,9 @@ def init_api(app) -> None:
 
     @app.errorhandler(DBAPIError)
     def on_database_error(error: DBAPIError):
+        if is_unique_violation(error):
+            db.session.rollback()
+            return conflict_response()
         if not is_transient(error):
             raise error  # a bug: the usual 500
         db.session.rollback()
@@ -132,13 +136,15 @@ def init_api(app) -> None:
             )
         try:
             db.session.commit()
-        except IntegrityError:
+        except IntegrityError as error:
             # A concurrent call with the same key won the race: answer with its response.
             db.session.rollback()
             record = _find_record(principal.key, key) if key and principal else None
-            if record is None:
-                raise
-            return _replay(record)
+            if record is not None:
+                return _replay(record)
+            if is_unique_violation(error):
+                return conflict_response()
+            raise
         except DBAPIError as error:
             if not is_transient(error):
                 raise

@@ -3,7 +3,7 @@ could not be had in time, a lost connection. The whole unit of work is rolled ba
 is told to try again (HTTP 503 with Retry-After); such an error is never stored as the outcome of
 an input, because the same input succeeds when sent again."""
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 # PostgreSQL SQLSTATEs: class 40 (transaction rollback: serialization_failure 40001, deadlock_detected
 # 40P01, ...), lock_not_available 55P03, class 08 (connection exceptions), admin/crash shutdown and
@@ -13,6 +13,9 @@ TRANSIENT_SQLSTATES = {"55P03", "57P01", "57P02", "57P03", "53300"}
 # SQLite: another connection holds the write lock longer than the busy timeout.
 TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database table is locked", "database is busy")
 RETRY_AFTER_S = 1
+# A unique index refused a row: PostgreSQL unique_violation, SQLite's own message.
+UNIQUE_SQLSTATE = "23505"
+UNIQUE_SQLITE_MESSAGE = "unique constraint failed"
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -31,3 +34,14 @@ def is_transient(error: BaseException) -> bool:
         return state.startswith(TRANSIENT_SQLSTATE_PREFIXES) or state in TRANSIENT_SQLSTATES
     message = str(getattr(error, "orig", error)).lower()
     return any(text in message for text in TRANSIENT_SQLITE_MESSAGES)
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """True when a unique index refused a row: the same thing was written by a concurrent request
+    between this request's check and its insert (sent one after the other, the check refuses it)."""
+    if not isinstance(error, IntegrityError):
+        return False
+    state = sqlstate_of(error)
+    if state:
+        return state == UNIQUE_SQLSTATE
+    return UNIQUE_SQLITE_MESSAGE in str(getattr(error, "orig", error)).lower()

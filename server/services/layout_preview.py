@@ -4,11 +4,12 @@ server.services.layout (the CLI's `cellwms layout apply --prune`); cells with le
 no stock are kept, as the CLI keeps them.
 """
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.extensions import db
 from server.models import Cell, Quant, Warehouse, Zone
@@ -56,7 +57,7 @@ def parse_text(text: str) -> LayoutSpec:
 
 def preview(spec: LayoutSpec) -> LayoutPreview:
     """What applying `spec` (with removal of cells it no longer names) would change. Writes nothing:
-    the dry run's session changes are rolled back."""
+    the dry run's session changes are rolled back (to a savepoint)."""
     code = spec.warehouse["code"]
     warehouse_id = db.session.execute(select(Warehouse.id).filter_by(code=code)).scalar_one_or_none()
     in_file = {c.address for c in spec.cells}
@@ -72,10 +73,12 @@ def preview(spec: LayoutSpec) -> LayoutPreview:
                 select(Quant.cell_id, func.sum(Quant.quantity)).where(Quant.cell_id.in_(gone[chunk:chunk + 1000]),
                                                                       Quant.quantity > 0)
                 .group_by(Quant.cell_id)).all())
+    # A savepoint, not the transaction: apply_file's lock on the layout is held through the preview.
+    dry_run = db.session.begin_nested()
     try:
         report = apply_layout(spec, dry_run=True, prune=True)
     finally:
-        db.session.rollback()
+        dry_run.rollback()
     removed = sorted(address for address in existing if address not in in_file)
     with_stock = [(address, int(stock[existing[address]])) for address in removed if existing[address] in stock]
     stocked = {address for address, _units in with_stock}
@@ -96,6 +99,7 @@ def apply_file(text: str, actor) -> LayoutReport:
     """Apply a layout file's text after the same checks as its preview; audited. The caller commits.
     Refused (DomainError 409) when a cell it removes holds stock; LayoutError for a bad file."""
     spec = parse_text(text)
+    _hold_warehouse_layout(spec.warehouse["code"])
     checked = preview(spec)
     if checked.refused:
         raise DomainError(409, "removed-cell-holds-stock",
@@ -107,3 +111,13 @@ def apply_file(text: str, actor) -> LayoutReport:
                  cells_created=report.cells.created, cells_updated=report.cells.updated,
                  cells_removed=report.pruned, cells_kept=report.kept)
     return report
+
+
+def _hold_warehouse_layout(code: str) -> None:
+    """One layout change per warehouse code at a time (a PostgreSQL transaction-level advisory lock,
+    also when the warehouse does not exist yet): a twin applied at the same moment waits, then
+    previews and applies against what the first one made. SQLite's write lock already does this."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"cellwms-layout\n{code}".encode()).digest()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": int.from_bytes(digest[:8], "big", signed=True)})

@@ -26,16 +26,29 @@ def store(event_rows: list[dict], scan_rows: list[dict]) -> None:
 
 
 def station_session(station_id: int, *, lock: bool = False) -> StationSession:
-    session = db.session.get(StationSession, station_id, with_for_update=lock or None, populate_existing=lock)
-    if session is None:
-        session = StationSession(station_id=station_id)
-        db.session.add(session)
-    return session
+    return _session_row(StationSession, StationSession.station_id, station_id, lock)
 
 
 def handheld_session(user: User, *, lock: bool = False) -> HandheldSession:
-    session = db.session.get(HandheldSession, user.id, with_for_update=lock or None, populate_existing=lock)
+    return _session_row(HandheldSession, HandheldSession.user_id, user.id, lock)
+
+
+def _session_row(model, key_column, key: int, lock: bool):
+    """The session row of a station or handheld. Locked: made first if missing by an insert that
+    a twin's insert at the same moment cannot fail (ON CONFLICT DO NOTHING), then locked, so two
+    first inputs at once both find one row and go one after the other."""
+    if lock:
+        db.session.execute(_insert_missing(model).values({key_column.key: key}).on_conflict_do_nothing())
+    session = db.session.get(model, key, with_for_update=lock or None, populate_existing=lock)
     if session is None:
-        session = HandheldSession(user_id=user.id)
+        session = model(**{key_column.key: key})
         db.session.add(session)
     return session
+
+
+def _insert_missing(model):
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    return upsert(model)

@@ -325,15 +325,26 @@ def receive_lines(
         # In key order, so two receipts into the same quants lock them in the same order (no deadlock).
         for key, quantity in sorted(totals.items(), key=lambda item: (*item[0][:3], item[0][3] or NO_EXPIRY))
     ]
+    _lock_cells(sorted({key[0] for key in totals}))
+    _check_receipt_fits(totals)
     for i in range(0, len(movements), BULK_CHUNK * 5):
         db.session.execute(insert(Movement), movements[i : i + BULK_CHUNK * 5])
-    _check_receipt_fits(totals)
     for i in range(0, len(new_quants), BULK_CHUNK * 5):
         db.session.execute(_add_to_quants(), new_quants[i : i + BULK_CHUNK * 5])
     db.session.flush()
     for quant in [obj for obj in db.session.identity_map.values() if isinstance(obj, Quant)]:
         db.session.expire(quant)  # changed under the ORM: read again when used
     return len(movements)
+
+
+def _lock_cells(cell_ids: list[int]) -> None:
+    """Lock the cells a bulk receipt goes into, in id order (as lock_cell does for one), before their
+    fill is read: a receipt at the same moment into the same cell waits instead of reading stale fill."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: the transaction already holds the write lock
+    for i in range(0, len(cell_ids), BULK_CHUNK):
+        db.session.execute(select(Cell.id).where(Cell.id.in_(cell_ids[i : i + BULK_CHUNK]))
+                           .order_by(Cell.id).with_for_update())
 
 
 def _check_receipt_fits(totals: dict[tuple, int]) -> None:

@@ -376,7 +376,12 @@ def accept(delivery_id: int):
     if delivery.status != DeliveryStatus.closed:
         flash(_("Only a closed delivery can be accepted."), "error")
         return redirect(url_for("receiving.discrepancies", delivery_id=delivery.id))
-    service.accept_discrepancies(delivery, user=current_user._get_current_object())
+    try:  # the service checks again on the locked row: a twin accept at the same moment lands here
+        service.accept_discrepancies(delivery, user=current_user._get_current_object())
+    except DomainError:
+        db.session.rollback()
+        flash(_("Only a closed delivery can be accepted."), "error")
+        return redirect(url_for("receiving.discrepancies", delivery_id=delivery_id))
     db.session.commit()
     flash(_("Delivery %(number)s accepted.", number=delivery.number), "ok")
     return redirect(url_for("receiving.index"))

@@ -58,8 +58,8 @@ def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False
     report = LayoutReport(warehouse=spec.warehouse["code"], dry_run=dry_run)
     wh_fields = {k: v for k, v in spec.warehouse.items() if k != "code"} | spec.geometry
     warehouse = db.session.execute(
-        select(Warehouse).filter_by(code=spec.warehouse["code"])
-    ).scalar_one_or_none()
+        select(Warehouse).filter_by(code=spec.warehouse["code"]).with_for_update()
+    ).scalar_one_or_none()  # locked: the same layout applied twice at once goes one after the other
     if warehouse is None:
         report.warehouse_action = "created"
         warehouse = Warehouse(code=spec.warehouse["code"], **wh_fields)

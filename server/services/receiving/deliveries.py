@@ -18,6 +18,7 @@ from server.models import (
     Sku,
     Station,
     User,
+    Warehouse,
     Zone,
     ZoneKind,
 )
@@ -128,6 +129,9 @@ def create_delivery(warehouse_id: int, number: str, supplier: str = "", expected
                 errors.setdefault(f"pallets.{i}", []).append(_("SSCC %(sscc)s belongs to another delivery.", sscc=sscc))
     if errors:
         raise DomainError(422, "invalid-delivery", _("The delivery has errors; nothing was saved."), errors=errors)
+    # The warehouse row locked while its delivery numbers are checked: a twin created at the same
+    # moment waits here and is then refused as a duplicate, as it would be sent after.
+    db.session.execute(select(Warehouse.id).where(Warehouse.id == warehouse_id).with_for_update())
     if db.session.execute(select(Delivery.id).where(Delivery.warehouse_id == warehouse_id,
                                                     Delivery.number == number)).first():
         raise DomainError(409, "duplicate", _("Delivery %(number)s already exists.", number=number), field="number",
