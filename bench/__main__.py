@@ -1,6 +1,7 @@
 """`python -m bench [NAME ...] [-- options]`: run benchmarks and print their tables.
 
 Names: scan (scan classification and stock lookups on SQLite/PostgreSQL), routing, slotting,
+slot_index (the putaway index built from the database, 10,000 cells),
 batching, camera, stations (station agents -> server events/s). Without names, all of them.
 Options after `--` go to the benchmark(s) named, e.g.
 `python -m bench scan -- --cells 2000 --quants 20000 --skus 1000 --samples 300`.
@@ -15,6 +16,7 @@ BENCHMARKS = {
     "scan": "bench.scan_stock",
     "routing": "bench.routing",
     "slotting": "bench.slotting",
+    "slot_index": "bench.slot_index",
     "batching": "bench.batching",
     "camera": "bench.camera",
     "stations": "bench.stations",

@@ -297,36 +297,16 @@ def test_api_lists_confirms_assigns_and_routes(client, db, site):
     assert missing.status_code == 404 and missing.json["type"] == "urn:cellwms:problem:unknown-putaway-task"
 
 
-def test_index_build_time_for_10000_cells(db):
-    """Measured, not limited: the report quotes the printed time."""
-    from server.models import Cell, Quant, Sku, Zone
+def test_slot_index_of_a_generated_warehouse(db):
+    """The warehouse `python -m bench slot_index` times (bench/slot_index.py), small: every storage
+    cell is in the index, and a suggestion for a stocked SKU consolidates into its own cell."""
+    from bench.slot_index import fill_warehouse
+    from server.models import Quant
 
-    wh = f.warehouse(code="BIG")
-    z = f.zone(wh)
-    f.cell(f.zone(wh, "R", "receiving"), "BIG-R")
-    rows = [{"warehouse_id": wh.id, "zone_id": z.id, "address": f"B-{a:02d}-{s:03d}-{lv}",
-             "barcode": f"B-{a:02d}-{s:03d}-{lv}", "aisle": a, "block": 1 + (s - 1) // 50, "slot": 1 + (s - 1) % 50,
-             "level": lv, "max_units": 50, "cell_type": "shelf", "status": "active"}
-            for a in range(1, 21) for s in range(1, 101) for lv in range(1, 6)]
-    db.session.execute(Cell.__table__.insert(), rows)
-    db.session.execute(Sku.__table__.insert(), [{"code": f"S{i}", "name": f"S{i}", "length_mm": 100,
-                                                "width_mm": 100, "height_mm": 100, "weight_g": 500,
-                                                "track_lot": False, "track_expiry": False,
-                                                "track_serial": False, "track_marking": False, "active": True}
-                                               for i in range(2000)])
-    cell_ids = db.session.execute(select(Cell.id).where(Cell.zone_id == z.id)).scalars().all()
-    sku_ids = db.session.execute(select(Sku.id)).scalars().all()
-    db.session.execute(Quant.__table__.insert(), [{"cell_id": cell_ids[i * 2], "sku_id": sku_ids[i % len(sku_ids)],
-                                                  "lot": "", "quantity": 5, "reserved": 0}
-                                                 for i in range(5000)])
-    db.session.commit()
-    assert len(cell_ids) == 10000 and db.session.query(Zone).count() == 2
-    started = time.perf_counter()
-    index, maps = build_slot_index(wh.id)
-    took = time.perf_counter() - started
-    print(f"\nslot index of {len(index)} cells, 5000 quants built in {took * 1000:.0f} ms")
-    assert len(index) == 10000
-    started = time.perf_counter()
-    for sku_id in sku_ids[:1000]:
-        index.suggest(sku_id, 3, velocity="B", limit=1)
-    print(f"1000 suggestions in {(time.perf_counter() - started) * 1000:.1f} ms")
+    warehouse_id, cell_ids, sku_ids = fill_warehouse(db, aisles=2, slots=60, levels=2, skus=20, quants=40)
+    assert len(cell_ids) == 240
+    index, _maps = build_slot_index(warehouse_id)
+    assert len(index) == 240
+    stocked = db.session.execute(select(Quant.cell_id).where(Quant.sku_id == sku_ids[0])).scalars().all()
+    best = index.suggest(sku_ids[0], 3, velocity="B", limit=1)
+    assert best and best[0].cell_id in stocked and best[0].reason == "same lot"

@@ -3,12 +3,11 @@
 Golden files: tests/golden/escpos/<template>--<profile>.bin hold the exact job bytes of each template's
 sample data (printers.receipts.SAMPLES) for each ESC/POS profile. After an intended change, rewrite them with
     CELLWMS_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_receipts.py
-and review the diff of the decoded text (`python -m printers.escpos_decode` is not needed: the test prints it).
+(each rewritten case then fails, naming its file) and review the diff of the decoded text (`python -m printers.escpos_decode` is not needed: the test prints it).
 """
 
 import copy
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from printers.escpos_decode import decode
 from printers.profiles import ProfileError, load_profile
 from printers.receipt_preview import preview_png, render_image
 from printers.receipts import SAMPLES, TEMPLATES, render
+from tests.golden_files import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "escpos"
 PROFILES = ["epson-tm-t20iii", "xprinter-xp-58iih"]
@@ -37,11 +37,7 @@ def profile_without(name: str, *features: str):
 def test_golden_bytes(template, profile):
     data = render(template, SAMPLES[template], profile)
     path = GOLDEN / f"{template}--{profile}.bin"
-    if os.environ.get("CELLWMS_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    assert path.exists(), f"no golden file {path.name}: run with CELLWMS_UPDATE_GOLDEN=1"
-    assert data == path.read_bytes(), "\n".join(decode(data).lines)
+    check_golden(path, data, lambda: "\n".join(decode(data).lines))
 
 
 @pytest.mark.parametrize("profile", PROFILES)

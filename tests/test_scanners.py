@@ -237,8 +237,6 @@ def test_probe_cli_json_lines(tmp_path):
     from click.testing import CliRunner
 
     from terminal.cli import main
-    if "probe" not in main.commands["devices"].commands:
-        pytest.skip("cellwms devices probe is not registered yet (scales side)")
     profile = load_profile("honeywell-voyager-1450g")[1]
     with ScannerEmulator(profile, byte_rate=20000) as emulator:
         timer = threading.Timer(0.5, lambda: [emulator.scan(t, a) for a, t in (("]E0", "4601234567893"), ("]d2", MARK))])

@@ -2,11 +2,11 @@
 
 Update the goldens after an intended layout change:
     CELLWMS_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_zpl_labels.py
-then review `git diff tests/golden/zpl/`.
+(each rewritten case then fails, naming its file), then review `git diff tests/golden/zpl/`
+and run again without it.
 """
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from printers.labels import TEMPLATES, build, render
 from printers.preview import render_image, render_png
 from printers.profiles import load_profile
 from printers.samples import SAMPLE_VARIANTS, SAMPLES
+from tests.golden_files import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "zpl"
 PROFILES = ["zebra-zd421-203", "zebra-zt411-300", "zebra-zt411-600", "xprinter-xp-420b"]
@@ -30,10 +31,7 @@ def test_golden_bytes(case, profile):
     template, data = CASES[case]
     zpl = render(template, data, profile)
     path = GOLDEN / f"{case}.{profile}.zpl"
-    if os.environ.get("CELLWMS_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(zpl)
-    assert zpl == path.read_bytes(), f"{path.name} differs; see the module docstring to update"
+    check_golden(path, zpl, lambda: "see the module docstring to update")
 
 
 def test_goldens_cover_every_template():

@@ -99,15 +99,13 @@ def test_switch_language(page, people):
     expect(page.locator("label[for=badge]")).to_have_text("Scan your badge")
 
 
-def test_scan_check_page(page, people, app):
+def test_scan_check_page(page, people):
     page.goto("/sign-in")
     scan(page, "B-1001")
     page.wait_for_url(re.compile(r"/$"))
     page.get_by_role("link", name=re.compile("Scan check")).click()
     page.wait_for_url(re.compile(r"/scan$"))
     assert focused_id(page) == "scan-input"
-    if not any(r.rule == "/api/v1/scan" and "POST" in r.methods for r in app.url_map.iter_rules()):
-        pytest.skip("POST /api/v1/scan is not built yet: only the page was checked")
     scan(page, "B-2002")
     expect(page.locator("#scan-result .kind")).to_have_text("badge")
     expect(page.locator("body")).to_have_attribute("data-played", "ok")
