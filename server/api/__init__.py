@@ -9,18 +9,21 @@ the same key gets that stored response instead of being applied again.
 import hashlib
 import json
 import logging
+from http import HTTPStatus
 
 from flask import Response, current_app, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from server.api.docs import ProblemResponses, ProblemSchema
 from server.auth import current_principal
 from server.extensions import db
 from server.models import IdempotencyRecord
-from server.problems import HTTP_SLUGS, Problem, problem_response
+from server.problems import HTTP_SLUGS, PROBLEM_MIMETYPE, Problem, problem_response
 from server.services.db_errors import RETRY_AFTER_S, is_transient, is_unique_violation, sqlstate_of
 from server.services.errors import DomainError
 from server.web.errors import conflict_response
@@ -33,7 +36,20 @@ log = logging.getLogger(__name__)
 
 
 class ProblemApi(Api):
-    """flask-smorest Api whose errors are application/problem+json."""
+    """flask-smorest Api whose errors are application/problem+json, and documented so (no catch-all
+    `default` answer: each operation lists the statuses it gives, see `server.api.docs`)."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        # flask-smorest's named answers (UNPROCESSABLE_ENTITY for @arguments...) as problem+json.
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         return problem_response(problem_from_http(error))
@@ -59,7 +75,8 @@ api = ProblemApi()
 
 
 def init_api(app) -> None:
-    api.init_app(app, spec_kwargs={"info": {"description": "cellwms warehouse API"}})
+    api.init_app(app, spec_kwargs={"info": {"description": "cellwms warehouse API"},
+                                   "extra_plugins": [ProblemResponses()]})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
 
@@ -226,10 +243,5 @@ def _replay(record: IdempotencyRecord) -> Response:
         response.headers[name] = value
     response.headers["X-Idempotent-Replay"] = "true"
     return response
-
-
-def problem_json_doc() -> dict:
-    """Shared OpenAPI description of a problem+json error body."""
-    return {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
 
 

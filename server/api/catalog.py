@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.api.schemas import (
     MASTER_READ,
@@ -114,6 +115,7 @@ class Skus(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(SkuSchema)
     @blp.response(201, SkuSchema)
+    @problems(blp, {409: "A SKU with this code, or one of these barcodes, exists (duplicate)"})
     def post(self, data):
         """Create a SKU with its barcodes"""
         _check_sku_code(data["code"])
@@ -135,6 +137,7 @@ class SkuView(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(SkuPatchSchema)
     @blp.response(200, SkuSchema)
+    @problems(blp, {409: "Another SKU has this code or barcode (duplicate, conflict)"})
     def patch(self, data, sku_id):
         """Change a SKU (barcodes have their own calls)"""
         sku = get_or_404(Sku, sku_id, "SKU")
@@ -150,6 +153,7 @@ class SkuBarcodes(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(BarcodeSchema)
     @blp.response(201, BarcodeSchema)
+    @problems(blp, {409: "The barcode belongs to another SKU (duplicate)"})
     def post(self, data, sku_id):
         """Add a barcode to a SKU"""
         sku = get_or_404(Sku, sku_id, "SKU")

@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import select
 
 from server.api.bounds import Id, Int, Text
+from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.api.schemas import get_or_404, get_or_422
 from server.auth import current_principal, roles_required
@@ -113,6 +114,7 @@ class Deliveries(MethodView):
     @roles_required(*RECEIVING)
     @blp.arguments(DeliveryInSchema)
     @blp.response(201)
+    @problems(blp, {409: "A delivery with this number exists (duplicate)"})
     def post(self, data):
         """Create an expected delivery (ASN) with its lines and pallets; a blind one may have no lines"""
         from server.models import Warehouse
@@ -138,6 +140,7 @@ class DeliveryView(MethodView):
 class OpenDelivery(MethodView):
     @roles_required(*RECEIVING)
     @blp.response(200)
+    @problems(blp, {409: "The delivery is closed, or the warehouse has no receiving cell"})
     def post(self, delivery_id):
         """Open a delivery for receiving (a receiving cell is chosen)"""
         user, station = _actor()
@@ -149,6 +152,7 @@ class OpenDelivery(MethodView):
 class CloseDelivery(MethodView):
     @roles_required(*RECEIVING)
     @blp.response(200)
+    @problems(blp, {409: "The delivery is not open"})
     def post(self, delivery_id):
         """Close: discrepancies stored, good units received into the receiving cell, putaway tasks created"""
         user, station = _actor()
@@ -161,6 +165,7 @@ class CloseDelivery(MethodView):
 class AcceptDelivery(MethodView):
     @roles_required(*ACCEPTING)
     @blp.response(200)
+    @problems(blp, {409: "The delivery is not closed"})
     def post(self, delivery_id):
         """Accept a closed delivery's discrepancies (supervisor)"""
         user, _station = _actor()
@@ -193,6 +198,7 @@ class LinkQuestion(MethodView):
     @roles_required(*RECEIVING)
     @blp.arguments(LinkSchema)
     @blp.response(200)
+    @problems(blp, {409: "The question is resolved, or the barcode is taken"})
     def post(self, data, question_id):
         """Add the unknown barcode to a SKU and count its units into the delivery"""
         question = get_or_404(ReceivingQuestion, question_id, "receiving question")
@@ -207,6 +213,7 @@ class CreateSkuForQuestion(MethodView):
     @roles_required(*RECEIVING)
     @blp.arguments(NewSkuSchema)
     @blp.response(201)
+    @problems(blp, {409: "The question is resolved, or the SKU code is taken"})
     def post(self, data, question_id):
         """Create a SKU for the unknown barcode, then link it (its units are counted)"""
         question = get_or_404(ReceivingQuestion, question_id, "receiving question")

@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from server.api import problem_json_doc
 from server.api.bounds import Id, Int, Quantity, Text
+from server.api.docs import problems
 from server.api.schemas import UtcDateTime
 from server.auth import roles_required
 from server.extensions import db
@@ -88,9 +88,8 @@ class ReceivingKpis(MethodView):
     @roles_required(Role.supervisor, Role.admin)
     @blp.arguments(KpiQuerySchema, location="query")
     @blp.response(200, ReceivingKpiSchema)
-    @blp.doc(responses={str(status): {"description": text, **problem_json_doc()} for status, text in {
-        401: "Not signed in", 403: "Not a supervisor or admin", 404: "No such warehouse",
-        422: "since not before until, or no warehouse_id with several warehouses"}.items()})
+    @problems(blp, {401: "Not signed in", 403: "Not a supervisor or admin", 404: "No such warehouse",
+                    422: "since not before until, or no warehouse_id with several warehouses"})
     def get(self, query):
         """Receiving KPIs (time per delivery, line and action; units per hour per receiver;
         discrepancy rate) and putaway KPIs for [since, until)."""

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
+from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.api.schemas import (
     ADMIN_ONLY,
@@ -92,6 +93,7 @@ class Users(MethodView):
     @roles_required(*ADMIN_ONLY)
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
+    @problems(blp, {409: "Another user has this username or badge (duplicate)"})
     def post(self, data):
         """Create a user: workers sign in by badge (optional PIN), supervisors and admins by password"""
         _check_unique_user(data)
@@ -115,6 +117,7 @@ class UserView(MethodView):
     @roles_required(*ADMIN_ONLY)
     @blp.arguments(UserPatchSchema)
     @blp.response(200, UserSchema)
+    @problems(blp, {409: "Another user has this username or badge, or this is the last admin"})
     def patch(self, data, user_id):
         """Change a user's roles, active flag, password, badge or PIN (null removes one)"""
         user = get_or_404(User, user_id, "user")
@@ -161,6 +164,7 @@ class Stations(MethodView):
     @roles_required(*ADMIN_ONLY)
     @blp.arguments(StationSchema)
     @blp.response(201, StationTokenSchema)
+    @problems(blp, {409: "A station with this code exists (duplicate)"})
     def post(self, data):
         """Register a station; the answer shows its token once"""
         get_or_422(Warehouse, data["warehouse_id"], "warehouse_id", "warehouse")
@@ -184,6 +188,7 @@ class StationView(MethodView):
     @roles_required(*ADMIN_ONLY)
     @blp.arguments(StationPatchSchema)
     @blp.response(200, StationSchema)
+    @problems(blp, {409: "Another station has this code (conflict)"})
     def patch(self, data, station_id):
         """Rename, deactivate (its token stops working at once) or reactivate a station"""
         station = get_or_404(Station, station_id, "station")

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 
 from server.api.bounds import Id, Quantity, Text
+from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.auth import current_principal, roles_required
 from server.extensions import db
@@ -143,6 +144,7 @@ class TaskConfirm(MethodView):
     @roles_required(*WORKERS)
     @blp.arguments(ConfirmSchema)
     @blp.response(200, PutawayTaskSchema)
+    @problems(blp, {409: "The task or the target cell does not allow this"})
     def post(self, body, task_id):
         """Put the goods into a cell: the suggested one, or another valid cell with a reason
         (suggested-full, suggested-blocked, consolidate, closer, other). Stock moves once."""
@@ -165,6 +167,7 @@ class TaskAssign(MethodView):
     @roles_required(*WORKERS)
     @blp.arguments(AssignSchema)
     @blp.response(200, PutawayTaskSchema)
+    @problems(blp, {409: "The task is done or taken"})
     def post(self, body, task_id):
         """Assign an open task to a worker (the caller when no user_id; null to unassign)."""
         task = _task(task_id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.api.bounds import Payload, Text
+from server.api.docs import problems
 from server.auth import current_principal, roles_required
 from server.extensions import db
 from server.models import Role, ScanEvent
@@ -74,6 +75,7 @@ class ScanView(MethodView):
     @roles_required(*SCANNERS)
     @blp.arguments(ScanInSchema)
     @blp.response(200, ScanOutSchema)
+    @problems(blp, {409: "This event_id belongs to another scan (event-id-taken)"})
     def post(self, data):
         """Classify a scan and record it."""
         principal = current_principal()

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
 from server.api.bounds import BigId, Id, Int, Quantity, Text
+from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.auth import current_principal, roles_required
 from server.extensions import db
@@ -192,6 +193,7 @@ class Reservations(MethodView):
     @roles_required(Role.supervisor)
     @blp.arguments(ReservationSchema)
     @blp.response(201, ReservationResultSchema)
+    @problems(blp, {404: "No such SKU", 409: "Not enough available stock"})
     def post(self, reservation):
         """Reserve a quantity of a SKU in a warehouse, first-expiring first; all or nothing."""
         movements = reserve_fefo(
@@ -227,6 +229,7 @@ class Movements(MethodView):
     @roles_required(*MOVERS)
     @blp.arguments(MovementSchema)
     @blp.response(201, MovementSchema)
+    @problems(blp, {404: "No such SKU or cell", 409: "Not enough stock, the cell is blocked or cannot take it"})
     def post(self, movement):
         """Record a movement (receive, move, issue, adjust, reserve, release, pick).
 

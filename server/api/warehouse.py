@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.api.schemas import (
     MASTER_READ,
@@ -56,6 +57,7 @@ class Warehouses(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(WarehouseSchema)
     @blp.response(201, WarehouseSchema)
+    @problems(blp, {409: "A warehouse with this code exists (duplicate)"})
     def post(self, data):
         """Create a warehouse"""
         _check_warehouse_code(data["code"])
@@ -76,6 +78,7 @@ class WarehouseView(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(WarehousePatchSchema)
     @blp.response(200, WarehouseSchema)
+    @problems(blp, {409: "A warehouse with this code exists (duplicate, conflict)"})
     def patch(self, data, warehouse_id):
         """Change a warehouse (addresses of existing cells stay as they are)"""
         wh = get_or_404(Warehouse, warehouse_id, "warehouse")
@@ -110,6 +113,7 @@ class Zones(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(ZoneSchema)
     @blp.response(201, ZoneSchema)
+    @problems(blp, {409: "A zone with this code exists here (duplicate)"})
     def post(self, data, warehouse_id):
         """Create a zone"""
         get_or_404(Warehouse, warehouse_id, "warehouse")
@@ -131,6 +135,7 @@ class ZoneView(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(ZonePatchSchema)
     @blp.response(200, ZoneSchema)
+    @problems(blp, {409: "A zone with this code exists here (duplicate, conflict)"})
     def patch(self, data, zone_id):
         """Change a zone"""
         zone = get_or_404(Zone, zone_id, "zone")
@@ -178,6 +183,7 @@ class Cells(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(CellSchema)
     @blp.response(201, CellSchema)
+    @problems(blp, {409: "A cell with this address or barcode exists here (duplicate)"})
     def post(self, data):
         """Create a cell; its address and barcode are unique in the warehouse"""
         zone = get_or_422(Zone, data["zone_id"], "zone_id", "zone")
@@ -206,6 +212,7 @@ class CellView(MethodView):
     @roles_required(*MASTER_WRITE)
     @blp.arguments(CellPatchSchema)
     @blp.response(200, CellSchema)
+    @problems(blp, {409: "Another cell has this address or barcode (duplicate, conflict)"})
     def patch(self, data, cell_id):
         """Block or unblock a cell, change its type or capacity (null: not limited)"""
         cell = get_or_404(Cell, cell_id, "cell")

@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask_smorest import Blueprint
 
-from server.api import problem_json_doc
+from server.api import docs
 from server.auth import current_principal
 from server.models import Role, Station
 from server.problems import Problem
@@ -37,8 +37,7 @@ def station_token_required(view):
 
 def problems(described: dict[int, str]):
     """Document error answers as application/problem+json."""
-    return blp.doc(responses={str(status): {"description": text, **problem_json_doc()}
-                              for status, text in described.items()})
+    return docs.problems(blp, described)
 
 
 TOKEN_PROBLEMS = {401: "No or unknown token", 403: "Not a station's token (station-token-required)"}

@@ -7,7 +7,7 @@ from flask import request, send_file
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
-from server.api import problem_json_doc
+from server.api.docs import problem_doc
 from server.api.schemas import get_or_404
 from server.api.stations.common import SUPERVISORS, TOKEN_PROBLEMS, _me, blp, problems, station_token_required
 from server.api.stations.schemas import MediaInSchema, MediaOutSchema
@@ -66,12 +66,11 @@ class MyMediaUpload(MethodView):
                      "description": f"The next bytes, at most {service.MAX_CHUNK} per request."},
         responses={
             "204": {"description": "Stored; `Upload-Offset` says the new offset (== size: complete)."},
-            "409": {"description": "Wrong offset: `Upload-Offset` has the right one", **problem_json_doc()},
-            "413": {"description": "Chunk too large", **problem_json_doc()},
-            "415": {"description": f"Content-Type is not {OFFSET_STREAM}", **problem_json_doc()},
-            "422": {"description": "checksum-mismatch (offset back to 0), media-type-refused (the bytes are no "
-                                   "JPEG photo / MJPG AVI or MP4 clip; nothing stored) or more bytes than announced",
-                    **problem_json_doc()},
+            "409": problem_doc("Wrong offset: `Upload-Offset` has the right one"),
+            "413": problem_doc("Chunk too large"),
+            "415": problem_doc(f"Content-Type is not {OFFSET_STREAM}"),
+            "422": problem_doc("checksum-mismatch (offset back to 0), media-type-refused (the bytes are no "
+                               "JPEG photo / MJPG AVI or MP4 clip; nothing stored) or more bytes than announced"),
         },
     )
     def patch(self, media_id):
@@ -122,7 +121,7 @@ class Media(MethodView):
                 "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
                             "video/x-msvideo": {"schema": {"type": "string", "format": "binary"}},
                             "video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
-        "404": {"description": "No such file, or not complete yet", **problem_json_doc()},
+        "404": problem_doc("No such file, or not complete yet"),
     })
     def get(self, media_id):
         """A station's photo or clip, once all its bytes arrived
