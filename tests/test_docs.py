@@ -17,7 +17,7 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 # Places on the machine the docs were written on, and the shared folder beside the repository.
 OUTSIDE = re.compile(r"\.\./shared|\bshared/(?:bench|DESIGN)|/work/|/home/|/root/")
 # Settings that are the tests' own, not the server's or the agent's.
-TEST_SETTINGS = {"CELLWMS_UPDATE_GOLDEN"}
+TEST_SETTINGS = {"CELLWMS_UPDATE_GOLDEN", "CELLWMS_FUZZ_EXAMPLES", "CELLWMS_FUZZ_TALLY"}  # read by tests, not the server
 
 
 def _rel(path: Path) -> str:
