@@ -223,6 +223,25 @@ def postgres_bench_url() -> str | None:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def on_each_database(backends, run) -> list:
+    """`run(name, url)`'s rows on a throwaway SQLite file and on a throwaway PostgreSQL database
+    (when DATABASE_URL names a server; dropped afterwards), for the backends asked for."""
+    rows = []
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory() as folder:
+            rows += run("SQLite", f"sqlite:///{folder}/bench.db")
+    if "postgresql" in backends:
+        url = postgres_bench_url()
+        if url is None:
+            print("PostgreSQL: skipped (no DATABASE_URL)")
+        else:
+            try:
+                rows += run("PostgreSQL", url)
+            finally:
+                drop_postgres(url)
+    return rows
+
+
 def drop_postgres(url: str) -> None:
     bench = make_url(url)
     base = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
@@ -234,19 +253,7 @@ def drop_postgres(url: str) -> None:
 
 def main(n_cells: int = 100_000, n_quants: int = 1_000_000, n_skus: int = 50_000, samples: int = 2000,
          backends=("sqlite", "postgresql")) -> str:
-    rows = []
-    if "sqlite" in backends:
-        with tempfile.TemporaryDirectory() as folder:
-            rows += run_backend("SQLite", f"sqlite:///{folder}/bench.db", n_cells, n_quants, n_skus, samples)
-    if "postgresql" in backends:
-        url = postgres_bench_url()
-        if url is None:
-            print("PostgreSQL: skipped (no DATABASE_URL)")
-        else:
-            try:
-                rows += run_backend("PostgreSQL", url, n_cells, n_quants, n_skus, samples)
-            finally:
-                drop_postgres(url)
+    rows = on_each_database(backends, lambda name, url: run_backend(name, url, n_cells, n_quants, n_skus, samples))
     headers = ["database", "operation", "calls", "p50 µs", "p99 µs", "max µs", "p99 < 5 ms"]
     return table(headers, rows)
 

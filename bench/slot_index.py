@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from bench import percentile, table
-from bench.scan_stock import drop_postgres, postgres_bench_url
+from bench.scan_stock import on_each_database
 
 
 def fill_warehouse(db, *, aisles: int = 20, slots: int = 100, levels: int = 5, skus: int = 2000,
@@ -95,20 +95,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--builds", type=int, default=3)
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     args = parser.parse_args(argv)
-    rows = []
-    backends = args.backend or ["sqlite", "postgresql"]
-    if "sqlite" in backends:
-        with tempfile.TemporaryDirectory() as folder:
-            rows += run_backend("SQLite", f"sqlite:///{folder}/bench.db", args)
-    if "postgresql" in backends:
-        url = postgres_bench_url()
-        if url is None:
-            print("PostgreSQL: skipped (no DATABASE_URL)")
-        else:
-            try:
-                rows += run_backend("PostgreSQL", url, args)
-            finally:
-                drop_postgres(url)
+    rows = on_each_database(args.backend or ["sqlite", "postgresql"], lambda name, url: run_backend(name, url, args))
     print("## Putaway slot index from the database")
     print()
     print(table(["database", "operation", "runs", "median", "max / p99", "unit"], rows))

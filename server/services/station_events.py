@@ -6,6 +6,7 @@ from sqlalchemy import insert, select
 
 from server.extensions import db
 from server.models import HandheldSession, ScanEvent, StationEvent, StationSession, User
+from server.services.upsert import upsert
 
 
 def stored_outcomes(event_ids: list[str]) -> dict[str, tuple[int | None, dict | None]]:
@@ -38,17 +39,10 @@ def _session_row(model, key_column, key: int, lock: bool):
     a twin's insert at the same moment cannot fail (ON CONFLICT DO NOTHING), then locked, so two
     first inputs at once both find one row and go one after the other."""
     if lock:
-        db.session.execute(_insert_missing(model).values({key_column.key: key}).on_conflict_do_nothing())
+        db.session.execute(upsert(model).values({key_column.key: key}).on_conflict_do_nothing())
     session = db.session.get(model, key, with_for_update=lock or None, populate_existing=lock)
     if session is None:
         session = model(**{key_column.key: key})
         db.session.add(session)
     return session
 
-
-def _insert_missing(model):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    return upsert(model)

@@ -19,6 +19,7 @@ from server.models.base import utcnow
 from server.models.stock import NO_EXPIRY, TAKES_AVAILABLE
 from server.services.dates import parse_date
 from server.services.errors import DomainError
+from server.services.upsert import upsert
 
 # Adjustments (counts) may touch a blocked cell; nothing else may.
 ALLOWED_IN_BLOCKED_CELL = {MovementKind.adjust_in, MovementKind.adjust_out, MovementKind.release}
@@ -370,13 +371,6 @@ def _check_receipt_fits(totals: dict[tuple, int]) -> None:
 
 def _add_to_quants():
     """INSERT INTO quants ... ON CONFLICT (the uq_quants_key expression) DO UPDATE: quantity added."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    else:  # pragma: no cover - the two databases we run on
-        raise NotImplementedError(dialect)
     statement = upsert(Quant)
     return statement.on_conflict_do_update(
         index_elements=[Quant.cell_id, Quant.sku_id, Quant.lot, text(f"coalesce(expiry, '{NO_EXPIRY.isoformat()}')")],
