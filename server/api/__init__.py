@@ -25,6 +25,7 @@ from server.extensions import db
 from server.models import IdempotencyRecord
 from server.problems import HTTP_SLUGS, PROBLEM_MIMETYPE, Problem, problem_response
 from server.services.db_errors import RETRY_AFTER_S, is_transient, is_unique_violation, sqlstate_of
+from server.services.db_locks import advisory_lock_id
 from server.services.errors import DomainError
 from server.web.errors import conflict_response
 
@@ -218,8 +219,7 @@ def _hold_key(principal_key: str, key: str) -> None:
 
 def idempotency_lock_id(principal_key: str, key: str) -> int:
     """The advisory lock (a signed 64-bit number) that one (principal, Idempotency-Key) takes."""
-    digest = hashlib.sha256(f"cellwms-idempotency\n{principal_key}\n{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_lock_id("cellwms-idempotency", principal_key, key)
 
 
 def _find_record(principal_key: str, key: str) -> IdempotencyRecord | None:

@@ -4,16 +4,16 @@ server.services.layout (the CLI's `cellwms layout apply --prune`); cells with le
 no stock are kept, as the CLI keeps them.
 """
 
-import hashlib
 import tomllib
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Cell, Quant, Warehouse, Zone
 from server.services import audit
+from server.services.db_locks import hold_advisory_lock
 from server.services.errors import DomainError
 from server.services.layout import LayoutError, LayoutReport, LayoutSpec, apply_layout, parse_spec
 
@@ -99,7 +99,9 @@ def apply_file(text: str, actor) -> LayoutReport:
     """Apply a layout file's text after the same checks as its preview; audited. The caller commits.
     Refused (DomainError 409) when a cell it removes holds stock; LayoutError for a bad file."""
     spec = parse_text(text)
-    _hold_warehouse_layout(spec.warehouse["code"])
+    # One layout change per warehouse code at a time, also before the warehouse exists: a twin
+    # applied at the same moment waits, then previews and applies against what the first one made.
+    hold_advisory_lock("cellwms-layout", spec.warehouse["code"])
     checked = preview(spec)
     if checked.refused:
         raise DomainError(409, "removed-cell-holds-stock",
@@ -111,13 +113,3 @@ def apply_file(text: str, actor) -> LayoutReport:
                  cells_created=report.cells.created, cells_updated=report.cells.updated,
                  cells_removed=report.pruned, cells_kept=report.kept)
     return report
-
-
-def _hold_warehouse_layout(code: str) -> None:
-    """One layout change per warehouse code at a time (a PostgreSQL transaction-level advisory lock,
-    also when the warehouse does not exist yet): a twin applied at the same moment waits, then
-    previews and applies against what the first one made. SQLite's write lock already does this."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    digest = hashlib.sha256(f"cellwms-layout\n{code}".encode()).digest()
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": int.from_bytes(digest[:8], "big", signed=True)})

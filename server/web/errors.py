@@ -15,10 +15,12 @@ PAGES = {
     401: (_l("Sign in first"), _l("This page is for signed-in workers.")),
     403: (_l("Not for your role"), _l("Your role may not open this page. Ask a supervisor if you need it.")),
     404: (_l("Page not found"), _l("There is no page at this address.")),
-    409: (_l("Done at the same moment elsewhere"),
-          _l("The same record was just written by another request, so nothing was changed here. Reload to see it.")),
     500: (_l("Something went wrong"), _l("The server could not do this. Try again; if it happens again, tell a supervisor.")),
 }
+
+# A write a unique index refused because a concurrent twin wrote the same record first.
+CONFLICT = (_l("Done at the same moment elsewhere"),
+            _l("The same record was just written by another request, so nothing was changed here. Reload to see it."))
 
 
 def wants_problem() -> bool:
@@ -49,7 +51,7 @@ def init_errors(app) -> None:
 def conflict_response():
     """409 for a write that a unique index refused because a concurrent twin wrote the same
     record first: nothing of this request was stored (its transaction is rolled back)."""
-    title, message = PAGES[409]
+    title, message = CONFLICT
     if wants_problem():
         return problem_response(Problem(409, "conflict", str(title), str(message)))
     return render_template("error.html", status=409, title=title, message=message, sound="error"), 409
