@@ -170,10 +170,14 @@ class SkuBarcodeView(MethodView):
     def delete(self, sku_id, barcode):
         """Remove a barcode from a SKU (any printed form of a GTIN finds it)"""
         sku = get_or_404(Sku, sku_id, "SKU")
-        candidates = barcode_candidates(barcode)
-        row = next((b for b in sku.barcodes if b.barcode in candidates), None)
+        # Locked: of two removals at once, the second waits and finds nothing (404).
+        row = db.session.scalar(
+            select(SkuBarcode)
+            .where(SkuBarcode.sku_id == sku.id, SkuBarcode.barcode.in_(barcode_candidates(barcode)))
+            .with_for_update()
+        )
         if row is None:
             raise Problem(404, "not-found", "The SKU has no such barcode.", resource="barcode", barcode=barcode)
-        sku.barcodes.remove(row)
+        db.session.delete(row)
         db.session.flush()
         return None
