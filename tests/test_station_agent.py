@@ -6,7 +6,9 @@ real devices are tested in their own files.
 """
 
 import base64
+import hashlib
 import json
+import logging
 import socket
 import sqlite3
 import threading
@@ -19,7 +21,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from terminal.station.agent import Agent
-from terminal.station.link import Link, Offline
+from terminal.station.link import ChecksumMismatch, Link, Offline
 from terminal.station.outbox import Outbox
 from tests.station_harness import read
 
@@ -172,17 +174,29 @@ def test_offline_agent_keeps_queuing_and_its_status_says_so(tmp_path):
 
 
 class Server:
-    """The app served by werkzeug on 127.0.0.1 in a thread; stop() and start() again on the same port."""
+    """The app served by werkzeug on 127.0.0.1 in a thread; stop() and start() again on the same port.
+    `answers` lists (method, path, status) of every request, in the order answered."""
 
     def __init__(self, app):
         self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.answers: list[tuple[str, str, int]] = []
         self._server = None
         self._thread = None
 
+    def _recorded(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            self.answers.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], int(status.split()[0])))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+    def answered(self, method: str, path_part: str) -> list[int]:
+        return [status for m, path, status in list(self.answers) if m == method and path_part in path]
+
     def start(self):
-        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._server = make_server("127.0.0.1", self.port, self._recorded, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="test-server", daemon=True)
         self._thread.start()
 
@@ -467,3 +481,99 @@ def test_the_command_refuses_a_bad_profile_naming_file_and_key(tmp_path):
     assert result.exit_code == 2
     assert str(profile) in result.output and "devices.scanner.kind" in result.output and "toaster" in result.output
     assert not (tmp_path / "o.db").exists()
+
+
+# --- media the server refuses, conflicts, checksum mismatches -------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40 + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # no JPEG, whatever its name says
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_media_whose_bytes_the_server_refuses_is_set_aside_once_kept_and_shown(tmp_path, db, server, station,
+                                                                               caplog):
+    """Issue: a 422 media-type-refused was taken for a checksum mismatch: sent three times, then
+    dropped from the queue with nothing in the agent's status."""
+    from server.models import MediaFile
+
+    caplog.set_level(logging.INFO, logger="cellwms.station")
+    st, token = station
+    agent, scanner, _ = make_agent(tmp_path, server.url, token)
+    fake, good = tmp_path / "fake.jpg", tmp_path / "good.jpg"
+    fake.write_bytes(PNG)
+    good.write_bytes(JPEG)
+    agent.start()
+    try:
+        scanner.emit("photo", {"role": "overhead", "job_id": None}, media=str(fake))
+        scanner.emit("photo", {"role": "overhead", "job_id": None}, media=str(good))
+        wait_for(lambda: agent.outbox.media_waiting() == 0, "both files to be done with")
+        status = get_status(agent)[0]
+    finally:
+        agent.stop()
+    assert status["media_refused"] == 1 and status["media_waiting"] == 0
+    [refused] = status["media_refused_files"]
+    assert refused["path"] == str(fake) and refused["sha256"] == digest(fake) and refused["kind"] == "photo"
+    assert "JPEG" in refused["reason"] and refused["refused_at"]
+    assert fake.read_bytes() == PNG  # kept where the camera wrote it
+    rows = read(db, lambda: {m.sha256: (m.complete, m.received) for m in
+                             db.session.execute(db.select(MediaFile).filter_by(station_id=st)).scalars()})
+    assert rows == {digest(fake): (False, 0), digest(good): (True, len(JPEG))}  # the next file went on
+    assert server.answered("PATCH", "/stations/me/media/").count(422) == 1  # sent once, never again
+    assert [r.levelname for r in caplog.records if "refused by the server" in r.getMessage()] == ["ERROR"]
+
+    again, _, _ = make_agent(tmp_path, server.url, token)  # a restart does not send it again either
+    assert again.outbox.media_pending() == [] and again.outbox.media_refused()[0] == 1
+    again.outbox.close()
+
+
+def test_a_conflict_on_a_media_upload_is_tried_again_with_backoff_until_it_passes(tmp_path, db, server, station,
+                                                                                  caplog):
+    """Issue: any 409 without an offset (the file announced twice at the same moment, ...) gave the
+    file up. Here the server holds this checksum with another size, which answers 409 until the
+    record is gone."""
+    from server.models import MediaFile
+
+    caplog.set_level(logging.INFO, logger="cellwms.station")
+    st, token = station
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(JPEG)
+    sha = digest(photo)
+    Link(server.url, token).media_create(sha, len(JPEG) + 1, "photo", "image/jpeg", "photo.jpg")
+    agent, scanner, _ = make_agent(tmp_path, server.url, token, backoff=(0.1, 0.8))
+
+    def waits():
+        return [r.args[-1] for r in caplog.records if r.msg.startswith("media %s (%s): %s; trying again")]
+
+    agent.start()
+    try:
+        scanner.emit("photo", {"role": "overhead", "job_id": None}, media=str(photo))
+        wait_for(lambda: len(waits()) >= 5, "five tries of the file")
+        assert agent.outbox.media_waiting() == 1 and get_status(agent)[0]["media_refused"] == 0
+        assert waits()[:5] == [0.1, 0.2, 0.4, 0.8, 0.8]  # doubling up to the longest wait
+        first, *tries = server.answered("POST", "/stations/me/media")
+        assert first == 201 and len(tries) >= 5 and set(tries) == {409}  # ours, then the agent's
+
+        def remove_record():
+            db.session.execute(db.delete(MediaFile).filter_by(station_id=st, sha256=sha))
+            db.session.commit()
+
+        read(db, remove_record)
+        wait_for(lambda: agent.outbox.media_waiting() == 0, "the file to go once the conflict passed")
+    finally:
+        agent.stop()
+    assert read(db, lambda: db.session.execute(db.select(MediaFile.complete, MediaFile.size).filter_by(
+        station_id=st, sha256=sha)).one()) == (True, len(JPEG))
+
+
+def test_a_checksum_mismatch_is_sent_again_from_the_start_then_given_up(tmp_path, db, server, station):
+    st, token = station
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(JPEG)
+    wrong = hashlib.sha256(b"other bytes").hexdigest()  # what the server checks the bytes against
+    with pytest.raises(ChecksumMismatch) as mismatch:
+        Link(server.url, token).upload_media(str(photo), wrong, len(JPEG), "photo", "image/jpeg", max_restarts=2)
+    assert mismatch.value.problem["type"] == "urn:cellwms:problem:checksum-mismatch"
+    assert server.answered("PATCH", "/stations/me/media/") == [422, 422, 422]  # the first try and two restarts

@@ -155,3 +155,26 @@ def test_held_events_are_shown_and_requeued_in_their_old_place(tmp_path):
     assert [e["event_id"] for e in box.pending()] == [first, bad, last]  # back in its place
     assert box.held() == 0
     box.close()
+
+
+def test_refused_media_is_kept_listed_and_never_pending_again(tmp_path):
+    from click.testing import CliRunner
+
+    from terminal.cli import main
+
+    path = tmp_path / "outbox.db"
+    box = Outbox(str(path))
+    photo = tmp_path / "p1.jpg"
+    photo.write_bytes(b"\x89PNG not a jpeg")
+    box.put("photo", {"role": "overhead", "job_id": None}, "camera", media_path=str(photo))
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    box.refuse_media(sha, "server answered 422 media-type-refused: not a JPEG photo")
+    assert box.media_pending() == [] and box.media_waiting() == 0
+    count, [refused] = box.media_refused()
+    assert count == 1 and refused["path"] == str(photo) and refused["kind"] == "photo" and "JPEG" in refused["reason"]
+    box.put("photo", {"role": "overhead", "job_id": 4}, "camera", media_path=str(photo))  # the same bytes again
+    assert box.media_pending() == []
+    shown = CliRunner().invoke(main, ["outbox", "show", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "media refused: 1" in shown.output and str(photo) in shown.output and "not a JPEG" in shown.output
+    box.close()

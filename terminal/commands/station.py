@@ -73,7 +73,7 @@ def outbox_group():
 @outbox_group.command("show")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def outbox_show(path):
-    """Events waiting, media waiting, and the events set aside (held) with why."""
+    """Events waiting, media waiting, the events set aside (held) and the media refused, with why."""
     from terminal.station.outbox import Outbox
 
     box = Outbox(path, recover=False)
@@ -86,6 +86,10 @@ def outbox_show(path):
         for event in held:
             click.echo(f"  {event['event_id']} {event['kind']} {event['device'] or ''} {event['occurred_at']}: "
                        f"{event['reason']}")
+        refused, files = box.media_refused(limit=1000)
+        click.echo(f"media refused: {refused}")
+        for media in files:
+            click.echo(f"  {media['path']} {media['sha256'][:12]} {media['refused_at']}: {media['reason']}")
     finally:
         box.close()
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from terminal.backoff import Backoff
-from terminal.station.link import Link, LinkError, Offline, Refused, Unauthorized
+from terminal.station.link import Conflict, Link, LinkError, MediaTypeRefused, Offline, Refused, Unauthorized
 from terminal.station.outbox import Outbox, now_iso
 
 VERSION = "0.1.0"
@@ -216,11 +216,14 @@ class Agent:
 
     def _media_loop(self) -> None:
         backoff = self._backoff()
+        conflicts: dict[str, tuple[Backoff, float]] = {}  # sha256 -> (its backoff, when to try again)
         while not self._stop.is_set():
             self._media_ready.clear()
-            files = self.outbox.media_pending()
+            now = time.monotonic()
+            files = [m for m in self.outbox.media_pending() if conflicts.get(m["sha256"], (None, 0.0))[1] <= now]
             if not files:
-                self._media_ready.wait(2.0)
+                due = min((at for _, at in conflicts.values()), default=now + 2.0)
+                self._media_ready.wait(min(max(due - now, 0.01), 2.0))
                 continue
             for media in files:
                 if self._stop.is_set():
@@ -239,10 +242,24 @@ class Agent:
                         return
                     backoff.wait()
                     break
+                except Conflict as error:  # passes: this file again later, the others meanwhile
+                    retry = conflicts[sha][0] if sha in conflicts else self._backoff()
+                    delay = retry.next()
+                    conflicts[sha] = (retry, time.monotonic() + delay)
+                    log.warning("media %s (%s): %s; trying again in %.1f s", media["path"], sha[:12], error, delay)
+                    continue
+                except MediaTypeRefused as error:
+                    conflicts.pop(sha, None)
+                    self.outbox.refuse_media(sha, str(error))
+                    log.error("media %s (%s) refused by the server: %s; set aside in the outbox's media_refused"
+                              " table, the file kept, not sent again", media["path"], sha[:12], error)
+                    continue
                 except (Refused, LinkError, OSError) as error:  # file gone, keeps mismatching, ...
+                    conflicts.pop(sha, None)
                     log.error("media %s (%s) cannot be uploaded, giving up on it: %s", media["path"], sha[:12], error)
                     self.outbox.set_media_progress(sha, done=-1)
                     continue
+                conflicts.pop(sha, None)
                 backoff.reset()
                 self.outbox.set_media_progress(sha, uploaded=media["size"], done=True)
                 log.info("media %s uploaded (%d bytes)", media["path"], media["size"])
@@ -373,6 +390,7 @@ class Agent:
 
     def status(self) -> dict:
         count, oldest = self.outbox.waiting()
+        refused, refused_files = self.outbox.media_refused()
         return {
             "station": self.station,
             "online": bool(self.online),
@@ -380,6 +398,8 @@ class Agent:
             "oldest_at": oldest,
             "media_waiting": self.outbox.media_waiting(),
             "held": self.outbox.held(),
+            "media_refused": refused,
+            "media_refused_files": refused_files,
             "devices": self.device_health(),
             "last_prompt": self.last_prompt,
             "server": self.link.server_url,
@@ -388,8 +408,8 @@ class Agent:
 
     # What GET /status answers over HTTP: the link, the queue and the devices; never who works here
     # or what was scanned (the last prompt stays in status() for the agent's own use).
-    PUBLIC_STATUS = ("station", "online", "waiting", "oldest_at", "media_waiting", "held", "devices", "server",
-                     "error")
+    PUBLIC_STATUS = ("station", "online", "waiting", "oldest_at", "media_waiting", "held", "media_refused",
+                     "media_refused_files", "devices", "server", "error")
 
     def public_status(self) -> dict:
         status = self.status()

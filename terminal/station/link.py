@@ -2,7 +2,7 @@
 
 One keep-alive connection per calling thread. `Offline` means try again later (unreachable,
 timeout, broken connection, 5xx); `Refused` is a 4xx the agent cannot fix by retrying
-(`Unauthorized` for a bad token: stop and say so).
+(`Unauthorized` for a bad token: stop and say so), except `Conflict` (409: try again later).
 """
 
 import contextlib
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 API = "/api/v1/stations/me"
 CHUNK = 1 << 20  # media bytes per PATCH (the server takes up to 8 MiB)
+PROBLEM = "urn:cellwms:problem:"  # the server's problem types: PROBLEM + slug
 
 
 class LinkError(Exception):
@@ -39,7 +40,12 @@ class Unauthorized(Refused):
     """401/403: the station token is wrong or the station is disabled."""
 
 
-class OffsetConflict(Refused):
+class Conflict(Refused):
+    """409 without an offset to resume from (e.g. the same file announced twice at the same moment):
+    nothing is wrong with the request, send it again later."""
+
+
+class OffsetConflict(Conflict):
     """409 on a media PATCH: the server has `offset` bytes; resume from there."""
 
     def __init__(self, status, problem, offset: int):
@@ -48,7 +54,13 @@ class OffsetConflict(Refused):
 
 
 class ChecksumMismatch(Refused):
-    """422 when the last bytes arrived: the server dropped the file; upload it again from 0."""
+    """422 `checksum-mismatch` when the last bytes arrived: the server dropped the file; upload it
+    again from 0."""
+
+
+class MediaTypeRefused(Refused):
+    """422 `media-type-refused`: the bytes are not what the file's kind must be (a photo no JPEG, a
+    clip no MJPG AVI or MP4). The server stored nothing; sending the same bytes again cannot help."""
 
 
 class Link:
@@ -152,6 +164,8 @@ class Link:
         if status in (401, 403):
             raise Unauthorized(status, problem, f"the server refused the station token ({status}): "
                                f"{problem.get('detail') or problem.get('title') or 'check --token'}")
+        if status == 409:
+            raise Conflict(status, problem)
         raise Refused(status, problem)
 
     # the protocol
@@ -196,7 +210,10 @@ class Link:
         problem = self._problem(data)
         if status == 409 and headers.get("Upload-Offset") is not None:
             raise OffsetConflict(status, problem, int(headers["Upload-Offset"]))
-        if status == 422:
+        if status == 422 and problem.get("type") == PROBLEM + "media-type-refused":
+            why = " ".join(str(problem[key]) for key in ("title", "detail") if problem.get(key))
+            raise MediaTypeRefused(status, problem, f"server answered {status} media-type-refused: {why}")
+        if status == 422 and problem.get("type") == PROBLEM + "checksum-mismatch":
             raise ChecksumMismatch(status, problem)
         self._refuse(status, data)
 
@@ -207,7 +224,8 @@ class Link:
 
         Resumes from the server's offset; starts over when the server finds a checksum mismatch
         (at most `max_restarts` times, then `ChecksumMismatch`). `progress(server_id, offset)` is
-        called after every chunk. Raises `Offline` when the link drops: call again later.
+        called after every chunk. Raises `Offline` when the link drops and `Conflict` on a 409
+        without an offset: call again later; `MediaTypeRefused` when the bytes are refused: do not.
         """
         media_id, offset = self.media_create(sha256, size, kind, content_type, os.path.basename(path))
         if progress:

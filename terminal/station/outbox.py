@@ -48,6 +48,13 @@ CREATE TABLE IF NOT EXISTS media (
     done INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
+-- Media the server refused for their bytes (media-type-refused): never sent again. The file stays
+-- where the device wrote it; its media row is done = -1.
+CREATE TABLE IF NOT EXISTS media_refused (
+    sha256 TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    refused_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jobs (
     job_id INTEGER PRIMARY KEY,
     state TEXT NOT NULL CHECK (state IN ('started', 'done')),
@@ -234,6 +241,22 @@ class Outbox:
             return
         with self._write() as db:
             db.execute(f"UPDATE media SET {', '.join(sets)} WHERE sha256 = ?", (*args, sha256))
+
+    def refuse_media(self, sha256: str, reason: str) -> None:
+        """Set a file the server refuses aside: not sent again, its file kept, listed by media_refused()."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO media_refused (sha256, reason, refused_at) VALUES (?, ?, ?)",
+                       (sha256, reason[:500], now_iso()))
+            db.execute("UPDATE media SET done = -1 WHERE sha256 = ?", (sha256,))
+
+    def media_refused(self, limit: int = 20) -> tuple[int, list[dict]]:
+        """(how many files were refused, the latest `limit` of them with why)."""
+        count = self._read("SELECT count(*) FROM media_refused")[0][0]
+        rows = self._read(
+            "SELECT r.sha256, m.path, m.size, m.kind, r.reason, r.refused_at FROM media_refused r"
+            " LEFT JOIN media m ON m.sha256 = r.sha256 ORDER BY r.refused_at DESC, r.rowid DESC LIMIT ?", (limit,))
+        keys = ("sha256", "path", "size", "kind", "reason", "refused_at")
+        return count, [dict(zip(keys, row, strict=True)) for row in rows]
 
     def media(self, sha256: str) -> dict | None:
         return next((m for m in self._media_rows(sha256)), None)
