@@ -182,9 +182,10 @@ def test_receiving_list(client, dock, language, words):
 
 
 @pytest.mark.parametrize("language, words", [
-    ("en", ("Quantity", "Damaged", "Undo", "Add unexpected", "Close delivery", "Unknown barcodes", "Devices")),
+    ("en", ("Quantity", "Damaged", "Undo", "Add unexpected", "Close delivery", "Unknown barcodes", "Devices",
+            "Start receiving", "Press Start receiving, or scan the goods.")),
     ("ru", ("Количество", "Брак", "Отменить", "Добавить незаявленное", "Закрыть поставку", "Неизвестные штрихкоды",
-            "Устройства")),
+            "Устройства", "Начать приёмку", "Нажмите «Начать приёмку» или сканируйте товар.")),
 ])
 def test_receiving_screen_renders(client, dock, language, words):
     sign_in_badge(client, "B-1")
@@ -193,9 +194,39 @@ def test_receiving_screen_renders(client, dock, language, words):
     for word in words:
         assert word in html, word
     assert re.search(r'<input id="scan-input"[^>]*autofocus', html, re.S)
-    assert 'data-open="no"' in html  # the page opens it in this handheld's session on load
+    assert 'data-open="no"' in html and re.search(r'<button type="button" id="start-receiving"[^>]*>', html)
     assert '"sku": "KETTLE"' in html and '"sku": "IRON"' in html  # the lines, for the panel's script
     assert f'<option value="{dock["station"].id}"' in html  # the dock station for the devices
+
+
+def test_opening_a_deliverys_page_changes_nothing(client, db, dock):
+    """Issue: the page sent `open` on load, so merely looking at a delivery opened it (and took the
+    handheld off the delivery it was counting). Opening is the Start receiving key (or a scan)."""
+    from server.models import Delivery
+    from server.models import FlowState as FlowRow
+
+    def snapshot():
+        db.session.expire_all()
+        deliveries = {d.number: (d.status, d.opened_at, d.opened_by_user_id)
+                      for d in db.session.execute(select(Delivery)).scalars()}
+        flows = [(r.session_key, r.flow, r.state, r.data) for r in db.session.execute(select(FlowRow)).scalars()]
+        return deliveries, flows
+
+    sign_in_badge(client, "B-1")
+    later = dock["later"]
+    assert key(client, "open", "/receiving", delivery_id=later.id).get_json()["prompt"]["state"] == "counting"
+    before = snapshot()
+    page = f"/receiving/{dock['delivery'].id}"
+    for _ in range(2):
+        html = client.get(page).get_data(as_text=True)
+        assert 'data-open="no"' in html and 'id="start-receiving" class="primary hh-start">' in html
+    assert snapshot() == before  # ASN-100 still expected, the handheld still counting ASN-200
+    assert before[0]["ASN-100"][0] == "expected" and before[0]["ASN-200"][0] == "receiving"
+
+    opened = key(client, "open", page, delivery_id=dock["delivery"].id).get_json()["prompt"]  # the key
+    assert opened["state"] == "counting" and opened["screen"]["delivery"]["number"] == "ASN-100"
+    html = client.get(page).get_data(as_text=True)
+    assert 'data-open="yes"' in html and 'id="start-receiving" class="primary hh-start" hidden>' in html
 
 
 def test_receiving_inputs_reach_the_scenario(client, db, dock):

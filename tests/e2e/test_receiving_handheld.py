@@ -61,7 +61,7 @@ def assert_fits(page) -> None:
 
 
 def test_receive_on_the_handheld_page(page, live_server, db, dock):
-    from server.models import Sku, StationJob, User
+    from server.models import Delivery, Sku, StationJob, User
     from server.models.inbound import DeliveryLine
     from server.services import flow_states
 
@@ -81,22 +81,38 @@ def test_receive_on_the_handheld_page(page, live_server, db, dock):
     expect(page.locator('#deliveries-later [data-delivery="ASN-200"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-    # Opened from the list: the page opens it in the worker's handheld session.
+    # Picked from the list: the page shows the delivery and changes nothing until Start receiving.
     today.locator('[data-delivery="ASN-100"]').click()
     page.wait_for_url(re.compile(rf"/receiving/{dock['delivery_id']}$"))
     root = page.locator("#handheld")
     panel = page.locator("#receiving-panel")
     message = page.locator("#prompt .prompt-message")
     scan_input = page.locator("#scan-input")
+    start = page.locator("#start-receiving")
     expect(root).to_have_attribute("data-ready", "yes")
-    expect(root).to_have_attribute("data-last-status", re.compile(r"."), timeout=WAIT)
-    expect(panel.locator(".delivery-status")).to_have_text("receiving", timeout=WAIT)
     expect(panel.locator(".delivery-number")).to_have_text("ASN-100")
     expect(panel.locator(".rline")).to_have_count(2)
+    expect(message).to_have_text("Press Start receiving, or scan the goods.")
+    expect(start).to_be_visible()
+    expect(start).to_have_text("Start receiving")
+    box = start.bounding_box()
+    assert box["y"] + box["height"] <= 640  # above the fold, with the scan field
     expect(scan_input).to_be_focused()
+    assert_fits(page)
     ivan_id = read(db, lambda: db.session.execute(select(User.id).where(User.username == "ivan")).scalar_one())
-    state = read(db, lambda: flow_states.find(flow_states.handheld_key(ivan_id), "receiving").data["delivery_id"])
-    assert state == dock["delivery_id"]
+    flow = lambda: read(db, lambda: flow_states.find(flow_states.handheld_key(ivan_id), "receiving"))  # noqa: E731
+    status = lambda: read(db, lambda: db.session.get(Delivery, dock["delivery_id"]).status)  # noqa: E731
+    assert root.get_attribute("data-last-status") is None  # nothing was sent
+    assert flow() is None and status() == "expected"
+
+    # Start receiving: opened in the worker's handheld session, the key gone, counting keys shown.
+    start.click()
+    expect(panel.locator(".delivery-status")).to_have_text("receiving", timeout=WAIT)
+    expect(message).to_have_text("Delivery ASN-100 open. Scan the goods.")
+    expect(start).to_be_hidden()
+    expect(panel.locator(".key-quantity")).to_be_visible()
+    expect(scan_input).to_be_focused()
+    assert flow().data["delivery_id"] == dock["delivery_id"] and status() == "receiving"
     assert_fits(page)
 
     # One kettle scanned: the prompt says the count, the line's received number follows.
@@ -203,3 +219,23 @@ def test_receive_on_the_handheld_page(page, live_server, db, dock):
                                    .join(Sku, Sku.id == DeliveryLine.sku_id)
                                    .where(DeliveryLine.delivery_id == dock["delivery_id"]))})
     assert shown == stored == {"KETTLE": (4, 0, 5), "IRON": (0, 1, 2), "MUG": (1, 0, 0)}
+
+
+def test_a_first_scan_starts_receiving_and_counts_into_this_delivery(page, live_server, db, dock):
+    """A receiver on a delivery's page who scans the goods without pressing the key means this
+    delivery: the page starts receiving it first, then the scan counts."""
+    from server.models import Delivery
+
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.goto("/sign-in")
+    wedge(page, "B-1001")
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(f"/receiving/{dock['later_id']}")
+    expect(page.locator("#handheld")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#start-receiving")).to_be_visible()
+    assert read(db, lambda: db.session.get(Delivery, dock["later_id"]).status) == "expected"
+    wedge(page, IRON)
+    expect(page.locator("#prompt .prompt-message")).to_have_text("Утюг: 1 of 1", timeout=WAIT)
+    expect(page.locator("#start-receiving")).to_be_hidden()
+    expect(line(page.locator("#receiving-panel"), "IRON")).to_have_attribute("data-received", "1")
+    assert read(db, lambda: db.session.get(Delivery, dock["later_id"]).status) == "receiving"
