@@ -219,3 +219,19 @@ def test_sign_in_limits_come_from_the_environment(tmp_path, monkeypatch):
                         ("CELLWMS_SIGNIN_WINDOW_SECONDS", 60)):
         monkeypatch.setenv(name, str(value))
         assert load_config(str(tmp_path))[name] == value
+
+
+def test_the_docs_say_the_secure_cookie_default_the_code_has(tmp_path, monkeypatch):
+    from server.config import load_config
+
+    for name in ("CELLWMS_SECURE_COOKIES", "SESSION_COOKIE_SECURE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "x")
+    assert load_config(str(tmp_path))["SESSION_COOKIE_SECURE"] is False
+    [row] = [line for line in _text(ROOT / "README.md").splitlines() if line.startswith("| `CELLWMS_SECURE_COOKIES`")]
+    assert row.split(" | ")[1] == "0 (off)" and "`1`, `true`, `yes` or `on`" in row
+    assert "`CELLWMS_SECURE_COOKIES` wins when both are set" in row
+    running = " ".join(_text(ROOT / "docs" / "running.md").split())
+    assert "export CELLWMS_SECURE_COOKIES=1" in running and "It is off by default" in running
+    assert "The session cookie is `Secure` only when `CELLWMS_SECURE_COOKIES` (or `SESSION_COOKIE_SECURE`) is on" \
+        in running

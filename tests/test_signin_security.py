@@ -104,6 +104,50 @@ def test_session_lifetime_and_secure_cookies_come_from_the_environment(monkeypat
     assert config["SESSION_COOKIE_SECURE"] is True and config["CELLWMS_SESSION_MAX_SECONDS"] == 600
 
 
+SECURE_SETTINGS = ("CELLWMS_SECURE_COOKIES", "SESSION_COOKIE_SECURE")
+
+
+@pytest.mark.parametrize("environment, secure", [
+    ({}, False),  # the default: cookies also go over plain HTTP
+    ({"CELLWMS_SECURE_COOKIES": "1"}, True),
+    ({"CELLWMS_SECURE_COOKIES": "true"}, True),
+    ({"CELLWMS_SECURE_COOKIES": "Yes"}, True),
+    ({"CELLWMS_SECURE_COOKIES": "on"}, True),
+    ({"CELLWMS_SECURE_COOKIES": "0"}, False),
+    ({"CELLWMS_SECURE_COOKIES": "secure"}, False),  # only 1, true, yes, on turn it on
+    ({"SESSION_COOKIE_SECURE": "1"}, True),  # the other name
+    ({"CELLWMS_SECURE_COOKIES": "0", "SESSION_COOKIE_SECURE": "1"}, False),  # CELLWMS_SECURE_COOKIES wins
+])
+def test_secure_cookies_default_to_off_and_one_setting_turns_them_on(monkeypatch, tmp_path, environment, secure):
+    from server.config import load_config
+
+    for name in SECURE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is secure and config["REMEMBER_COOKIE_SECURE"] is secure
+
+
+@pytest.mark.parametrize("value, secure", [(None, False), ("1", True)])
+def test_the_session_cookie_is_secure_only_with_the_setting(monkeypatch, tmp_path, database_url, value, secure):
+    from server import create_app
+    from server.extensions import db
+
+    for name in SECURE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    if value is not None:
+        monkeypatch.setenv("CELLWMS_SECURE_COOKIES", value)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "TESTING": True, "SECRET_KEY": "test-secret"})
+    try:
+        cookies = app.test_client().get("/sign-in").headers.getlist("Set-Cookie")  # its CSRF token starts a session
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    assert cookies and all(("; Secure" in c) is secure for c in cookies), cookies
+
+
 def test_secure_cookie_setting_reaches_the_cookie(app, db):
     factories.user("ivan", ("picker",), badge="B-1")
     db.session.commit()
