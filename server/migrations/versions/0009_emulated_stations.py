@@ -1,0 +1,36 @@
+"""emulated stations: stations driven by emulators and a script (the demo's), kept out of people's
+KPIs; putaway tasks remember the station they were done at (filled from the ledger's movements)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-02 18:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("stations") as batch:
+        batch.add_column(sa.Column("emulated", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("putaway_tasks") as batch:
+        batch.add_column(sa.Column("done_station_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(op.f("fk_putaway_tasks_done_station_id_stations"), "stations",
+                                 ["done_station_id"], ["id"])
+    # A task done before this migration: the station of its movement (idempotency key putaway-<id>).
+    op.execute("UPDATE putaway_tasks SET done_station_id = (SELECT m.station_id FROM movements m "
+               "WHERE m.idempotency_key = 'putaway-' || CAST(putaway_tasks.id AS VARCHAR(20))) "
+               "WHERE status = 'done'")
+
+
+def downgrade():
+    with op.batch_alter_table("putaway_tasks") as batch:
+        batch.drop_constraint(op.f("fk_putaway_tasks_done_station_id_stations"), type_="foreignkey")
+        batch.drop_column("done_station_id")
+    with op.batch_alter_table("stations") as batch:
+        batch.drop_column("emulated")
