@@ -36,15 +36,15 @@ def delivery(wh, number, opened, closed, expected, status="closed"):
     return d
 
 
-def count(d, line_no, user, created, quantity=1, station=None, occurred=None, at_station=None):
-    """A counting action; with `occurred`, through a station event that happened then; with
-    `at_station`, the count's own station."""
+def count(d, line_no, user, created, quantity=1, station=None, occurred=None, at_station=None, source="agent"):
+    """A counting action; with `occurred`, through a station event (from `source`) that happened
+    then; with `at_station`, the count's own station."""
     line = next(x for x in d.lines if x.line_no == line_no)
     event_id = None
     if occurred is not None:
         event_id = f"ev-{d.number}-{created.timestamp()}-{user.id}"
         _db.session.add(StationEvent(event_id=event_id, station_id=station.id if station else None, user_id=user.id,
-                                     kind="scan", occurred_at=occurred, received_at=created))
+                                     kind="scan", occurred_at=occurred, received_at=created, source=source))
     _db.session.add(ReceiptCount(delivery_id=d.id, line_id=line.id, sku_id=line.sku_id, quantity=quantity,
                                  user_id=user.id, event_id=event_id, created_at=created,
                                  station_id=at_station.id if at_station else None))
@@ -187,27 +187,43 @@ def test_emulated_work_is_kept_apart_from_people(floor):
     wh, anna = floor["wh"], floor["anna"]
     bot = emulated_station(wh)
     a = _db.session.execute(_db.select(Delivery).filter_by(number="A")).scalar_one()
+    b = _db.session.execute(_db.select(Delivery).filter_by(number="B")).scalar_one()
     e = delivery(wh, "E", at(hours=2), at(hours=2, minutes=10), [(a.lines[0].sku, 130)])
     _db.session.refresh(e)
     for n in range(4):  # 4 scans 2 s apart: 130 units (a bot's pace)
         count(e, 1, anna, at(hours=2, seconds=2 * n), quantity=40 if n < 3 else 10, at_station=bot)
     # The station only on the event (an older count row): still the station's.
     count(a, 1, anna, at(minutes=3), quantity=2, station=bot, occurred=at(minutes=3))
-    _db.session.add(PutawayTask(
-        warehouse_id=wh.id, delivery_id=e.id, sku_id=e.lines[0].sku_id, quantity=130,
-        from_cell_id=_db.session.execute(_db.select(Cell.id).filter_by(address="R-1")).scalar_one(),
-        status="done", created_at=at(hours=2, minutes=11), done_at=at(hours=2, minutes=12),
-        done_station_id=bot.id))
+    # boris typing on the emulated station's screen, and on a handheld using its printer: his own work.
+    count(b, 1, floor["boris"], at(hours=1, minutes=1, seconds=10), station=bot, at_station=bot,
+          occurred=at(hours=1, minutes=1, seconds=10), source="page")
+    count(b, 1, floor["boris"], at(hours=1, minutes=1, seconds=20), station=bot, at_station=bot,
+          occurred=at(hours=1, minutes=1, seconds=20), source="handheld")
+    cell = _db.session.execute(_db.select(Cell.id).filter_by(address="R-1")).scalar_one()
+    _db.session.add(StationEvent(event_id="ev-putaway-by-hand", station_id=bot.id, kind="scan", source="handheld",
+                                 received_at=at(hours=2, minutes=13)))
+
+    def task(minute, event_id=None):
+        _db.session.add(PutawayTask(
+            warehouse_id=wh.id, delivery_id=e.id, sku_id=e.lines[0].sku_id, quantity=65, from_cell_id=cell,
+            status="done", created_at=at(hours=2, minutes=11), done_at=at(hours=2, minutes=minute),
+            done_station_id=bot.id, done_event_id=event_id))
+
+    task(12, "ev-by-the-bot")  # its agent's scan (no event row kept here): the station's
+    task(13, "ev-putaway-by-hand")  # a person's handheld using the station's devices: the person's
     _db.session.commit()
 
     k = receiving_kpis(wh.id, T0, T0 + timedelta(days=1))
     anna_figures, boris_figures = k["per_receiver"]
     assert anna_figures == {"user": "anna", "user_id": anna.id, "units": 9, "actions": 6, "active_minutes": 1.2,
                             "units_per_hour": 432.0, "seconds_per_action": 17.5}  # as without the bot
-    assert boris_figures["units"] == 5 and k["seconds_per_action"] == 20.0
-    assert k["putaway"]["tasks_done"] == 3
+    # boris: 3 + 2 units, and 1 + 1 he typed at the emulated station; gaps 10, 10, 20 s
+    assert boris_figures == {"user": "boris", "user_id": floor["boris"].id, "units": 7, "actions": 4,
+                             "active_minutes": 0.7, "units_per_hour": 630.0, "seconds_per_action": 10.0}
+    assert k["seconds_per_action"] == 15.0  # median of anna's 10, 15, 20, 30 and boris's 10, 10, 20
+    assert k["putaway"]["tasks_done"] == 4
     assert {d["number"]: (d["units"], d["emulated_units"]) for d in k["deliveries"]} == {
-        "A": (6, 2), "B": (5, 0), "E": (0, 130)}
+        "A": (6, 2), "B": (7, 0), "E": (0, 130)}
     assert k["emulated"]["per_station"] == [
         {"station": "DOCK-9", "station_id": bot.id, "units": 132, "actions": 5, "active_minutes": 0.1,
          "units_per_hour": 79200.0, "seconds_per_action": 2.0, "signed_in": ["anna"]}]

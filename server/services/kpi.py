@@ -1,15 +1,17 @@
 """Receiving and putaway KPIs for the dashboard, from what was recorded (issue 7).
 
-People's work and emulated work are kept apart: a count or a putaway done through a station
-marked `emulated` (the demo's, driven by emulators and a script) is the station's work, never a
-person's, whoever is signed in there. The figures below count people's work; `emulated` has the
-same figures per emulated station and the emulated putaway.
+People's work and emulated work are kept apart: a count or a putaway done by a station marked
+`emulated` (the demo's, driven by emulators and a script: its agent's inputs, its token's calls)
+is the station's work, never a person's, whoever is signed in there. What a person types on that
+station's screen or on a handheld using its devices (event source page, handheld) stays theirs.
+The figures below count people's work; `emulated` has the same figures per emulated station and
+the emulated putaway.
 
 - Time per delivery: `opened_at` to `closed_at` of the deliveries closed in the window; per line:
   that time over the delivery's lines. Its `units` are the units people counted, `emulated_units`
   those counted through emulated stations.
 - Counting actions: one per ReceiptCount row (a scan or an entered quantity). Its station is the
-  count's, else its station event's. Its time is the station event that counted it
+  count's, else its station event's; a putaway task's is `done_station_id`, its input `done_event_id`. Its time is the station event that counted it
   (`occurred_at` on the device, else `received_at`), else the count's `created_at`. Counts are
   in the window by `created_at`.
 - Time per action: the median of the gaps between a receiver's (or an emulated station's)
@@ -31,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from server.extensions import db
 from server.models import (
@@ -105,11 +108,22 @@ def _discrepancies(warehouse_id: int, since: datetime, until: datetime) -> tuple
     return int(total), int(with_discrepancy)
 
 
+# Inputs a person typed or scanned on a page (a station's screen, a handheld): a person's work,
+# even at an emulated station.
+BY_HAND = ("page", "handheld")
+
+
+def _emulated_work(station_id, source):
+    """True for work done through an emulated station by the station itself (its agent, its
+    token), not typed on a page or a handheld there; `source` is its station event's, None if none."""
+    return and_(station_id.in_(select(Station.id).where(Station.emulated.is_(True))),
+                or_(source.is_(None), source.not_in(BY_HAND)))
+
+
 def _emulated():
-    """True for a count made through an emulated station (its own station, else its event's);
-    the query must outer-join StationEvent on the count's event_id."""
-    station_id = func.coalesce(ReceiptCount.station_id, StationEvent.station_id)
-    return station_id.in_(select(Station.id).where(Station.emulated.is_(True)))
+    """_emulated_work for a count (its own station, else its event's); the query must outer-join
+    StationEvent on the count's event_id."""
+    return _emulated_work(func.coalesce(ReceiptCount.station_id, StationEvent.station_id), StationEvent.source)
 
 
 def _figures(units: int, actions: int, stamps: list[datetime]) -> tuple[dict, list[float]]:
@@ -132,8 +146,8 @@ def _counting(warehouse_id: int, since: datetime, until: datetime) -> tuple[list
     at = func.coalesce(StationEvent.occurred_at, StationEvent.received_at, ReceiptCount.created_at)
     station_id = func.coalesce(ReceiptCount.station_id, StationEvent.station_id)
     rows = db.session.execute(
-        select(ReceiptCount.user_id, User.username, Station.id, Station.code, Station.emulated,
-               ReceiptCount.quantity, at)
+        select(ReceiptCount.user_id, User.username, Station.id, Station.code,
+               case((_emulated(), True), else_=False), ReceiptCount.quantity, at)
         .select_from(ReceiptCount)
         .join(Delivery, Delivery.id == ReceiptCount.delivery_id)
         .outerjoin(StationEvent, StationEvent.event_id == ReceiptCount.event_id)
@@ -171,16 +185,18 @@ def _counting(warehouse_id: int, since: datetime, until: datetime) -> tuple[list
 
 
 def _putaway(warehouse_id: int, since: datetime, until: datetime, emulated: bool) -> dict:
-    """People's putaway, or (`emulated`) that done at emulated stations."""
-    at_emulated = PutawayTask.done_station_id.in_(select(Station.id).where(Station.emulated.is_(True)))
+    """People's putaway, or (`emulated`) that done by emulated stations."""
+    event = aliased(StationEvent)
+    by_station = _emulated_work(PutawayTask.done_station_id, event.source)
     overridden = or_(PutawayTask.override_reason.is_not(None),
                      and_(PutawayTask.suggested_cell_id.is_not(None),
                           PutawayTask.done_cell_id != PutawayTask.suggested_cell_id))
     rows = db.session.execute(
         select(PutawayTask.created_at, PutawayTask.done_at, overridden)
+        .outerjoin(event, event.event_id == PutawayTask.done_event_id)
         .where(PutawayTask.warehouse_id == warehouse_id, PutawayTask.status == PutawayStatus.done,
                PutawayTask.done_at >= since, PutawayTask.done_at < until,
-               at_emulated if emulated else or_(PutawayTask.done_station_id.is_(None), ~at_emulated))
+               by_station if emulated else ~func.coalesce(by_station, False))
     ).all()
     minutes = [(_utc(done) - _utc(created)).total_seconds() / 60 for created, done, _ in rows]
     overrides = sum(1 for *_, flag in rows if flag)

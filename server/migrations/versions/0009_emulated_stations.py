@@ -1,5 +1,6 @@
 """emulated stations: stations driven by emulators and a script (the demo's), kept out of people's
-KPIs; putaway tasks remember the station they were done at (filled from the ledger's movements)
+KPIs; putaway tasks remember the station and the input they were confirmed by (the station filled
+from the ledger's movements)
 
 Revision ID: 0009
 Revises: 0008
@@ -20,6 +21,7 @@ def upgrade():
         batch.add_column(sa.Column("emulated", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("putaway_tasks") as batch:
         batch.add_column(sa.Column("done_station_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("done_event_id", sa.String(length=64), nullable=True))
         batch.create_foreign_key(op.f("fk_putaway_tasks_done_station_id_stations"), "stations",
                                  ["done_station_id"], ["id"])
     # A task done before this migration: the station of its movement (idempotency key putaway-<id>).
@@ -31,6 +33,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("putaway_tasks") as batch:
         batch.drop_constraint(op.f("fk_putaway_tasks_done_station_id_stations"), type_="foreignkey")
+        batch.drop_column("done_event_id")
         batch.drop_column("done_station_id")
     with op.batch_alter_table("stations") as batch:
         batch.drop_column("emulated")
