@@ -1,6 +1,6 @@
 """emulated stations: stations driven by emulators and a script (the demo's), kept out of people's
-KPIs; putaway tasks remember the station and the input they were confirmed by (the station filled
-from the ledger's movements)
+KPIs; putaway tasks remember the station and the input they were confirmed by (empty for tasks
+done before)
 
 Revision ID: 0009
 Revises: 0008
@@ -24,10 +24,6 @@ def upgrade():
         batch.add_column(sa.Column("done_event_id", sa.String(length=64), nullable=True))
         batch.create_foreign_key(op.f("fk_putaway_tasks_done_station_id_stations"), "stations",
                                  ["done_station_id"], ["id"])
-    # A task done before this migration: the station of its movement (idempotency key putaway-<id>).
-    op.execute("UPDATE putaway_tasks SET done_station_id = (SELECT m.station_id FROM movements m "
-               "WHERE m.idempotency_key = 'putaway-' || CAST(putaway_tasks.id AS VARCHAR(20))) "
-               "WHERE status = 'done'")
 
 
 def downgrade():
