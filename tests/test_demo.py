@@ -218,6 +218,18 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
         with closing(sqlite3.connect(database, timeout=30)) as connection:
             marked = dict(connection.execute("SELECT code, emulated FROM stations"))
         assert marked == {"DOCK-1": 1, "PACK-1": 1, "PACK-2": 1, "HANDOFF-1": 1}
+
+
+        def dock_counts():  # what DOCK-1's script counted: through the emulated station, so not a person's
+            with closing(sqlite3.connect(database, timeout=30)) as connection:
+                return connection.execute(
+                    "SELECT s.code, s.emulated FROM receipt_counts c JOIN stations s ON s.id = c.station_id").fetchall()
+
+        for _ in range(600):  # the ASN and its first goods, 4 s apart; wait at most 60 s
+            if dock_counts():
+                break
+            time.sleep(0.1)
+        assert dock_counts() and set(dock_counts()) == {("DOCK-1", 1)}
     finally:
         process.terminate()
         try:
