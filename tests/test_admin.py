@@ -200,6 +200,42 @@ def test_a_duplicate_station_code_is_refused(admin, db):
     assert count(db, Station) == 1
 
 
+def test_emulated_stations_are_labelled_wherever_stations_are_listed(admin, db, client):
+    wh = db.session.execute(select(factories.Warehouse)).scalar_one()
+    bot, _ = factories.station(wh, "DOCK-9")
+    bot.emulated = True
+    factories.station(wh, "DOCK-1")
+    db.session.commit()
+
+    def row(html, code):
+        start = html.index(f'data-station="{code}"')
+        return html[start:html.index("</tr>", start)]
+
+    html = admin.get("/admin/stations").get_data(as_text=True)
+    assert 'class="emulated"' in row(html, "DOCK-9") and ">emulated</span>" in row(html, "DOCK-9")
+    assert 'class="emulated"' not in row(html, "DOCK-1")
+    devices = admin.get("/admin/devices").get_data(as_text=True)
+    assert re.search(r'<h2>DOCK-9 <span class="emulated"[^>]*>emulated</span>', devices)
+    listed = admin.get("/api/v1/stations", headers=factories.token_for(
+        db.session.execute(select(User).filter_by(username="root")).scalar_one())).json
+    assert {s["code"]: s["emulated"] for s in listed} == {"DOCK-1": False, "DOCK-9": True}
+
+    factories.user("sveta", ("supervisor",), password="boss-pass-1")
+    db.session.commit()
+    boss = client.application.test_client()
+    sign_in_password(boss, "sveta", "boss-pass-1")
+    health = boss.get("/api/v1/stations/health", headers=factories.token_for(
+        db.session.execute(select(User).filter_by(username="sveta")).scalar_one())).json
+    assert {h["code"]: h["emulated"] for h in health} == {"DOCK-1": False, "DOCK-9": True}
+    screens = boss.get("/stations").get_data(as_text=True)
+    tile = screens[screens.index('data-station="DOCK-9"'):]
+    assert ">emulated</span>" in tile[:tile.index("</a>")]
+    assert ">emulated</span>" not in screens[screens.index('data-station="DOCK-1"'):screens.index('data-station="DOCK-9"')]
+    assert ">emulated</span></h1>" in boss.get("/stations/DOCK-9").get_data(as_text=True)
+    post(boss, "/language", {"language": "ru"}, page="/")
+    assert ">демо</span>" in boss.get("/stations").get_data(as_text=True)
+
+
 def test_devices_page_lists_station_profiles_and_heartbeats(admin, db):
     wh = db.session.execute(select(factories.Warehouse)).scalar_one()
     _, auth = factories.station(wh, "dock-1")

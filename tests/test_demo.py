@@ -75,12 +75,20 @@ def test_seed_small_demo_is_consistent(db):
         if set(demo_user.roles) & {"supervisor", "admin"}:
             assert user.pin_hash, f"{demo_user.username} would sign in by a badge alone"
     assert {s.kind for s in db.session.execute(select(Station)).scalars()} == {"dock", "pack", "handoff"}
+    # The demo's stations are emulated (emulators and a script drive them), marked as such.
+    assert {(s.code, s.emulated) for s in db.session.execute(select(Station)).scalars()} == {
+        (code, True) for code in ("DOCK-1", "PACK-1", "PACK-2", "HANDOFF-1")}
 
     again = seed_demo(SMALL)
     assert not again.created and again.cells == info.cells and count(db, Movement) == info.movements
+    # A demo database from before the flag: its stations are marked when the demo starts again.
+    db.session.execute(Station.__table__.update().values(emulated=False))
+    db.session.commit()
     tokens = issue_station_tokens()
     db.session.commit()
     assert set(tokens) == {"DOCK-1", "PACK-1", "PACK-2", "HANDOFF-1"} == {s.code for s in DEMO_STATIONS}
+    db.session.expire_all()
+    assert all(s.emulated for s in db.session.execute(select(Station)).scalars())
 
 
 def test_demo_has_dock_cells_and_three_asns_and_the_dock_scans_one(db):
@@ -207,6 +215,21 @@ def test_demo_command_serves_pages_and_prints_every_template(tmp_path):
                 break
             time.sleep(0.1)
         assert expected <= flowing(), sorted(expected - flowing())
+        with closing(sqlite3.connect(database, timeout=30)) as connection:
+            marked = dict(connection.execute("SELECT code, emulated FROM stations"))
+        assert marked == {"DOCK-1": 1, "PACK-1": 1, "PACK-2": 1, "HANDOFF-1": 1}
+
+
+        def dock_counts():  # what DOCK-1's script counted: through the emulated station, so not a person's
+            with closing(sqlite3.connect(database, timeout=30)) as connection:
+                return connection.execute(
+                    "SELECT s.code, s.emulated FROM receipt_counts c JOIN stations s ON s.id = c.station_id").fetchall()
+
+        for _ in range(600):  # the ASN and its first goods, 4 s apart; wait at most 60 s
+            if dock_counts():
+                break
+            time.sleep(0.1)
+        assert dock_counts() and set(dock_counts()) == {("DOCK-1", 1)}
     finally:
         process.terminate()
         try:
@@ -252,6 +275,10 @@ def test_demo_script_is_finite_and_the_dock_receives_the_asn_once(app, db, tmp_p
         time.sleep(0.05)
     time.sleep(0.3)  # nothing comes after the script
     assert typed == [f"{code}\n" for code in [demo_badge(dock), *script]]
+    # A bounded count of scans at every station: the badge and a short script, once.
+    scripts = {s.code: demo_codes(s) for s in DEMO_STATIONS}
+    assert all(1 <= len(codes) <= 12 for codes in scripts.values()), scripts
+    assert sum(1 + len(codes) for codes in scripts.values()) <= 40
 
     delivery = db.session.execute(select(Delivery).filter_by(number=DEMO_ASN_SHORT)).scalar_one()
     delivery.status = "receiving"

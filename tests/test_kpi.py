@@ -7,6 +7,7 @@ import pytest
 
 from server.extensions import db as _db
 from server.models import (
+    Cell,
     Delivery,
     DeliveryLine,
     Discrepancy,
@@ -35,16 +36,18 @@ def delivery(wh, number, opened, closed, expected, status="closed"):
     return d
 
 
-def count(d, line_no, user, created, quantity=1, station=None, occurred=None):
-    """A counting action; with `occurred`, through a station event that happened then."""
+def count(d, line_no, user, created, quantity=1, station=None, occurred=None, at_station=None, source="agent"):
+    """A counting action; with `occurred`, through a station event (from `source`) that happened
+    then; with `at_station`, the count's own station."""
     line = next(x for x in d.lines if x.line_no == line_no)
     event_id = None
     if occurred is not None:
         event_id = f"ev-{d.number}-{created.timestamp()}-{user.id}"
         _db.session.add(StationEvent(event_id=event_id, station_id=station.id if station else None, user_id=user.id,
-                                     kind="scan", occurred_at=occurred, received_at=created))
+                                     kind="scan", occurred_at=occurred, received_at=created, source=source))
     _db.session.add(ReceiptCount(delivery_id=d.id, line_id=line.id, sku_id=line.sku_id, quantity=quantity,
-                                 user_id=user.id, event_id=event_id, created_at=created))
+                                 user_id=user.id, event_id=event_id, created_at=created,
+                                 station_id=at_station.id if at_station else None))
 
 
 @pytest.fixture
@@ -112,9 +115,9 @@ def test_receiving_and_putaway_kpis(floor):
     k = receiving_kpis(floor["wh"].id, T0, T0 + timedelta(days=1))
     assert k["deliveries"] == [
         {"number": "A", "opened_at": at(), "closed_at": at(minutes=30), "minutes": 30.0, "lines": 3, "units": 6,
-         "seconds_per_line": 600.0},
+         "emulated_units": 0, "seconds_per_line": 600.0},
         {"number": "B", "opened_at": at(hours=1), "closed_at": at(hours=1, minutes=20), "minutes": 20.0, "lines": 2,
-         "units": 5, "seconds_per_line": 600.0},
+         "units": 5, "emulated_units": 0, "seconds_per_line": 600.0},
     ]
     anna, boris = k["per_receiver"]
     # anna: 1+1+5-1+2+1 units in 6 actions; gaps 10, 20, 30, 15 s (the 18-minute break is not work)
@@ -125,6 +128,8 @@ def test_receiving_and_putaway_kpis(floor):
     assert (k["lines_closed"], k["lines_with_discrepancy"], k["discrepancy_rate"]) == (5, 1, 0.2)
     assert k["seconds_per_action"] == 20.0  # median of 10, 15, 20, 30, 40
     assert k["putaway"] == {"tasks_done": 3, "median_minutes": 10.0, "overrides": 1, "override_rate": 0.3333}
+    assert k["emulated"] == {"per_station": [], "putaway": {"tasks_done": 0, "median_minutes": None, "overrides": 0,
+                                                            "override_rate": None}}
 
 
 def test_window_edges_and_an_empty_window(floor):
@@ -153,7 +158,7 @@ def test_kpi_api(client, floor):
     body = response.json
     assert body["deliveries"][0] == {"number": "A", "opened_at": "2024-05-14T09:00:00+00:00",
                                      "closed_at": "2024-05-14T09:30:00+00:00", "minutes": 30.0, "lines": 3,
-                                     "units": 6, "seconds_per_line": 600.0}
+                                     "units": 6, "emulated_units": 0, "seconds_per_line": 600.0}
     assert [r["units_per_hour"] for r in body["per_receiver"]] == [432.0, 450.0]
     assert body["discrepancy_rate"] == 0.2 and body["putaway"]["override_rate"] == 0.3333
 
@@ -167,3 +172,100 @@ def test_kpi_api(client, floor):
     assert backwards.status_code == 422 and backwards.mimetype == "application/problem+json"
     which = client.get("/api/v1/kpi/receiving", headers=supervisor)  # two warehouses: say which
     assert which.status_code == 422 and "warehouse_id" in which.json["errors"]
+
+
+def emulated_station(wh, code="DOCK-9"):
+    bot, _ = f.station(wh, code)
+    bot.emulated = True
+    _db.session.commit()
+    return bot
+
+
+def test_emulated_work_is_kept_apart_from_people(floor):
+    """A demo's emulated dock scanning fast under anna's badge: none of it is anna's, all of it is
+    shown apart, per emulated station."""
+    wh, anna = floor["wh"], floor["anna"]
+    bot = emulated_station(wh)
+    a = _db.session.execute(_db.select(Delivery).filter_by(number="A")).scalar_one()
+    b = _db.session.execute(_db.select(Delivery).filter_by(number="B")).scalar_one()
+    e = delivery(wh, "E", at(hours=2), at(hours=2, minutes=10), [(a.lines[0].sku, 130)])
+    _db.session.refresh(e)
+    for n in range(4):  # 4 scans 2 s apart: 130 units (a bot's pace)
+        count(e, 1, anna, at(hours=2, seconds=2 * n), quantity=40 if n < 3 else 10, at_station=bot)
+    # The station only on the event (an older count row): still the station's.
+    count(a, 1, anna, at(minutes=3), quantity=2, station=bot, occurred=at(minutes=3))
+    # boris typing on the emulated station's screen, and on a handheld using its printer: his own work.
+    count(b, 1, floor["boris"], at(hours=1, minutes=1, seconds=10), station=bot, at_station=bot,
+          occurred=at(hours=1, minutes=1, seconds=10), source="page")
+    count(b, 1, floor["boris"], at(hours=1, minutes=1, seconds=20), station=bot, at_station=bot,
+          occurred=at(hours=1, minutes=1, seconds=20), source="handheld")
+    cell = _db.session.execute(_db.select(Cell.id).filter_by(address="R-1")).scalar_one()
+    _db.session.add(StationEvent(event_id="ev-putaway-by-hand", station_id=bot.id, kind="scan", source="handheld",
+                                 received_at=at(hours=2, minutes=13)))
+
+    def task(minute, event_id=None):
+        _db.session.add(PutawayTask(
+            warehouse_id=wh.id, delivery_id=e.id, sku_id=e.lines[0].sku_id, quantity=65, from_cell_id=cell,
+            status="done", created_at=at(hours=2, minutes=11), done_at=at(hours=2, minutes=minute),
+            done_station_id=bot.id, done_event_id=event_id))
+
+    task(12, "ev-by-the-bot")  # its agent's scan (no event row kept here): the station's
+    task(13, "ev-putaway-by-hand")  # a person's handheld using the station's devices: the person's
+    _db.session.commit()
+
+    k = receiving_kpis(wh.id, T0, T0 + timedelta(days=1))
+    anna_figures, boris_figures = k["per_receiver"]
+    assert anna_figures == {"user": "anna", "user_id": anna.id, "units": 9, "actions": 6, "active_minutes": 1.2,
+                            "units_per_hour": 432.0, "seconds_per_action": 17.5}  # as without the bot
+    # boris: 3 + 2 units, and 1 + 1 he typed at the emulated station; gaps 10, 10, 20 s
+    assert boris_figures == {"user": "boris", "user_id": floor["boris"].id, "units": 7, "actions": 4,
+                             "active_minutes": 0.7, "units_per_hour": 630.0, "seconds_per_action": 10.0}
+    assert k["seconds_per_action"] == 15.0  # median of anna's 10, 15, 20, 30 and boris's 10, 10, 20
+    assert k["putaway"]["tasks_done"] == 4
+    assert {d["number"]: (d["units"], d["emulated_units"]) for d in k["deliveries"]} == {
+        "A": (6, 2), "B": (7, 0), "E": (0, 130)}
+    assert k["emulated"]["per_station"] == [
+        {"station": "DOCK-9", "station_id": bot.id, "units": 132, "actions": 5, "active_minutes": 0.1,
+         "units_per_hour": 79200.0, "seconds_per_action": 2.0, "signed_in": ["anna"]}]
+    assert k["emulated"]["putaway"] == {"tasks_done": 1, "median_minutes": 1.0, "overrides": 0, "override_rate": 0.0}
+
+
+def test_kpi_api_shows_emulated_work_apart(client, floor):
+    bot = emulated_station(floor["wh"])
+    a = _db.session.execute(_db.select(Delivery).filter_by(number="A")).scalar_one()
+    count(a, 1, floor["anna"], at(minutes=4), quantity=50, at_station=bot)
+    _db.session.commit()
+    supervisor = f.token_for(f.user("sveta", ("supervisor",)))
+    body = client.get(f"/api/v1/kpi/receiving?warehouse_id={floor['wh'].id}&since=2024-05-14T09:00:00Z"
+                      "&until=2024-05-15T09:00:00Z", headers=supervisor).json
+    assert [(r["user"], r["units"]) for r in body["per_receiver"]] == [("anna", 9), ("boris", 5)]
+    assert body["deliveries"][0]["emulated_units"] == 50
+    assert [(s["station"], s["units"], s["signed_in"]) for s in body["emulated"]["per_station"]] == [
+        ("DOCK-9", 50, ["anna"])]
+
+
+def test_receiving_page_labels_emulated_work(client, db):
+    from tests.test_pages import post, sign_in_password
+
+    wh = f.warehouse()
+    tea = f.sku("TEA")
+    ivan = f.user("ivan", ("receiver",))
+    f.user("olga", ("supervisor",), password="boss-pass-1")
+    bot = emulated_station(wh)
+    now = datetime.now(UTC)
+    d = delivery(wh, "ASN-DEMO", now - timedelta(hours=2), now - timedelta(hours=1), [(tea, 9)])
+    _db.session.refresh(d)
+    count(d, 1, ivan, now - timedelta(hours=1, minutes=30), quantity=3)
+    count(d, 1, ivan, now - timedelta(hours=1, minutes=29), quantity=130, at_station=bot)
+    _db.session.commit()
+
+    sign_in_password(client, "olga", "boss-pass-1")
+    html = client.get("/receiving").get_data(as_text=True)
+    people = html[html.index('id="receiving-kpis"'):html.index('id="emulated-kpis"')]
+    emulated = html[html.index('id="emulated-kpis"'):]
+    assert '<td>ivan</td><td class="num">3</td>' in people and "130" not in people
+    assert 'class="emulated">emulated</span>' in emulated
+    assert '<td>DOCK-9</td><td class="num">130</td><td class="num">1</td><td>ivan</td>' in emulated
+    post(client, "/language", {"language": "ru"}, token_from="/")
+    html = client.get("/receiving").get_data(as_text=True)
+    assert "Демо-станции" in html and 'class="emulated">демо</span>' in html

@@ -133,6 +133,16 @@ def test_confirm_into_the_suggested_cell_moves_stock(db, site):
     confirm_putaway(task, target, site["ivan"])
     db.session.commit()
     assert snapshot() == before
+    assert task.done_station_id is None  # on a handheld alone
+
+
+def test_a_task_confirmed_at_a_station_records_the_station(db, site):
+    station, _ = f.station(site["wh"], "DOCK-9")
+    _, (task,) = tasks_for(db, site, [(site["kettle"], 2, "", None)])
+    target = db.session.get(type(site["receiving"]), task.suggested_cell_id)
+    confirm_putaway(task, target, site["ivan"], station=station)
+    db.session.commit()
+    assert task.done_station_id == station.id
 
 
 def test_another_cell_needs_a_reason_and_records_it(db, site):

@@ -33,7 +33,8 @@ class DeliveryKpiSchema(Schema):
     closed_at = UtcDateTime(allow_none=True)
     minutes = fields.Float(allow_none=True)
     lines = Int()
-    units = Quantity()
+    units = Quantity(metadata={"description": "Units people counted."})
+    emulated_units = Quantity(metadata={"description": "Units counted through emulated stations."})
     seconds_per_line = fields.Float(allow_none=True)
 
 
@@ -47,6 +48,17 @@ class ReceiverKpiSchema(Schema):
     seconds_per_action = fields.Float(allow_none=True)
 
 
+class EmulatedStationKpiSchema(Schema):
+    station = Text()
+    station_id = Id()
+    units = Quantity()
+    actions = Int()
+    active_minutes = fields.Float()
+    units_per_hour = fields.Float(allow_none=True)
+    seconds_per_action = fields.Float(allow_none=True)
+    signed_in = fields.List(Text(), metadata={"description": "Who was signed in there: not credited with it."})
+
+
 class PutawayKpiSchema(Schema):
     tasks_done = Int()
     median_minutes = fields.Float(allow_none=True)
@@ -54,7 +66,14 @@ class PutawayKpiSchema(Schema):
     override_rate = fields.Float(allow_none=True)
 
 
+class EmulatedKpiSchema(Schema):
+    per_station = fields.List(fields.Nested(EmulatedStationKpiSchema))
+    putaway = fields.Nested(PutawayKpiSchema)
+
+
 class ReceivingKpiSchema(Schema):
+    """People's work: nothing done through an emulated station; that is in `emulated`."""
+
     warehouse_id = Id()
     since = UtcDateTime()
     until = UtcDateTime()
@@ -65,6 +84,8 @@ class ReceivingKpiSchema(Schema):
     discrepancy_rate = fields.Float(allow_none=True)
     seconds_per_action = fields.Float(allow_none=True)
     putaway = fields.Nested(PutawayKpiSchema)
+    emulated = fields.Nested(EmulatedKpiSchema, metadata={
+        "description": "The work of emulated stations (the demo's), kept out of the figures above."})
 
 
 def _aware(value: datetime) -> datetime:
@@ -92,7 +113,8 @@ class ReceivingKpis(MethodView):
                     422: "since not before until, or no warehouse_id with several warehouses"})
     def get(self, query):
         """Receiving KPIs (time per delivery, line and action; units per hour per receiver;
-        discrepancy rate) and putaway KPIs for [since, until)."""
+        discrepancy rate) and putaway KPIs for [since, until): people's work; the work of
+        emulated stations (the demo's) apart, in `emulated`."""
         until = _aware(query.get("until") or datetime.now(UTC))
         since = _aware(query.get("since") or until - DEFAULT_WINDOW)
         if since >= until:

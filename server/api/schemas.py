@@ -313,6 +313,8 @@ class StationSchema(Schema):
     kind = Text(required=True, validate=validate.OneOf(STATION_KINDS))
     role = Text(dump_only=True, metadata={"description": "the role the station acts in"})
     active = fields.Bool(dump_only=True)
+    emulated = fields.Bool(dump_only=True, metadata={"description": "driven by emulators and a script (the "
+                                                                    "demo's): kept out of people's KPIs"})
     last_seen_at = UtcDateTime(dump_only=True)
     created_at = UtcDateTime(dump_only=True)
 

@@ -184,6 +184,9 @@ class PutawayTask(db.Model):
     done_cell_id: Mapped[int | None] = mapped_column(ForeignKey("cells.id"))
     override_reason: Mapped[str | None] = mapped_column(String(32))  # why not the suggested cell
     done_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Where and by which input it was confirmed (a handheld's station is where its jobs go).
+    done_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    done_event_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

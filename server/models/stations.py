@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -39,6 +39,8 @@ class Station(Timestamped, db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Driven by emulators and a script (the demo's), not by a person: its work is kept out of people's KPIs.
+    emulated: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The agent's last heartbeat: devices (name -> kind, state, detail, since), outbox, agent.
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

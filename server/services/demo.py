@@ -1,4 +1,5 @@
-"""The demo warehouse: layout, 2,000 SKUs with Russian EAN-13s, opening stock, users, stations.
+"""The demo warehouse: layout, 2,000 SKUs with Russian EAN-13s, opening stock, users, stations
+(marked emulated: emulators and a demo script drive them, and the KPIs keep their work apart).
 
 `seed_demo(size)` builds it once (a second call finds it and does nothing) in the caller's
 transaction. Cells and SKUs go in with bulk inserts; stock goes through the ledger's bulk path
@@ -158,7 +159,8 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
         user.set_pin(u.pin)
         db.session.add(user)
     for code, kind, name in DEMO_STATIONS:
-        db.session.add(Station(code=code, kind=kind, name=name, warehouse_id=warehouse.id, token_hash=new_token()[1]))
+        db.session.add(Station(code=code, kind=kind, name=name, warehouse_id=warehouse.id, token_hash=new_token()[1],
+                               emulated=True))
     db.session.flush()
     seed_receiving(warehouse, today)
     return _describe(warehouse, created=True)
@@ -227,8 +229,8 @@ def seed_receiving(warehouse: Warehouse, today: date) -> list[str]:
 
 
 def issue_station_tokens() -> dict[str, str]:
-    """New tokens for the demo stations (only hashes are stored, so each start prints fresh ones).
-    A demo database from an older version gets the stations it lacks."""
+    """New tokens for the demo stations (only hashes are stored, so each start prints fresh ones),
+    each marked emulated. A demo database from an older version gets the stations it lacks."""
     tokens = {}
     warehouse = db.session.execute(select(Warehouse).filter_by(code=DEMO_CODE)).scalar_one()
     for code, kind, name in DEMO_STATIONS:
@@ -236,6 +238,7 @@ def issue_station_tokens() -> dict[str, str]:
         if station is None:
             station = Station(code=code, kind=kind, name=name, warehouse_id=warehouse.id)
             db.session.add(station)
+        station.emulated = True  # emulators and the demo script drive it, not a person
         tokens[code], station.token_hash = new_token()
     db.session.flush()
     return tokens

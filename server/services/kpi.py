@@ -1,28 +1,39 @@
 """Receiving and putaway KPIs for the dashboard, from what was recorded (issue 7).
 
+People's work and emulated work are kept apart: a count or a putaway done by a station marked
+`emulated` (the demo's, driven by emulators and a script: its agent's inputs, its token's calls)
+is the station's work, never a person's, whoever is signed in there. What a person types on that
+station's screen or on a handheld using its devices (event source page, handheld) stays theirs.
+The figures below count people's work; `emulated` has the same figures per emulated station and
+the emulated putaway.
+
 - Time per delivery: `opened_at` to `closed_at` of the deliveries closed in the window; per line:
-  that time over the delivery's lines.
-- Counting actions: one per ReceiptCount row (a scan or an entered quantity). Its time is the
-  station event that counted it (`occurred_at` on the device, else `received_at`), else the
-  count's `created_at`. Counts are in the window by `created_at`.
-- Time per action: the median of the gaps between a receiver's consecutive counting actions.
-  A gap longer than IDLE_GAP is a break (another delivery, lunch), not an action: it counts
-  neither in the median nor in active time.
+  that time over the delivery's lines. Its `units` are the units people counted, `emulated_units`
+  those counted through emulated stations.
+- Counting actions: one per ReceiptCount row (a scan or an entered quantity). Its station is the
+  count's, else its station event's; a putaway task's is `done_station_id`, its input `done_event_id`. Its time is the station event that counted it
+  (`occurred_at` on the device, else `received_at`), else the count's `created_at`. Counts are
+  in the window by `created_at`.
+- Time per action: the median of the gaps between a receiver's (or an emulated station's)
+  consecutive counting actions. A gap longer than IDLE_GAP is a break (another delivery, lunch),
+  not an action: it counts neither in the median nor in active time.
 - Active minutes: the sum of a receiver's gaps that are not breaks; units per hour = units over
   active hours.
 - Discrepancy rate: lines of the deliveries closed in the window with at least one discrepancy
-  row, over all their lines.
+  row, over all their lines (the goods' figure: whoever counted them).
 - Putaway: tasks done in the window, median minutes from creation to done, and the share done
   in another cell than suggested (an override, with its reason).
 
-Sums and counts are grouped in SQL; medians and time differences are taken in Python (the
-same code on SQLite and PostgreSQL).
+Delivery sums and line counts are grouped in SQL; counting actions are read one row each (their
+times are needed anyway) and summed, medians and time differences taken in Python (the same code
+on SQLite and PostgreSQL).
 """
 
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from server.extensions import db
 from server.models import (
@@ -33,6 +44,7 @@ from server.models import (
     PutawayStatus,
     PutawayTask,
     ReceiptCount,
+    Station,
     StationEvent,
     User,
 )
@@ -55,11 +67,16 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 def _deliveries(warehouse_id: int, since: datetime, until: datetime) -> list[dict]:
     lines = (select(DeliveryLine.delivery_id, func.count().label("n"))
              .group_by(DeliveryLine.delivery_id).subquery())
-    units = (select(ReceiptCount.delivery_id, func.sum(ReceiptCount.quantity).label("n"))
+    emulated = _emulated()
+    units = (select(ReceiptCount.delivery_id,
+                    func.sum(case((emulated, 0), else_=ReceiptCount.quantity)).label("people"),
+                    func.sum(case((emulated, ReceiptCount.quantity), else_=0)).label("emulated"))
+             .select_from(ReceiptCount)
+             .outerjoin(StationEvent, StationEvent.event_id == ReceiptCount.event_id)
              .group_by(ReceiptCount.delivery_id).subquery())
     rows = db.session.execute(
         select(Delivery.id, Delivery.number, Delivery.opened_at, Delivery.closed_at,
-               func.coalesce(lines.c.n, 0), func.coalesce(units.c.n, 0))
+               func.coalesce(lines.c.n, 0), func.coalesce(units.c.people, 0), func.coalesce(units.c.emulated, 0))
         .outerjoin(lines, lines.c.delivery_id == Delivery.id)
         .outerjoin(units, units.c.delivery_id == Delivery.id)
         .where(Delivery.warehouse_id == warehouse_id, Delivery.status.in_(CLOSED),
@@ -67,13 +84,13 @@ def _deliveries(warehouse_id: int, since: datetime, until: datetime) -> list[dic
         .order_by(Delivery.closed_at, Delivery.id)
     ).all()
     out = []
-    for _, number, opened_at, closed_at, n_lines, n_units in rows:
+    for _, number, opened_at, closed_at, n_lines, n_units, n_emulated in rows:
         opened_at, closed_at = _utc(opened_at), _utc(closed_at)
         seconds = (closed_at - opened_at).total_seconds() if opened_at and closed_at else None
         out.append({
             "number": number, "opened_at": opened_at, "closed_at": closed_at,
             "minutes": _round(seconds / 60 if seconds is not None else None),
-            "lines": int(n_lines), "units": int(n_units),
+            "lines": int(n_lines), "units": int(n_units), "emulated_units": int(n_emulated),
             "seconds_per_line": _round(seconds / n_lines if seconds is not None and n_lines else None),
         })
     return out
@@ -91,49 +108,95 @@ def _discrepancies(warehouse_id: int, since: datetime, until: datetime) -> tuple
     return int(total), int(with_discrepancy)
 
 
-def _receivers(warehouse_id: int, since: datetime, until: datetime) -> tuple[list[dict], list[float]]:
-    in_window = (ReceiptCount.delivery_id == Delivery.id, Delivery.warehouse_id == warehouse_id,
-                 ReceiptCount.user_id.is_not(None), ReceiptCount.created_at >= since, ReceiptCount.created_at < until)
-    totals = db.session.execute(
-        select(ReceiptCount.user_id, User.username, func.sum(ReceiptCount.quantity), func.count())
-        .join(User, User.id == ReceiptCount.user_id).where(*in_window)
-        .group_by(ReceiptCount.user_id, User.username)
-    ).all()
-    # The actions in each receiver's order: the event's device time where there is one.
+# Inputs a person typed or scanned on a page (a station's screen, a handheld): a person's work,
+# even at an emulated station.
+BY_HAND = ("page", "handheld")
+
+
+def _emulated_work(station_id, source):
+    """True for work done through an emulated station by the station itself (its agent, its
+    token), not typed on a page or a handheld there; `source` is its station event's, None if none."""
+    return and_(station_id.in_(select(Station.id).where(Station.emulated.is_(True))),
+                or_(source.is_(None), source.not_in(BY_HAND)))
+
+
+def _emulated():
+    """_emulated_work for a count (its own station, else its event's); the query must outer-join
+    StationEvent on the count's event_id."""
+    return _emulated_work(func.coalesce(ReceiptCount.station_id, StationEvent.station_id), StationEvent.source)
+
+
+def _figures(units: int, actions: int, stamps: list[datetime]) -> tuple[dict, list[float]]:
+    """Units, actions, active minutes, units per hour and seconds per action of one worker's (or
+    one emulated station's) counting actions at `stamps`; and the gaps that are not breaks."""
+    gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [g for g in gaps if g <= IDLE_GAP.total_seconds()]
+    active = sum(gaps)
+    return {
+        "units": units, "actions": actions, "active_minutes": _round(active / 60),
+        "units_per_hour": _round(units * 3600 / active if active else None),
+        "seconds_per_action": _round(median(gaps) if gaps else None),
+    }, gaps
+
+
+def _counting(warehouse_id: int, since: datetime, until: datetime) -> tuple[list[dict], list[float], list[dict]]:
+    """(per receiver, the receivers' gaps, per emulated station). A count through an emulated
+    station is that station's, never the signed-in worker's."""
+    # The actions in order: the event's device time where there is one.
     at = func.coalesce(StationEvent.occurred_at, StationEvent.received_at, ReceiptCount.created_at)
-    times: dict[int, list[datetime]] = {}
-    for user_id, when in db.session.execute(
-        select(ReceiptCount.user_id, at).select_from(ReceiptCount)
+    station_id = func.coalesce(ReceiptCount.station_id, StationEvent.station_id)
+    rows = db.session.execute(
+        select(ReceiptCount.user_id, User.username, Station.id, Station.code,
+               case((_emulated(), True), else_=False), ReceiptCount.quantity, at)
+        .select_from(ReceiptCount)
+        .join(Delivery, Delivery.id == ReceiptCount.delivery_id)
         .outerjoin(StationEvent, StationEvent.event_id == ReceiptCount.event_id)
-        .where(*in_window).order_by(ReceiptCount.user_id, at, ReceiptCount.id)
-    ):
-        times.setdefault(user_id, []).append(_utc(when))
+        .outerjoin(User, User.id == ReceiptCount.user_id)
+        .outerjoin(Station, Station.id == station_id)
+        .where(Delivery.warehouse_id == warehouse_id, ReceiptCount.created_at >= since,
+               ReceiptCount.created_at < until)
+        .order_by(at, ReceiptCount.id)
+    ).all()
+    people: dict[int, dict] = {}
+    bots: dict[int, dict] = {}
+    for user_id, username, sid, code, emulated, quantity, when in rows:
+        if emulated:
+            who = bots.setdefault(sid, {"station": code, "station_id": sid, "units": 0, "stamps": [], "users": set()})
+            if username:
+                who["users"].add(username)
+        elif user_id is not None:
+            who = people.setdefault(user_id, {"user": username, "user_id": user_id, "units": 0, "stamps": []})
+        else:
+            continue  # nobody's: neither a person's work nor a station's
+        who["units"] += int(quantity or 0)
+        who["stamps"].append(_utc(when))
 
-    out, all_gaps = [], []
-    for user_id, username, units, actions in sorted(totals, key=lambda row: row[1]):
-        stamps = times.get(user_id, [])
-        gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
-        gaps = [g for g in gaps if g <= IDLE_GAP.total_seconds()]
+    per_receiver, all_gaps = [], []
+    for who in sorted(people.values(), key=lambda w: w["user"]):
+        figures, gaps = _figures(who["units"], len(who["stamps"]), who["stamps"])
         all_gaps += gaps
-        active = sum(gaps)
-        units = int(units or 0)
-        out.append({
-            "user": username, "user_id": user_id, "units": units, "actions": int(actions),
-            "active_minutes": _round(active / 60),
-            "units_per_hour": _round(units * 3600 / active if active else None),
-            "seconds_per_action": _round(median(gaps) if gaps else None),
-        })
-    return out, all_gaps
+        per_receiver.append({"user": who["user"], "user_id": who["user_id"], **figures})
+    per_station = []
+    for who in sorted(bots.values(), key=lambda w: w["station"]):
+        figures, _ = _figures(who["units"], len(who["stamps"]), who["stamps"])
+        per_station.append({"station": who["station"], "station_id": who["station_id"], **figures,
+                            "signed_in": sorted(who["users"])})
+    return per_receiver, all_gaps, per_station
 
 
-def _putaway(warehouse_id: int, since: datetime, until: datetime) -> dict:
+def _putaway(warehouse_id: int, since: datetime, until: datetime, emulated: bool) -> dict:
+    """People's putaway, or (`emulated`) that done by emulated stations."""
+    event = aliased(StationEvent)
+    by_station = _emulated_work(PutawayTask.done_station_id, event.source)
     overridden = or_(PutawayTask.override_reason.is_not(None),
                      and_(PutawayTask.suggested_cell_id.is_not(None),
                           PutawayTask.done_cell_id != PutawayTask.suggested_cell_id))
     rows = db.session.execute(
         select(PutawayTask.created_at, PutawayTask.done_at, overridden)
+        .outerjoin(event, event.event_id == PutawayTask.done_event_id)
         .where(PutawayTask.warehouse_id == warehouse_id, PutawayTask.status == PutawayStatus.done,
-               PutawayTask.done_at >= since, PutawayTask.done_at < until)
+               PutawayTask.done_at >= since, PutawayTask.done_at < until,
+               by_station if emulated else ~func.coalesce(by_station, False))
     ).all()
     minutes = [(_utc(done) - _utc(created)).total_seconds() / 60 for created, done, _ in rows]
     overrides = sum(1 for *_, flag in rows if flag)
@@ -146,10 +209,11 @@ def _putaway(warehouse_id: int, since: datetime, until: datetime) -> dict:
 
 
 def receiving_kpis(warehouse_id: int, since: datetime, until: datetime) -> dict:
-    """KPIs of receiving and putaway in a warehouse for [since, until)."""
+    """KPIs of receiving and putaway in a warehouse for [since, until): people's work, and apart
+    from it (`emulated`) the work of emulated stations."""
     since, until = _utc(since), _utc(until)
     lines_closed, lines_with_discrepancy = _discrepancies(warehouse_id, since, until)
-    receivers, gaps = _receivers(warehouse_id, since, until)
+    receivers, gaps, stations = _counting(warehouse_id, since, until)
     return {
         "warehouse_id": warehouse_id,
         "since": since,
@@ -160,5 +224,6 @@ def receiving_kpis(warehouse_id: int, since: datetime, until: datetime) -> dict:
         "lines_with_discrepancy": lines_with_discrepancy,
         "discrepancy_rate": _round(lines_with_discrepancy / lines_closed, 4) if lines_closed else None,
         "seconds_per_action": _round(median(gaps) if gaps else None),
-        "putaway": _putaway(warehouse_id, since, until),
+        "putaway": _putaway(warehouse_id, since, until, emulated=False),
+        "emulated": {"per_station": stations, "putaway": _putaway(warehouse_id, since, until, emulated=True)},
     }

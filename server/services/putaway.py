@@ -274,6 +274,8 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
     task.done_cell_id = cell.id
     task.override_reason = override
     task.done_by_user_id = user.id if user else None
+    task.done_station_id = station.id if station else None
+    task.done_event_id = event_id
     task.started_at = task.started_at or now
     task.done_at = now
     db.session.flush()

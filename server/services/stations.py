@@ -122,7 +122,7 @@ def station_health(station: Station, now=None) -> dict:
     else:
         state = "ok"
     return {"station_id": station.id, "code": station.code, "name": station.name, "kind": station.kind,
-            "state": state, "heartbeat_at": seen.isoformat() if seen else None, "devices": devices,
+            "emulated": bool(station.emulated), "state": state, "heartbeat_at": seen.isoformat() if seen else None, "devices": devices,
             "outbox": health.get("outbox") or {}, "agent": health.get("agent") or {}}
 
 

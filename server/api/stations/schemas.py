@@ -153,6 +153,8 @@ class HealthSchema(Schema):
     code = Text()
     name = Text()
     kind = Text()
+    emulated = fields.Boolean(metadata={"description": "Driven by emulators and a script (the demo's), not by "
+                                                       "a person"})
     state = Text(metadata={"description": "ok, degraded (a device is not up) or offline (no heartbeat "
                                                    "for 30 s)"})
     heartbeat_at = Text(allow_none=True)
