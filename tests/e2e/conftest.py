@@ -8,6 +8,7 @@ import os
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,6 +22,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+PAGE_WAIT_MS = 15_000  # what a page answer may take on a loaded 2-core CI machine
+# Assertions wait as long as actions do (Playwright's own default is 5 s: too short under load).
+expect.set_options(timeout=PAGE_WAIT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +56,7 @@ def live_server(app):
 @pytest.fixture
 def page(chromium, live_server):
     context = chromium.new_context(base_url=live_server, locale="en-US", viewport={"width": 412, "height": 860})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PAGE_WAIT_MS)
     page = context.new_page()
     yield page
     context.close()
