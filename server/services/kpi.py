@@ -15,11 +15,13 @@
 - Putaway: tasks done in the window, median minutes from creation to done, and the share done
   in another cell than suggested (an override, with its reason).
 
+Days are the warehouse's local days (its time zone): `day_window` gives their UTC bounds.
+
 Sums and counts are grouped in SQL; medians and time differences are taken in Python (the
 same code on SQLite and PostgreSQL).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import and_, case, func, or_, select
@@ -36,6 +38,7 @@ from server.models import (
     StationEvent,
     User,
 )
+from server.services import dates
 
 IDLE_GAP = timedelta(minutes=5)
 CLOSED = (DeliveryStatus.closed, DeliveryStatus.accepted)
@@ -46,6 +49,17 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def day_window(warehouse_id: int, first: date, last: date | None = None) -> tuple[datetime, datetime]:
+    """[start of `first`, end of `last`) in UTC: whole local days of the warehouse (`last`: `first`)."""
+    return dates.day_bounds(first, warehouse_id)[0], dates.day_bounds(last or first, warehouse_id)[1]
+
+
+def recent_days(warehouse_id: int, days: int = 7) -> tuple[datetime, datetime]:
+    """From the start of the local day `days - 1` days before today to now (today counts)."""
+    today = dates.today_in(warehouse_id)
+    return day_window(warehouse_id, today - timedelta(days=days - 1))[0], datetime.now(UTC)
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

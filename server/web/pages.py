@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -28,7 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.auth import touch_login
 from server.extensions import db
 from server.models import Role, User
-from server.services import accounts
+from server.services import accounts, dates
 from server.web import signin_limits as limits
 from server.web.flows import flows_for
 
@@ -62,6 +63,17 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+@web.app_template_filter("local_time")
+def local_time_filter(value, fmt: str = dates.STAMP, warehouse=None) -> str:
+    """`{{ delivery.closed_at|local_time }}`: a stored moment in the warehouse's time zone (the
+    given warehouse's, else the first one's, looked up once a request)."""
+    if warehouse is None:
+        if "warehouse_zone" not in g:
+            g.warehouse_zone = dates.warehouse_zone()
+        warehouse = g.warehouse_zone
+    return dates.local_time(value, warehouse, fmt)
 
 
 @web.app_context_processor
