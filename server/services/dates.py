@@ -64,14 +64,14 @@ def warehouse_zone(warehouse=None) -> tzinfo:
     return zone_named(db.session.execute(statement).scalar_one_or_none())
 
 
-def now_in(warehouse=None) -> datetime:
-    """Now, in the warehouse's time zone (aware)."""
-    return datetime.now(UTC).astimezone(warehouse_zone(warehouse))
+def now_in(warehouse=None, now: datetime | None = None) -> datetime:
+    """Now (or the aware moment `now`) in the warehouse's time zone."""
+    return (now or datetime.now(UTC)).astimezone(warehouse_zone(warehouse))
 
 
-def today_in(warehouse=None) -> date:
-    """Today's date in the warehouse (not the server's)."""
-    return now_in(warehouse).date()
+def today_in(warehouse=None, now: datetime | None = None) -> date:
+    """Today's date in the warehouse (not the server's); with `now`, that moment's local date."""
+    return now_in(warehouse, now).date()
 
 
 def day_bounds(day: date, warehouse=None) -> tuple[datetime, datetime]:
