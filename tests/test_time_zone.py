@@ -175,15 +175,21 @@ def test_the_printed_receiving_act_shows_local_time(two):
 
 
 def test_pages_show_local_time(client, two):
-    vvo, _ = two
+    vvo, kgd = two
     f.user("root", ("admin",), password="admin-pass-1")
     _db.session.add(AuditEntry(actor="root", action="user.create", target="ivan", at=EVENT))
     station, _ = f.station(vvo)
     _db.session.add(StationEvent(event_id="ev-1", station_id=station.id, kind="scan", received_at=EVENT,
                                  outcome={"title": "", "message": "ok", "sound": "ok", "details": []}))
+    closed_delivery(vvo, "V-1")
+    k1 = closed_delivery(kgd, "K-1")
     _db.session.commit()
     sign_in_password(client, "root", "admin-pass-1")
     assert "2024-05-15 07:30:00" in client.get("/admin/audit").get_data(as_text=True)
+    closed = client.get("/receiving").get_data(as_text=True).split('id="deliveries-closed"')[1]
+    assert re.search(r'data-delivery="V-1".*?closed 15\.05\.2024 07:30', closed, re.S)
+    assert re.search(r'data-delivery="K-1".*?closed 14\.05\.2024 23:30', closed, re.S)
+    assert "closed 14.05.2024 23:30" in client.get(f"/receiving/{k1.id}/discrepancies").get_data(as_text=True)
     html = client.get(f"/stations/{station.code}").get_data(as_text=True)
     assert 'datetime="2024-05-14T21:30:00+00:00">07:30:00</time>' in html
 

@@ -44,11 +44,9 @@ IDLE_GAP = timedelta(minutes=5)
 CLOSED = (DeliveryStatus.closed, DeliveryStatus.accepted)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; SQLite gives stored times back naive, and they are UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _utc(value: datetime) -> datetime:
+    """A caller's aware bound in UTC (stored times come back aware UTC already)."""
+    return value.astimezone(UTC)
 
 
 def day_window(warehouse_id: int, first: date, last: date | None = None) -> tuple[datetime, datetime]:
@@ -82,7 +80,6 @@ def _deliveries(warehouse_id: int, since: datetime, until: datetime) -> list[dic
     ).all()
     out = []
     for _, number, opened_at, closed_at, n_lines, n_units in rows:
-        opened_at, closed_at = _utc(opened_at), _utc(closed_at)
         seconds = (closed_at - opened_at).total_seconds() if opened_at and closed_at else None
         out.append({
             "number": number, "opened_at": opened_at, "closed_at": closed_at,
@@ -121,7 +118,7 @@ def _receivers(warehouse_id: int, since: datetime, until: datetime) -> tuple[lis
         .outerjoin(StationEvent, StationEvent.event_id == ReceiptCount.event_id)
         .where(*in_window).order_by(ReceiptCount.user_id, at, ReceiptCount.id)
     ):
-        times.setdefault(user_id, []).append(_utc(when))
+        times.setdefault(user_id, []).append(when)
 
     out, all_gaps = [], []
     for user_id, username, units, actions in sorted(totals, key=lambda row: row[1]):
@@ -149,7 +146,7 @@ def _putaway(warehouse_id: int, since: datetime, until: datetime) -> dict:
         .where(PutawayTask.warehouse_id == warehouse_id, PutawayTask.status == PutawayStatus.done,
                PutawayTask.done_at >= since, PutawayTask.done_at < until)
     ).all()
-    minutes = [(_utc(done) - _utc(created)).total_seconds() / 60 for created, done, _ in rows]
+    minutes = [(done - created).total_seconds() / 60 for created, done, _ in rows]
     overrides = sum(1 for *_, flag in rows if flag)
     return {
         "tasks_done": len(rows),

@@ -67,13 +67,14 @@ def safe_next(target: str | None) -> str | None:
 
 @web.app_template_filter("local_time")
 def local_time_filter(value, fmt: str = dates.STAMP, warehouse=None) -> str:
-    """`{{ delivery.closed_at|local_time }}`: a stored moment in the warehouse's time zone (the
-    given warehouse's, else the first one's, looked up once a request)."""
-    if warehouse is None:
-        if "warehouse_zone" not in g:
-            g.warehouse_zone = dates.warehouse_zone()
-        warehouse = g.warehouse_zone
-    return dates.local_time(value, warehouse, fmt)
+    """`{{ delivery.closed_at|local_time(warehouse=delivery.warehouse_id) }}`: a stored moment in
+    the time zone of the given warehouse (a row or an id), else of the first one; each zone is
+    looked up once a request."""
+    key = warehouse.id if hasattr(warehouse, "id") else warehouse
+    zones = g.setdefault("warehouse_zones", {})
+    if key not in zones:
+        zones[key] = dates.warehouse_zone(key)
+    return dates.local_time(value, zones[key], fmt)
 
 
 @web.app_context_processor
