@@ -276,3 +276,17 @@ def test_a_bad_time_zone_is_refused_in_a_layout_file(app, db, client, tmp_path):
     assert page.status_code == 422 and "warehouse.timezone: unknown time zone" in page.get_data(as_text=True)
     assert db.session.execute(select(Warehouse)).first() is None
     assert csrf_token(client, "/admin/layout")  # the page still works
+
+
+def test_moments_out_of_range_are_422_not_500(client, two):
+    vvo, _ = two
+    supervisor = f.token_for(f.user("sveta", ("supervisor",)))
+    _db.session.commit()
+    for url in (f"/api/v1/kpi/receiving?warehouse_id={vvo.id}&since=0001-01-01T00:00:00%2B05:00",
+                f"/api/v1/kpi/receiving?warehouse_id={vvo.id}&until=0001-01-03T00:00:00Z",
+                f"/api/v1/kpi/receiving?warehouse_id={vvo.id}&until=9999-12-31T23:00:00-05:00",
+                f"/api/v1/kpi/receiving?warehouse_id={vvo.id}&day=0001-01-01",
+                f"/api/v1/kpi/receiving?warehouse_id={vvo.id}&day=9999-12-31",
+                "/api/v1/movements?since=0001-01-01T00:00:00%2B05:00"):
+        answer = client.get(url, headers=supervisor)
+        assert answer.status_code == 422 and answer.mimetype == "application/problem+json", url

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.bounds import Id, Int, Quantity, Text
+from server.api.bounds import MOMENT_MAX, MOMENT_MIN, Id, Int, Moment, Quantity, Text
 from server.api.docs import problems
 from server.api.schemas import UtcDateTime
 from server.auth import roles_required
@@ -22,11 +22,11 @@ DEFAULT_WINDOW = timedelta(days=7)
 
 
 class KpiQuerySchema(Schema):
-    since = fields.AwareDateTime(default_timezone=UTC, metadata={
+    since = Moment(default_timezone=UTC, metadata={
         "description": "Start (inclusive; UTC without an offset); default: 7 days before until."})
-    until = fields.AwareDateTime(default_timezone=UTC, metadata={
+    until = Moment(default_timezone=UTC, metadata={
         "description": "End (exclusive; UTC without an offset); default: now."})
-    day = fields.Date(metadata={"description": "A whole local day of the warehouse (its time zone), "
+    day = fields.Date(validate=validate.Range(min=MOMENT_MIN.date(), max=MOMENT_MAX.date()), metadata={"description": "A whole local day of the warehouse (its time zone), "
                                                "instead of since and until."})
     warehouse_id = Id(metadata={"description": "Default: the only warehouse."})
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
-from server.api.bounds import BigId, Id, Int, Quantity, Text
+from server.api.bounds import BigId, Id, Int, Moment, Quantity, Text
 from server.api.docs import problems
 from server.api.pagination import SelectPage
 from server.api.schemas import UtcDateTime
@@ -116,7 +116,7 @@ class MovementQuerySchema(Schema):
     cell_id = Id()
     kind = Text(validate=validate.OneOf([k.value for k in MovementKind]))
     reference = Text()
-    since = fields.AwareDateTime(default_timezone=UTC,
+    since = Moment(default_timezone=UTC,
                                  metadata={"description": "From this moment on; without an offset it is UTC."})
 
 
