@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _
-from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
 from server.core.routing import route
@@ -26,7 +25,6 @@ from server.models import (
     MovementKind,
     PutawayStatus,
     PutawayTask,
-    Quant,
     ReceiptCount,
     Sku,
     Station,
@@ -37,14 +35,13 @@ from server.models import (
 from server.models.base import utcnow
 from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
+from server.services.placement import check_placement
 from server.services.slotting import (
     STORAGE_ZONE_KINDS,
     SlotMaps,
     ensure_sku,
     forget_slot_index,
-    mixing_rule,
     slot_index,
-    unit_dims,
 )
 from server.services.stock import Actor, apply_movement, lock_cell
 
@@ -193,7 +190,8 @@ def _best_cell(index: SlotIndex, sku_id, quantity: int, lot: str, expiry, veloci
 
 def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) -> None:
     """Raise DomainError when `cell` cannot take the task's goods (slugs: wrong-warehouse,
-    same-as-source, not-storage-cell, cell-blocked, mixing-not-allowed, cell-full)."""
+    same-as-source, not-storage-cell, cell-blocked, then the placement rules the suggestion
+    applies: mixing-not-allowed, expiry-order, cell-full; see services/placement.py)."""
     quantity = task.quantity if quantity is None else quantity
     if cell.warehouse_id != task.warehouse_id:
         raise DomainError(422, "wrong-warehouse", _("Cell %(cell)s is in another warehouse.", cell=cell.address),
@@ -207,41 +205,9 @@ def validate_target(task: PutawayTask, cell: Cell, quantity: int | None = None) 
         raise DomainError(422, "not-storage-cell", _not_storage(cell, zone_kind), cell_id=cell.id)
     if cell.status == CellStatus.blocked:
         raise DomainError(409, "cell-blocked", _("Cell %(cell)s is blocked.", cell=cell.address), cell_id=cell.id)
-    held = db.session.execute(
-        select(Quant.sku_id, Quant.lot, Quant.quantity, Sku.length_mm, Sku.width_mm, Sku.height_mm, Sku.weight_g)
-        .join(Sku, Sku.id == Quant.sku_id)
-        .where(Quant.cell_id == cell.id, Quant.quantity > 0)
-    ).all()
     sku = task.sku or db.session.get(Sku, task.sku_id)
-    rule = mixing_rule(cell.cell_type)
-    others = {row.sku_id for row in held} - {task.sku_id}
-    other_lots = {row.lot for row in held if row.sku_id == task.sku_id} - {task.lot or ""}
-    if rule != "mixed" and others:
-        raise DomainError(409, "mixing-not-allowed",
-                      _("Cell %(cell)s holds other goods and cannot take %(sku)s.", cell=cell.address, sku=sku.name),
-                      cell_id=cell.id)
-    if rule == "one_lot" and other_lots:
-        raise DomainError(409, "mixing-not-allowed",
-                      _("Cell %(cell)s holds another lot and takes one lot only.", cell=cell.address),
-                      cell_id=cell.id)
-    used_v = sum(r.quantity * (r.length_mm or 0) * (r.width_mm or 0) * (r.height_mm or 0) / 1000.0 for r in held)
-    used_w = sum(r.quantity * (r.weight_g or 0) for r in held)
-    used_u = sum(r.quantity for r in held)
-    volume, weight = unit_dims(sku)
-    over = []
-    if cell.max_units is not None and used_u + quantity > cell.max_units:
-        over.append(_("units %(used)s + %(quantity)s > %(max)s", used=used_u, quantity=quantity,
-                      max=cell.max_units))
-    if cell.max_volume_cm3 is not None and used_v + quantity * volume > cell.max_volume_cm3 + 1e-6:
-        over.append(_("volume %(used)s + %(quantity)s cm3 > %(max)s cm3", used=f"{used_v:,.0f}",
-                      quantity=f"{quantity * volume:,.0f}", max=f"{cell.max_volume_cm3:,}"))
-    if cell.max_weight_g is not None and used_w + quantity * weight > cell.max_weight_g + 1e-6:
-        over.append(_("weight %(used)s + %(quantity)s g > %(max)s g", used=f"{used_w:,.0f}",
-                      quantity=f"{quantity * weight:,.0f}", max=f"{cell.max_weight_g:,}"))
-    if over:
-        raise DomainError(409, "cell-full", _("Cell %(cell)s has no room for %(qty)s × %(sku)s.", cell=cell.address,
-                                              qty=quantity, sku=sku.name),
-                      LazyString(lambda: "; ".join(str(part) for part in over)), cell_id=cell.id)
+    check_placement(cell, sku, quantity, task.lot, task.expiry, planned=cell.id != task.suggested_cell_id,
+                    task_id=task.id)
 
 
 # --- confirming ----------------------------------------------------------------------------------
@@ -296,7 +262,7 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
             actor=Actor(user_id=user.id if user else None, station_id=station.id if station else None,
                         scenario="putaway"),
             reason=override or "", reference=(delivery.number if delivery else f"putaway-{task.id}")[:128],
-            idempotency_key=f"putaway-{task.id}",
+            idempotency_key=f"putaway-{task.id}", placement_checked=True,
         )
     except DomainError as error:
         if error.slug != "insufficient-stock":

@@ -19,6 +19,7 @@ from server.models.base import utcnow
 from server.models.stock import NO_EXPIRY, TAKES_AVAILABLE
 from server.services.dates import parse_date
 from server.services.errors import DomainError
+from server.services.placement import check_placement, is_storage_cell
 from server.services.upsert import upsert
 
 # Adjustments (counts) may touch a blocked cell; nothing else may.
@@ -55,8 +56,12 @@ def apply_movement(
     reason: str = "",
     reference: str = "",
     idempotency_key: str | None = None,
+    placement_checked: bool = False,
 ) -> Movement:
-    """Record one movement and update the quants it touches. Raises DomainError on bad input."""
+    """Record one movement and update the quants it touches. Raises DomainError on bad input.
+
+    A move into a storage cell is checked against the placement rules (services/placement.py)
+    under the cell's lock, unless the caller did that (`placement_checked`: putaway confirmation)."""
     try:
         kind = MovementKind(kind)
     except ValueError:
@@ -95,6 +100,8 @@ def apply_movement(
     if sku.track_expiry and expiry is None:
         raise DomainError(422, "expiry-required", _("SKU %(sku)s is tracked by expiry; give the expiry date.", sku=sku.code))
     cells = _cells(kind, from_cell_id, to_cell_id)
+    if kind == MovementKind.move and not placement_checked and is_storage_cell(cells[to_cell_id]):
+        check_placement(lock_cell(to_cell_id), sku, quantity, lot, expiry)  # the cell lock, then quants
 
     keys = [(cell_id, sku_id, lot, expiry) for cell_id in (from_cell_id, to_cell_id) if cell_id is not None]
     quants = _lock_quants(keys)

@@ -6,11 +6,14 @@ See docs/slotting.md for how suggestions are ranked.
 from server.core.slotting.cells import (
     ACTIVE,
     BLOCKED,
+    EARLIER_EXPIRY,
     MIXED,
     MIXED_SCAN,
     MIXING_RULES,
     ONE_LOT,
     ONE_SKU,
+    OTHER_LOT,
+    OTHER_SKU,
     VELOCITY_CLASSES,
     ZONE_ORDER,
     Candidate,
@@ -20,6 +23,8 @@ from server.core.slotting.cells import (
     SlottingError,
     UnknownCellError,
     UnknownSkuError,
+    capacity_refusal,
+    mixing_refusal,
 )
 from server.core.slotting.index import SlotIndex
 from server.core.slotting.plan import (
@@ -33,8 +38,8 @@ from server.core.slotting.plan import (
 from server.core.slotting.rankset import RankSet
 
 __all__ = [
-    "ACTIVE", "BLOCKED", "MIXED", "MIXED_SCAN", "MIXING_RULES", "ONE_LOT", "ONE_SKU", "VELOCITY_CLASSES",
+    "ACTIVE", "BLOCKED", "EARLIER_EXPIRY", "MIXED", "MIXED_SCAN", "MIXING_RULES", "ONE_LOT", "ONE_SKU", "OTHER_LOT", "OTHER_SKU", "VELOCITY_CLASSES",
     "ZONE_ORDER", "Candidate", "CellSpec", "Content", "Move", "NothingFitsError", "RankSet", "ReslottingPlan",
-    "SlotIndex", "SlottingError", "UnknownCellError", "UnknownSkuError", "co_picking", "plan_reslotting",
+    "SlotIndex", "SlottingError", "UnknownCellError", "UnknownSkuError", "capacity_refusal", "co_picking", "mixing_refusal", "plan_reslotting",
     "velocity", "velocity_classes",
 ]

@@ -1,6 +1,7 @@
 """Cells as slotting sees them: mixing rules, states, velocity zones, capacities; the errors, the cell
 spec, contents and candidates the index takes and answers."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -20,6 +21,52 @@ VELOCITY_CLASSES = ("A", "B", "C")
 ZONE_ORDER = {"A": (0, 1, 2), "B": (1, 2, 0), "C": (2, 1, 0)}
 # How many partly filled mixed cells a suggestion looks at per bucket, nearest first.
 MIXED_SCAN = 32
+
+
+# Why a cell's mixing rule refuses goods (see mixing_refusal).
+OTHER_SKU = "other-sku"  # the cell holds another SKU and is not mixed
+OTHER_LOT = "other-lot"  # a one-lot cell holds another lot (or expiry) of the SKU
+EARLIER_EXPIRY = "earlier-expiry"  # the cell holds the SKU expiring earlier: FEFO picking would get hard
+
+
+def mixing_refusal(rule: str, held: Iterable[tuple], sku, lot: str = "", expiry: date | None = None) -> str | None:
+    """The placement rule that suggestions, putaway confirmations and moves all apply.
+
+    held: the (sku, lot, expiry) keys the cell holds, planned putaways included. None when the
+    cell's mixing `rule` takes `sku`/`lot`/`expiry`; else OTHER_SKU, OTHER_LOT or EARLIER_EXPIRY.
+    Goods never go in front of units of the same SKU that expire earlier (any rule).
+    """
+    for other_sku, other_lot, other_expiry in held:
+        if other_sku != sku:
+            if rule != MIXED:
+                return OTHER_SKU
+        elif rule == ONE_LOT:
+            if other_lot != lot or other_expiry != expiry:
+                return OTHER_LOT
+        elif expiry is not None and other_expiry is not None and other_expiry < expiry:
+            return EARLIER_EXPIRY
+    return None
+
+
+def capacity_refusal(capacity: tuple, held: Iterable[tuple], quantity: int, unit_volume_cm3: float,
+                     unit_weight_g: float) -> tuple[str, ...]:
+    """The measures ("volume", "weight", "units") a cell would exceed by taking `quantity` units.
+
+    capacity: the cell's (cm3, g, units), None not limiting; held: (units, unit cm3, unit g) of what
+    it holds, planned putaways included. Counted in mm3 and mg per unit, rounded, as the index
+    counts them, so a cell the index calls full is full here too."""
+    def milli(value):
+        return round(value * 1000)
+
+    used = [0, 0, 0]
+    for units, volume, weight in held:
+        used[0] += units * milli(volume)
+        used[1] += units * milli(weight)
+        used[2] += units
+    need = (quantity * milli(unit_volume_cm3), quantity * milli(unit_weight_g), quantity)
+    scales = (1000, 1000, 1)
+    return tuple(name for name, cap, have, more, scale in zip(("volume", "weight", "units"), capacity, used, need, scales, strict=True)
+                 if cap is not None and have + more > round(cap * scale))
 
 
 class SlottingError(ValueError):

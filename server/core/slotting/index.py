@@ -39,6 +39,7 @@ from server.core.slotting.cells import (
     SlottingError,
     UnknownCellError,
     UnknownSkuError,
+    mixing_refusal,
 )
 from server.core.slotting.rankset import RankSet
 
@@ -336,24 +337,9 @@ class SlotIndex:
                         or hot[row + 1] + need_w > hot[row + 4]):
                     continue
                 contents = contents_of[i]
-                rule = flags >> 1 & 3
-                same_lot = key in contents
-                if rule == 0:
-                    if not same_lot or len(contents) > 1:
-                        continue
-                else:
-                    ok = True
-                    for other in contents:
-                        if other[0] != sku:
-                            if rule == 1:
-                                ok = False
-                                break
-                        elif expiry is not None and other[2] is not None and other[2] < expiry:
-                            ok = False  # a later lot in front of an earlier one: FEFO picking gets hard
-                            break
-                    if not ok:
-                        continue
-                found.append((0 if same_lot else 1, zone_rank[flags >> 3 & 3], hot[row + 6], i))
+                if mixing_refusal(MIXING_RULES[flags >> 1 & 3], contents, sku, lot, expiry) is not None:
+                    continue
+                found.append((0 if key in contents else 1, zone_rank[flags >> 3 & 3], hot[row + 6], i))
             if len(found) > 1:
                 found.sort()
             for tier, _, _, i in found[:limit]:
