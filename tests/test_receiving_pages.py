@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import HandheldSession, PutawayStatus, PutawayTask, Quant
+from server.services.dates import today_in
 from server.services.putaway import create_putaway_tasks
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse, received_delivery
@@ -139,7 +140,7 @@ def dock(db):
     f.user("ivan", ("receiver",), badge="B-1")
     f.user("petr", ("picker",), badge="B-2")
     f.user("olga", ("supervisor",), password="boss-pass-1")
-    delivery = create_delivery(wh.id, "ASN-100", "ООО Поставщик", date.today(),
+    delivery = create_delivery(wh.id, "ASN-100", "ООО Поставщик", today_in(wh),
                                lines=[{"sku_id": kettle.id, "quantity": 5}, {"sku_id": iron.id, "quantity": 2}])
     later = create_delivery(wh.id, "ASN-200", "Later Ltd", date(2999, 1, 1), lines=[{"sku_id": iron.id, "quantity": 1}])
     db.session.commit()

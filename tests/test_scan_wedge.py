@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import ScanEvent, SkuBarcode
+from server.services.dates import today_in
 from server.services.scan import Kind, Wedge, classify, decode, typed_readings
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse, received_delivery
@@ -178,12 +179,11 @@ def test_handheld_page_reads_layout_caps_lock_and_marking_codes(client, db, site
 
 
 def test_receiving_screen_has_the_scanner_settings(client, db, site):
-    from datetime import date
 
     from server.services.receiving import create_delivery
 
     kettle = db.session.execute(select(SkuBarcode)).scalars().first()
-    delivery = create_delivery(site["wh"].id, "ASN-9", "Supplier", date.today(),
+    delivery = create_delivery(site["wh"].id, "ASN-9", "Supplier", today_in(site["wh"]),
                                lines=[{"sku_id": kettle.sku_id, "quantity": 1}])
     db.session.commit()
     sign_in_badge(client, "B-1")

@@ -6,6 +6,8 @@ limits themselves live in `server.core.bounds`, which the station-event checks a
 guard (`server.api.guard`) share. Out of range is a 422 problem, like any validation error.
 """
 
+from datetime import UTC, datetime
+
 from marshmallow import ValidationError, fields, validate
 
 from server.core.bounds import (
@@ -17,6 +19,26 @@ from server.core.bounds import (
     text_problem,
     value_problem,
 )
+
+MOMENT_MIN = datetime(2, 1, 1, tzinfo=UTC)  # a year inside datetime's range, so windows of days fit
+MOMENT_MAX = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+class Moment(fields.AwareDateTime):
+    """An ISO 8601 moment with its offset, handed on in UTC; `default_timezone=UTC` takes one
+    without an offset as UTC (else it is refused). Years 2 to 9998 only."""
+
+    default_error_messages = {"range": "Must be between years 2 and 9998."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("range") from None
+        if not MOMENT_MIN <= moment <= MOMENT_MAX:
+            raise self.make_error("range")
+        return moment
 
 
 class Int(fields.Integer):

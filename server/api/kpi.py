@@ -4,17 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from server.api.bounds import Id, Int, Quantity, Text
+from server.api.bounds import MOMENT_MAX, MOMENT_MIN, Id, Int, Moment, Quantity, Text
 from server.api.docs import problems
 from server.api.schemas import UtcDateTime
 from server.auth import roles_required
 from server.extensions import db
 from server.models import Role, Warehouse
 from server.problems import Problem
-from server.services.kpi import receiving_kpis
+from server.services.kpi import day_window, receiving_kpis
 
 blp = Blueprint("kpi", __name__, url_prefix="/api/v1", description="Receiving and putaway KPIs")
 
@@ -22,8 +22,12 @@ DEFAULT_WINDOW = timedelta(days=7)
 
 
 class KpiQuerySchema(Schema):
-    since = fields.DateTime(metadata={"description": "Start (inclusive); default: 7 days before until."})
-    until = fields.DateTime(metadata={"description": "End (exclusive); default: now."})
+    since = Moment(default_timezone=UTC, metadata={
+        "description": "Start (inclusive; UTC without an offset); default: 7 days before until."})
+    until = Moment(default_timezone=UTC, metadata={
+        "description": "End (exclusive; UTC without an offset); default: now."})
+    day = fields.Date(validate=validate.Range(min=MOMENT_MIN.date(), max=MOMENT_MAX.date()), metadata={"description": "A whole local day of the warehouse (its time zone), "
+                                               "instead of since and until."})
     warehouse_id = Id(metadata={"description": "Default: the only warehouse."})
 
 
@@ -88,10 +92,6 @@ class ReceivingKpiSchema(Schema):
         "description": "The work of emulated stations (the demo's), kept out of the figures above."})
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _warehouse_id(given: int | None) -> int:
     if given is not None:
         if db.session.get(Warehouse, given) is None:
@@ -110,14 +110,21 @@ class ReceivingKpis(MethodView):
     @blp.arguments(KpiQuerySchema, location="query")
     @blp.response(200, ReceivingKpiSchema)
     @problems(blp, {401: "Not signed in", 403: "Not a supervisor or admin", 404: "No such warehouse",
-                    422: "since not before until, or no warehouse_id with several warehouses"})
+                    422: "since not before until, day with since or until, "
+                         "or no warehouse_id with several warehouses"})
     def get(self, query):
         """Receiving KPIs (time per delivery, line and action; units per hour per receiver;
-        discrepancy rate) and putaway KPIs for [since, until): people's work; the work of
-        emulated stations (the demo's) apart, in `emulated`."""
-        until = _aware(query.get("until") or datetime.now(UTC))
-        since = _aware(query.get("since") or until - DEFAULT_WINDOW)
+        discrepancy rate) and putaway KPIs for [since, until), or for one local day of the warehouse:
+        people's work; the work of emulated stations (the demo's) apart, in `emulated`."""
+        warehouse_id = _warehouse_id(query.get("warehouse_id"))
+        if "day" in query:
+            if "since" in query or "until" in query:
+                raise Problem(422, "validation-error", "Give day or since and until, not both.",
+                              errors={"day": ["Not with since or until."]})
+            return receiving_kpis(warehouse_id, *day_window(warehouse_id, query["day"]))
+        until = query.get("until") or datetime.now(UTC)
+        since = query.get("since") or until - DEFAULT_WINDOW
         if since >= until:
             raise Problem(422, "validation-error", "since must be before until.",
                           errors={"since": ["Must be before until."]})
-        return receiving_kpis(_warehouse_id(query.get("warehouse_id")), since, until)
+        return receiving_kpis(warehouse_id, since, until)

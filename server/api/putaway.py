@@ -8,6 +8,7 @@ from sqlalchemy import select
 from server.api.bounds import Id, Quantity, Text
 from server.api.docs import problems
 from server.api.pagination import SelectPage
+from server.api.schemas import UtcDateTime
 from server.auth import current_principal, roles_required
 from server.extensions import db
 from server.models import Cell, PutawayStatus, PutawayTask, Role, User
@@ -43,9 +44,9 @@ class PutawayTaskSchema(Schema):
     override_reason = Text(allow_none=True)
     assigned_user_id = Id(allow_none=True)
     done_by_user_id = Id(allow_none=True)
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    done_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    started_at = UtcDateTime(allow_none=True)
+    done_at = UtcDateTime(allow_none=True)
     note = fields.Function(service.note_of)
 
 

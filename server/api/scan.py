@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.api.bounds import Payload, Text
+from server.api.bounds import Moment, Payload, Text
 from server.api.docs import problems
 from server.auth import current_principal, roles_required
 from server.extensions import db
@@ -40,7 +40,7 @@ class ScanInSchema(Schema):
         validate=validate.Length(max=8), metadata={"description": "AIM symbology identifier, e.g. ]d2"}
     )
     event_id = fields.UUID(metadata={"description": "Sender's id: a retry with the same id is stored once."})
-    scanned_at = fields.AwareDateTime(default_timezone=UTC)
+    scanned_at = Moment(default_timezone=UTC)
     source = Text(validate=validate.OneOf(SOURCES))
     wedge = Payload(metadata={"description": "A page scanner's settings {prefix, suffix, gs}: cut the "
                                                  "prefix and suffix, read gs as GS (up to 8 characters each)."})

@@ -17,6 +17,7 @@ from server.models.catalog import BarcodeKind
 from server.models.people import WORKER_ROLES
 from server.problems import Problem
 from server.services.barcodes import printed_form
+from server.services.dates import check_zone
 from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, check_format
 
 # Who may do what with master data (admins always pass).
@@ -25,11 +26,11 @@ MASTER_WRITE = (Role.supervisor,)
 ADMIN_ONLY = (Role.admin,)
 
 class UtcDateTime(fields.DateTime):
-    """ISO 8601 in UTC with its offset. SQLite returns stored times without one: they are UTC."""
+    """ISO 8601 in UTC with its offset (+00:00); a naive value is taken as UTC."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+        if value is not None:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -101,12 +102,10 @@ def check_address_format(value: str) -> None:
 
 
 def check_timezone(value: str) -> None:
-    from zoneinfo import ZoneInfo
-
     try:
-        ZoneInfo(value)
-    except (ValueError, KeyError, OSError):
-        raise ValidationError("Unknown time zone.") from None
+        check_zone(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 class WarehouseSchema(Schema):

@@ -1,14 +1,17 @@
 """API: stock (by SKU, by cell) and the movement ledger."""
 
+from datetime import UTC
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
-from server.api.bounds import BigId, Id, Int, Quantity, Text
+from server.api.bounds import BigId, Id, Int, Moment, Quantity, Text
 from server.api.docs import problems
 from server.api.pagination import SelectPage
+from server.api.schemas import UtcDateTime
 from server.auth import current_principal, roles_required
 from server.extensions import db
 from server.models import Cell, Movement, MovementKind, Quant, Role, Sku
@@ -93,7 +96,7 @@ class WarehouseQuerySchema(Schema):
 
 class MovementSchema(Schema):
     id = BigId(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
     kind = Text(required=True, validate=validate.OneOf([k.value for k in MovementKind]))
     sku_id = Id(required=True, strict=True)
     quantity = Quantity(required=True, strict=True, validate=validate.Range(min=1))
@@ -113,7 +116,8 @@ class MovementQuerySchema(Schema):
     cell_id = Id()
     kind = Text(validate=validate.OneOf([k.value for k in MovementKind]))
     reference = Text()
-    since = fields.DateTime()
+    since = Moment(default_timezone=UTC,
+                                 metadata={"description": "From this moment on; without an offset it is UTC."})
 
 
 class ReservationSchema(Schema):

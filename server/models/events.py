@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.models.base import utcnow
+from server.models.base import UtcDateTime, utcnow
 
 
 class ScanEvent(db.Model):
@@ -23,8 +23,8 @@ class ScanEvent(db.Model):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source: Mapped[str] = mapped_column(String(16), default="api")  # page, agent, camera, api
-    scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    scanned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     raw_length: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")

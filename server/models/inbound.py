@@ -4,11 +4,11 @@ questions it raised, the discrepancies found at closing, and the putaway tasks t
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.models.base import Timestamped
+from server.models.base import Timestamped, UtcDateTime
 
 
 class DeliveryStatus(StrEnum):
@@ -33,11 +33,11 @@ class Delivery(Timestamped, db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     # Where counted goods wait for putaway (a cell of a receiving zone), chosen when opened.
     receiving_cell_id: Mapped[int | None] = mapped_column(ForeignKey("cells.id"))
-    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opened_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     accepted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     lines: Mapped[list["DeliveryLine"]] = relationship(back_populates="delivery", order_by="DeliveryLine.line_no")
@@ -90,7 +90,7 @@ class ReceiptCount(db.Model):
     # An undo: the count this negative count cancels (each count is cancelled at most once).
     cancels_count_id: Mapped[int | None] = mapped_column(ForeignKey("receipt_counts.id", ondelete="CASCADE"),
                                                          unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class DeliveryPallet(db.Model):
@@ -101,7 +101,7 @@ class DeliveryPallet(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
     sscc: Mapped[str] = mapped_column(String(18), unique=True)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -128,8 +128,8 @@ class ReceivingQuestion(db.Model):
     sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -154,7 +154,7 @@ class Discrepancy(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[int] = mapped_column(Integer)  # units short / over / damaged / unexpected
     note: Mapped[str] = mapped_column(Text, default="")
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     accepted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -187,9 +187,9 @@ class PutawayTask(db.Model):
     # Where and by which input it was confirmed (a handheld's station is where its jobs go).
     done_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     done_event_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     sku = relationship("Sku")
     from_cell = relationship("Cell", foreign_keys=[from_cell_id])

@@ -3,11 +3,11 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.models.base import Timestamped, utcnow
+from server.models.base import Timestamped, UtcDateTime, utcnow
 from server.models.people import Role
 
 
@@ -41,9 +41,9 @@ class Station(Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Driven by emulators and a script (the demo's), not by a person: its work is kept out of people's KPIs.
     emulated: Mapped[bool] = mapped_column(default=False, server_default=false())
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The agent's last heartbeat: devices (name -> kind, state, detail, since), outbox, agent.
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     health: Mapped[dict | None] = mapped_column(JSON)
 
     warehouse = relationship("Warehouse")
@@ -61,8 +61,8 @@ class StationSession(db.Model):
 
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     user = relationship("User")
 
@@ -83,8 +83,8 @@ class StationEvent(db.Model):
     source: Mapped[str] = mapped_column(String(16), default="agent")  # agent, page, handheld, api
     kind: Mapped[str] = mapped_column(String(16))
     device: Mapped[str] = mapped_column(String(64), default="")
-    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="stored")  # stored, rejected
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     outcome: Mapped[dict | None] = mapped_column(JSON)  # the prompt, or None for quiet events
@@ -114,9 +114,9 @@ class StationJob(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     created_by_event: Mapped[str | None] = mapped_column(String(64))
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class MediaFile(db.Model):
@@ -135,8 +135,8 @@ class MediaFile(db.Model):
     filename: Mapped[str] = mapped_column(String(200), default="")
     event_id: Mapped[str | None] = mapped_column(String(64))
     complete: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class HandheldSession(db.Model):
@@ -147,8 +147,8 @@ class HandheldSession(db.Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class FlowState(db.Model):
@@ -165,4 +165,4 @@ class FlowState(db.Model):
     state: Mapped[str] = mapped_column(String(48))
     version: Mapped[int] = mapped_column(Integer, default=1)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.models.base import utcnow
+from server.models.base import UtcDateTime, utcnow
 
 NO_EXPIRY = date(9999, 12, 31)
 
@@ -76,7 +75,7 @@ class Quant(db.Model):
     expiry: Mapped[date | None] = mapped_column(Date)
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     cell = relationship("Cell")
     sku = relationship("Sku")
@@ -100,7 +99,7 @@ class Movement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(16))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     lot: Mapped[str] = mapped_column(String(64), default="")

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.models.base import Timestamped
+from server.services.dates import DEFAULT_ZONE
 
 DEFAULT_ADDRESS_FORMAT = "{zone}-{aisle:02d}-{bay:02d}-{level}-{position}"
 
@@ -41,7 +42,7 @@ class Warehouse(Timestamped, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     # Python format string over zone, aisle, bay, level, position (and block, side).
     address_format: Mapped[str] = mapped_column(String(200), default=DEFAULT_ADDRESS_FORMAT)
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE)  # IANA name, see services/dates
     # Walking geometry shared by the whole building (metres), used by routing.
     aisle_pitch_m: Mapped[float] = mapped_column(default=3.0)
     slot_length_m: Mapped[float] = mapped_column(default=1.0)

@@ -28,6 +28,7 @@ from server.models import (
     Zone,
 )
 from server.services.barcodes import check_digit, normalize_gtin
+from server.services.dates import today_in
 from server.services.layout import apply_layout, parse_spec
 from server.services.stock import OPENING_STOCK, Actor, ReceiptLine, receive_lines
 
@@ -126,7 +127,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     """Create the demo warehouse unless it exists; flush. Raises DemoRefused on a foreign database."""
     existing = db.session.execute(select(Warehouse).filter_by(code=DEMO_CODE)).scalar_one_or_none()
     if existing is not None:
-        seed_receiving(existing, today or date.today())  # a demo from before receiving gets it now
+        seed_receiving(existing, today or today_in(existing))  # a demo from before receiving gets it now
         return _describe(existing, created=False)
     others = db.session.execute(select(func.count()).select_from(Warehouse)).scalar_one()
     users = db.session.execute(select(func.count()).select_from(User)).scalar_one()
@@ -136,9 +137,9 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
             "the demo seeds only an empty database (unset DATABASE_URL to use the demo's own SQLite file)"
         )
     rng = random.Random(seed)
-    today = today or date.today()
     apply_layout(parse_spec(layout_spec(size)))
     warehouse = db.session.execute(select(Warehouse).filter_by(code=DEMO_CODE)).scalar_one()
+    today = today or today_in(warehouse)
 
     skus = generate_skus(size.skus, rng)
     for i in range(0, len(skus), 1000):

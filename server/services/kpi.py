@@ -24,12 +24,14 @@ the emulated putaway.
 - Putaway: tasks done in the window, median minutes from creation to done, and the share done
   in another cell than suggested (an override, with its reason).
 
+Days are the warehouse's local days (its time zone): `day_window` gives their UTC bounds.
+
 Delivery sums and line counts are grouped in SQL; counting actions are read one row each (their
 times are needed anyway) and summed, medians and time differences taken in Python (the same code
 on SQLite and PostgreSQL).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import and_, case, func, or_, select
@@ -48,16 +50,26 @@ from server.models import (
     StationEvent,
     User,
 )
+from server.services import dates
 
 IDLE_GAP = timedelta(minutes=5)
 CLOSED = (DeliveryStatus.closed, DeliveryStatus.accepted)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; SQLite gives stored times back naive, and they are UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _utc(value: datetime) -> datetime:
+    """A caller's aware bound in UTC (stored times come back aware UTC already)."""
+    return value.astimezone(UTC)
+
+
+def day_window(warehouse_id: int, first: date, last: date | None = None) -> tuple[datetime, datetime]:
+    """[start of `first`, end of `last`) in UTC: whole local days of the warehouse (`last`: `first`)."""
+    return dates.day_bounds(first, warehouse_id)[0], dates.day_bounds(last or first, warehouse_id)[1]
+
+
+def recent_days(warehouse_id: int, days: int = 7) -> tuple[datetime, datetime]:
+    """From the start of the local day `days - 1` days before today to now (today counts)."""
+    today = dates.today_in(warehouse_id)
+    return day_window(warehouse_id, today - timedelta(days=days - 1))[0], datetime.now(UTC)
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -85,7 +97,6 @@ def _deliveries(warehouse_id: int, since: datetime, until: datetime) -> list[dic
     ).all()
     out = []
     for _, number, opened_at, closed_at, n_lines, n_units, n_emulated in rows:
-        opened_at, closed_at = _utc(opened_at), _utc(closed_at)
         seconds = (closed_at - opened_at).total_seconds() if opened_at and closed_at else None
         out.append({
             "number": number, "opened_at": opened_at, "closed_at": closed_at,
@@ -169,7 +180,7 @@ def _counting(warehouse_id: int, since: datetime, until: datetime) -> tuple[list
         else:
             continue  # nobody's: neither a person's work nor a station's
         who["units"] += int(quantity or 0)
-        who["stamps"].append(_utc(when))
+        who["stamps"].append(when)
 
     per_receiver, all_gaps = [], []
     for who in sorted(people.values(), key=lambda w: w["user"]):
@@ -198,7 +209,7 @@ def _putaway(warehouse_id: int, since: datetime, until: datetime, emulated: bool
                PutawayTask.done_at >= since, PutawayTask.done_at < until,
                by_station if emulated else ~func.coalesce(by_station, False))
     ).all()
-    minutes = [(_utc(done) - _utc(created)).total_seconds() / 60 for created, done, _ in rows]
+    minutes = [(done - created).total_seconds() / 60 for created, done, _ in rows]
     overrides = sum(1 for *_, flag in rows if flag)
     return {
         "tasks_done": len(rows),

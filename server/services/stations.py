@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -70,10 +70,8 @@ def claim_jobs(station: Station, limit: int = 20) -> list[StationJob]:
 
 
 def iso_utc(value: datetime | None) -> str | None:
-    """ISO 8601 with its offset; SQLite hands back stored UTC times without one."""
-    if value is None:
-        return None
-    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+    """ISO 8601 with its offset (stored times come back aware UTC)."""
+    return value.isoformat() if value is not None else None
 
 
 def job_json(job: StationJob) -> dict:
@@ -113,8 +111,6 @@ def station_health(station: Station, now=None) -> dict:
     health = station.health or {}
     devices = health.get("devices") or {}
     seen = station.heartbeat_at
-    if seen is not None and seen.tzinfo is None:  # SQLite hands back naive UTC
-        seen = seen.replace(tzinfo=now.tzinfo)
     if seen is None or now - seen > OFFLINE_AFTER:
         state = "offline"
     elif any((d or {}).get("state") != "up" for d in devices.values()):

@@ -5,9 +5,6 @@ transaction; bad input re-shows the page with the message and a 4xx, nothing wri
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -250,20 +247,5 @@ def audit_log():
     page = request.args.get("page", "1")
     page = min(parse_whole(page, INT64_MAX) or 1, 100_000)
     entries, total = audit.recent(PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    zone = _time_zone()
-
-    def when(at):
-        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-
-    return render_template("admin/audit.html", entries=entries, total=total, page=page, when=when,
+    return render_template("admin/audit.html", entries=entries, total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)))
-
-
-def _time_zone():
-    """The warehouse's time zone (the first one's when there are several), else UTC."""
-    name = db.session.execute(select(Warehouse.timezone).order_by(Warehouse.id).limit(1)).scalar_one_or_none()
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC

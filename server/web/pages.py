@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -28,7 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.auth import touch_login
 from server.extensions import db
 from server.models import Role, User
-from server.services import accounts
+from server.services import accounts, dates
 from server.web import signin_limits as limits
 from server.web.flows import flows_for
 
@@ -62,6 +63,18 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+@web.app_template_filter("local_time")
+def local_time_filter(value, fmt: str = dates.STAMP, warehouse=None) -> str:
+    """`{{ delivery.closed_at|local_time(warehouse=delivery.warehouse_id) }}`: a stored moment in
+    the time zone of the given warehouse (a row or an id), else of the first one; each zone is
+    looked up once a request."""
+    key = warehouse.id if hasattr(warehouse, "id") else warehouse
+    zones = g.setdefault("warehouse_zones", {})
+    if key not in zones:
+        zones[key] = dates.warehouse_zone(key)
+    return dates.local_time(value, zones[key], fmt)
 
 
 @web.app_context_processor

@@ -6,8 +6,6 @@ Every scan and key goes through the receiving scenario (`handheld_input`), like 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,7 +21,7 @@ from server.models import Role, Sku, SkuBarcode, Station, StationKind, Warehouse
 from server.models.inbound import Delivery, DeliveryLine, DeliveryStatus, Discrepancy, ReceivingQuestion
 from server.problems import Problem, problem_response
 from server.scenarios.receiving import RECEIVING
-from server.services import kpi, station_events
+from server.services import dates, kpi, station_events
 from server.services import receiving as service
 from server.services.barcodes import barcode_candidates
 from server.services.catalog import find_sku
@@ -109,7 +107,7 @@ def _open_questions(delivery_ids: list[int]) -> dict[int, int]:
 @login_required
 def index():
     _need(WORKERS)
-    today = date.today()
+    todays = {w.id: dates.today_in(w) for w in db.session.execute(select(Warehouse)).scalars()}
     active = list(db.session.execute(
         select(Delivery).where(
             or_(Delivery.status == DeliveryStatus.receiving,
@@ -118,7 +116,7 @@ def index():
                    Delivery.number).limit(200)).scalars())
     # Today's work first: receiving, then expected today or overdue; later ones below.
     current = [d for d in active if d.status == DeliveryStatus.receiving or not d.expected_date
-               or d.expected_date <= today]
+               or d.expected_date <= todays.get(d.warehouse_id, d.expected_date)]
     later = [d for d in active if d not in current]
     closed = []
     if current_user.has_any_role(ACCEPTERS):
@@ -127,15 +125,15 @@ def index():
             .order_by(Delivery.closed_at.desc()).limit(100)).scalars())
     ids = [d.id for d in active + closed]
     kpis = _week_kpis() if current_user.has_any_role(ACCEPTERS) else None
-    return render_template("receiving/index.html", current=current, later=later, closed=closed, today=today,
+    return render_template("receiving/index.html", current=current, later=later, closed=closed,
                            progress=_progress(ids), questions=_open_questions(ids), status_names=STATUS_NAMES,
                            kpis=kpis)
 
 
 def _week_kpis() -> list[dict]:
-    """Receiving KPIs of the last 7 days per warehouse, for supervisors (the API has the details)."""
-    until = datetime.now(UTC)
-    return [{"warehouse": w, **kpi.receiving_kpis(w.id, until - timedelta(days=7), until)}
+    """Receiving KPIs of the last 7 local days (today among them) per warehouse, for supervisors
+    (the API has the details)."""
+    return [{"warehouse": w, **kpi.receiving_kpis(w.id, *kpi.recent_days(w.id))}
             for w in db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()]
 
 
@@ -198,7 +196,7 @@ def deliveries_to_open(warehouse_id: int, limit: int = 12) -> list[Delivery]:
         select(Delivery).where(Delivery.warehouse_id == warehouse_id,
                                or_(Delivery.status == DeliveryStatus.receiving,
                                    (Delivery.status == DeliveryStatus.expected)
-                                   & or_(Delivery.expected_date.is_(None), Delivery.expected_date <= date.today())))
+                                   & or_(Delivery.expected_date.is_(None), Delivery.expected_date <= dates.today_in(warehouse_id))))
         .order_by(Delivery.status.desc(), Delivery.expected_date, Delivery.number).limit(limit)).scalars())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
@@ -30,7 +31,7 @@ from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
-from server.services import streams
+from server.services import dates, streams
 from server.services.stations import create_job, job_json, station_health
 from server.web.handheld import event_id_of, key_payload, plural_texts, scan_payload
 
@@ -169,10 +170,11 @@ def _recent_jobs(session, station_id: int, limit: int = RECENT) -> list[StationJ
         .order_by(StationJob.id.desc()).limit(limit)).scalars())
 
 
-def event_json(event: StationEvent) -> dict:
+def event_json(event: StationEvent, zone=UTC) -> dict:
+    """An event for the screen's list; `time` is its time of day in the warehouse's zone."""
     return {"id": event.id, "event_id": event.event_id, "kind": event.kind, "source": event.source, "status": event.status,
             "device": event.device, "received_at": event.received_at.isoformat() if event.received_at else None,
-            "prompt": event.outcome}
+            "time": dates.local_time(event.received_at, zone, "%H:%M:%S"), "prompt": event.outcome}
 
 
 @stations.get("/stations/<code>")
@@ -295,7 +297,8 @@ def _after_id() -> int:
     return 0
 
 
-def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list) -> tuple[list[str], int]:
+def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list,
+         zone=UTC) -> tuple[list[str], int]:
     """One read of the database: SSE messages for what changed, and the new last event id.
     The session (and its transaction and connection) ends before this returns."""
     out = []
@@ -306,7 +309,7 @@ def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list
         for row in rows:
             after = row.id
             if row.outcome:
-                out.append(_sse("prompt", event_json(row), row.id))
+                out.append(_sse("prompt", event_json(row, zone), row.id))
         for job in reversed(_recent_jobs(session, station_id)):
             state = (job.state, job.attempts, job.result)
             if jobs_seen.get(job.id) != state:
@@ -327,6 +330,7 @@ def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list
 def stream(code: str):
     station = _station(code)
     station_id, after = station.id, _after_id()
+    zone = dates.warehouse_zone(station.warehouse_id)
     engine = db.engine.execution_options(**{READ_ONLY_OPTION: True})  # polls never take SQLite's writer lock
     config = current_app.config
     interval = config["CELLWMS_STREAM_POLL_SECONDS"]
@@ -351,7 +355,7 @@ def stream(code: str):
         # the thread is free): the keep-alive comes often enough to notice it soon.
         while True:
             try:
-                messages, after = poll(engine, station_id, after, jobs_seen, health_seen)
+                messages, after = poll(engine, station_id, after, jobs_seen, health_seen, zone)
             except SQLAlchemyError as error:  # the database went away: the browser reconnects later
                 log.warning("station %s stream ends: %s", station_id, error)
                 return

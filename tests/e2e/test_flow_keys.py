@@ -3,11 +3,11 @@ being received shows its editing keys (Undo once there is something to undo); on
 when a closed delivery is opened from the list, none of them."""
 
 import re
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 
+from server.services.dates import today_in
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse
 
@@ -24,8 +24,8 @@ def deliveries(db):
     wh, _receiving, _cells, _quarantine = putaway_warehouse(max_units=50)
     kettle = f.sku("KETTLE", "Чайник", barcode=KETTLE)
     ivan = f.user("ivan", ("receiver",), badge="B-1001")
-    today = create_delivery(wh.id, "ASN-1", "Supplier", date.today(), lines=[{"sku_id": kettle.id, "quantity": 2}])
-    done = create_delivery(wh.id, "ASN-0", "Supplier", date.today(), lines=[{"sku_id": kettle.id, "quantity": 1}])
+    today = create_delivery(wh.id, "ASN-1", "Supplier", today_in(wh), lines=[{"sku_id": kettle.id, "quantity": 2}])
+    done = create_delivery(wh.id, "ASN-0", "Supplier", today_in(wh), lines=[{"sku_id": kettle.id, "quantity": 1}])
     close_delivery(open_delivery(done, ivan), ivan)
     db.session.commit()
     out = {"today": today.id, "done": done.id}

@@ -7,12 +7,12 @@ Runs on SQLite and PostgreSQL (fixtures)."""
 import json
 import os
 import re
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from server.services.dates import today_in
 from server.services.putaway import create_putaway_tasks
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse, received_delivery
@@ -30,7 +30,7 @@ def site(db):
     kettle = f.sku("KETTLE", "Чайник электрический 1,7 л", barcode=KETTLE)
     f.user("ivan", ("receiver",), badge="B-1001").full_name = "Иван Константинопольский"
     f.user("petr", ("picker",), badge="B-2002")
-    delivery = create_delivery(wh.id, "ASN-100", "ООО «Посуда»", date.today(), lines=[
+    delivery = create_delivery(wh.id, "ASN-100", "ООО «Посуда»", today_in(wh), lines=[
         {"sku_id": kettle.id, "quantity": 5}])
     received = received_delivery(wh, receiving_cell, [(kettle, 12, "", None)], number="D-1")
     create_putaway_tasks(received)

@@ -5,12 +5,12 @@ codes into its scan field like a wedge scanner. Stock and ledger match at the en
 
 import io
 import re
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from server.services.dates import today_in
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse
 from tests.station_harness import AgentProcess, emulated_devices, read, tail, wait_for, write_profile
@@ -33,7 +33,7 @@ def dock(db):
     f.sku("MUG", "Кружка керамическая")  # the unknown barcode is linked to it
     ivan = f.user("ivan", ("receiver",), badge="B-1001")
     ivan.full_name = "Иван Петров"
-    delivery = create_delivery(wh.id, "ASN-100", "ООО «Посуда»", date.today(), lines=[
+    delivery = create_delivery(wh.id, "ASN-100", "ООО «Посуда»", today_in(wh), lines=[
         {"sku_id": kettle.id, "quantity": 5}, {"sku_id": iron.id, "quantity": 2},
         {"sku_id": towel.id, "quantity": 2}])
     db.session.commit()

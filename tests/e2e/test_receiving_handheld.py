@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from server.services.dates import today_in
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse
 from tests.station_harness import read
@@ -30,7 +31,7 @@ def dock(db):
     iron = f.sku("IRON", "Утюг", barcode=IRON)
     f.sku("MUG", "Кружка керамическая")  # the unknown barcode is linked to it
     f.user("ivan", ("receiver",), badge="B-1001")
-    delivery = create_delivery(wh.id, "ASN-100", "ООО «Посуда»", date.today(), lines=[
+    delivery = create_delivery(wh.id, "ASN-100", "ООО «Посуда»", today_in(wh), lines=[
         {"sku_id": kettle.id, "quantity": 5}, {"sku_id": iron.id, "quantity": 2}])
     later = create_delivery(wh.id, "ASN-200", "Later Ltd", date(2999, 1, 1), lines=[{"sku_id": iron.id, "quantity": 1}])
     db.session.commit()

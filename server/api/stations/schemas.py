@@ -5,7 +5,7 @@ import uuid
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from server.api.bounds import BigCount, BigId, Id, Int, Name, Payload, Text
+from server.api.bounds import BigCount, BigId, Id, Int, Moment, Name, Payload, Text
 from server.api.schemas import UtcDateTime
 from server.services import stations as service
 
@@ -31,7 +31,7 @@ class EventInSchema(Schema):
     kind = Text(required=True, validate=validate.Length(min=1, max=64),
                          metadata={"description": "scan, weight, photo, clip, device_status, job_result or button; "
                                                   "an unknown kind is stored as rejected."})
-    occurred_at = fields.AwareDateTime(required=True,
+    occurred_at = Moment(required=True,
                                        metadata={"description": "When it happened, with its UTC offset."})
     device = Text(load_default="", validate=validate.Length(max=64),
                            metadata={"description": "The device's name in the station profile."})

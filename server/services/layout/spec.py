@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from server.models import CellType, ZoneKind
 from server.models.warehouse import DEFAULT_ADDRESS_FORMAT
+from server.services.dates import DEFAULT_ZONE, check_zone
 from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, address_parts, check_format
 
 FORMAT_FIELDS = ADDRESS_PARTS
@@ -121,6 +122,14 @@ class _Checker:
             return default
         return value.strip()
 
+    def zone(self, data: dict, key: str, where: str) -> str:
+        value = self.text(data, key, where, required=False, default=DEFAULT_ZONE, max_len=64)
+        try:
+            return check_zone(value)
+        except ValueError:
+            self.error(f"{where}.{key}", "unknown time zone: give an IANA name such as Europe/Moscow")
+            return DEFAULT_ZONE
+
     def whole(self, data: dict, key: str, where: str, default=None, minimum=1) -> int | None:
         value = data.get(key, default)
         if value is None:
@@ -199,7 +208,7 @@ def parse_spec(data: dict) -> LayoutSpec:
             c.text(wh, "address_format", "warehouse", required=False, default=DEFAULT_ADDRESS_FORMAT),
             "warehouse.address_format", FORMAT_FIELDS,
         ),
-        "timezone": c.text(wh, "timezone", "warehouse", required=False, default="Europe/Moscow", max_len=64),
+        "timezone": c.zone(wh, "timezone", "warehouse"),
     }
     default_barcode = c.pattern(
         c.text(wh, "cell_barcode", "warehouse", required=False, default="{address}"),

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Delivery, DeliveryLine, DeliveryPallet, Discrepancy, ReceivingQuestion, Sku
 from server.models.base import utcnow
+from server.services.dates import local_time
 
 
 def discrepancies_of(delivery: Delivery) -> list[Discrepancy]:
@@ -80,7 +81,8 @@ def act_kind(line: dict, blind: bool = False) -> str:
 
 
 def receiving_act_data(delivery: Delivery, receiver: str) -> dict:
-    """Data of the ESC/POS `receiving-act` template (printers/receipts.py)."""
+    """Data of the ESC/POS `receiving-act` template (printers/receipts.py); its date is the close's
+    (else now) in the warehouse's time zone."""
     summary = delivery_summary(delivery)
     lines = [{"sku": x["sku"], "name": x["name"], "expected": x["expected"], "received": x["received"],
               "damaged": x["damaged"], "kind": act_kind(x, delivery.blind)} for x in summary["lines"]]
@@ -93,5 +95,5 @@ def receiving_act_data(delivery: Delivery, receiver: str) -> dict:
               "damaged": summary["totals"]["damaged"], "short": by_kind.get("short", 0),
               "over": by_kind.get("over", 0), "unexpected": by_kind.get("unexpected", 0)}
     when = delivery.closed_at or utcnow()
-    return {"number": delivery.number, "supplier": delivery.supplier, "date": when.strftime("%d.%m.%Y %H:%M"),
+    return {"number": delivery.number, "supplier": delivery.supplier, "date": local_time(when, delivery.warehouse_id),
             "receiver": receiver or "-", "lines": lines, "totals": totals}

@@ -56,8 +56,8 @@
       if (list.querySelector('[data-event-id="' + ev.id + '"]')) return;
       const item = el("li", "event sound-" + ((ev.prompt && ev.prompt.sound) || "none"));
       item.dataset.eventId = ev.id;
-      const when = ev.received_at ? new Date(ev.received_at) : new Date();
-      const time = el("time", "", when.toLocaleTimeString([], { hour12: false }));
+      // The server gives the time of day in the warehouse's zone, not the browser's.
+      const time = el("time", "", ev.time || new Date().toLocaleTimeString([], { hour12: false }));
       time.dateTime = ev.received_at || "";
       item.append(time, " ", el("span", "event-kind", (T.events || {})[ev.kind] || ev.kind), " ",
         el("span", "event-message", ev.prompt ? ev.prompt.message : ""));
