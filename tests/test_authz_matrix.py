@@ -22,7 +22,8 @@ from sqlalchemy import select, text
 
 from server.auth import PUBLIC, ROLES, SIGNED_IN, STATION, access_of
 from server.extensions import db as _db
-from server.models import Movement, PutawayTask, Role, Station
+from server.models import Movement, PutawayTask, Role, StationKind
+from server.models.stations import STATION_ROLE
 from server.services.accounts import PRIVILEGED
 from server.services.putaway import create_putaway_tasks
 from server.services.stations import open_upload
@@ -131,7 +132,7 @@ def _paths(rule: str, method: str, access, facts: dict) -> list[str]:
 def _station_role(path: str) -> str | None:
     for kind, code in STATION_KINDS.items():
         if f"/stations/{code}" in path:
-            return Station(kind=kind).role
+            return STATION_ROLE[StationKind(kind)]
     return None
 
 
