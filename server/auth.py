@@ -1,6 +1,9 @@
 """Who is calling: a signed-in user (session), a user's API token, or a station token.
 
-Every endpoint states the roles it admits with `@roles_required(...)`; admins pass all.
+Every endpoint declares who may call it with the decorator that also checks it, which attaches an
+`Access` to the view: `@roles_required(...)` (API), `station_token_required` (station agents),
+`@signed_in(...)` (pages) or `@public`. Admins pass every role check. `access_of(app, endpoint,
+method)` reads the declaration back (the OpenAPI and tests/test_authz_matrix.py use it).
 """
 
 import hashlib
@@ -9,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import current_app, g, request, session
+from flask import abort, current_app, g, request, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from server.extensions import csrf, db, login_manager
@@ -79,6 +83,107 @@ def _resolve_principal() -> Principal | None:
     return None
 
 
+PUBLIC, SIGNED_IN, ROLES, STATION = "public", "signed-in", "roles", "station"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call one endpoint.
+
+    who: PUBLIC (anyone), SIGNED_IN (any signed-in user), ROLES (users holding one of `roles`,
+    admins always), STATION (a station agent's own token only). On the API (`api`) a user's API
+    token counts like a session, and a station token passes a ROLES check in its station's role;
+    pages know only the session. own_station: the role of the station named by the path's
+    `<code>` passes too."""
+
+    who: str
+    roles: tuple = ()
+    api: bool = False
+    own_station: bool = False
+
+    def doc(self) -> dict:
+        """The OpenAPI extensions of an operation: `x-callers` (kinds of caller) and `x-roles`."""
+        if self.who == PUBLIC:
+            return {"x-callers": ["anyone"]}
+        if self.who == STATION:
+            return {"x-callers": ["station-token"]}
+        callers = ["user-session", "user-token"] if self.api else ["user-session"]
+        if self.who == SIGNED_IN:
+            return {"x-callers": callers}
+        if self.api:
+            callers.append("station-token")
+        return {"x-callers": callers, "x-roles": sorted(str(r) for r in {*self.roles, Role.admin})}
+
+
+PUBLIC_ACCESS = Access(PUBLIC)
+
+
+def public(view):
+    """Mark a view open to anyone (sign-in, the OpenAPI document)."""
+    view.access = PUBLIC_ACCESS
+    return view
+
+
+def access_of(app, endpoint: str, method: str) -> Access | None:
+    """The declared access of `method` on `endpoint`, None when it declares none. Static files
+    (Flask's own view) are public."""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return PUBLIC_ACCESS
+    view = app.view_functions.get(endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:  # a MethodView: each method declares its own
+        view = getattr(view_class, method.lower(), None)
+        if view is None and method.upper() == "HEAD":
+            view = getattr(view_class, "get", None)
+    return getattr(view, "access", None)
+
+
+def signed_in_user() -> User:
+    return current_user._get_current_object()
+
+
+def signed_in(*roles: str, json: bool = False, own_station: bool = False):
+    """A page (or a page script's JSON call, `json`) for signed-in users holding one of `roles`
+    (any signed-in user when none; admins always). Refused: sign-in redirect (401 problem for
+    `json`) without a session, 403 for another role. own_station: the role of the station named
+    by the path's `<code>` passes too (404 when there is no such active station)."""
+    roles = tuple(Role(r) for r in roles)
+    access = Access(ROLES if roles or own_station else SIGNED_IN, roles, own_station=own_station)
+
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if json:
+                    raise Problem(401, "unauthorized", _("Sign in again."))
+                return login_manager.unauthorized()
+            allowed = roles
+            if own_station:
+                allowed = (*roles, _named_station(kwargs["code"], json).role)
+            if access.who == ROLES and not current_user.has_any_role(allowed):
+                if not json:
+                    abort(403)
+                if own_station:
+                    raise Problem(403, "forbidden", _("Your role may not work at this station."))
+                raise Problem(403, "forbidden", _("Your role may not do this."))
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        guarded.access = access
+        return guarded
+
+    return decorate
+
+
+def _named_station(code: str, json: bool) -> Station:
+    station = db.session.execute(
+        db.select(Station).where(Station.code == code, Station.active.is_(True))).scalar_one_or_none()
+    if station is None:
+        if json:
+            raise Problem(404, "not-found", _("No such station."))
+        abort(404)
+    return station
+
+
 def roles_required(*roles: str):
     """Admit callers holding any of `roles` (admins always). 401 without credentials, 403 otherwise."""
     roles = tuple(Role(r) for r in roles)
@@ -96,6 +201,7 @@ def roles_required(*roles: str):
             return view(*args, **kwargs)
 
         guarded.roles = roles
+        guarded.access = Access(ROLES, roles, api=True)
         note = f"Roles: {', '.join(sorted(roles))} (admin always)."
         guarded.__doc__ = f"{(view.__doc__ or '').strip()}\n\n{note}".strip()
         return guarded

@@ -6,7 +6,7 @@ from printers import documents
 from printers.errors import TemplateError
 from printers.profiles import available_profiles, load_profile
 from tests import factories as f
-from tests.test_pages import sign_in_badge
+from tests.test_pages import post, sign_in_badge, sign_in_password
 
 PROFILES = [load_profile(name) for name in available_profiles()]
 
@@ -30,9 +30,13 @@ def test_a_label_is_refused_by_a_receipt_printer_and_unknown_templates_are_named
 
 def test_the_preview_page_shows_each_template_of_the_chosen_printer(client, db):
     f.user("maria", ("packer",), badge="BDG-7")
+    f.user("olga", ("supervisor",), password="super-pass-1")
     db.session.commit()
     assert client.get("/print").status_code == 302  # sign in first
     sign_in_badge(client, "BDG-7")
+    assert client.get("/print").status_code == 403  # printer setup: supervisors and admins
+    post(client, "/sign-out", {}, token_from="/")
+    sign_in_password(client, "olga", "super-pass-1")
     page = client.get("/print?profile=epson-tm-t20iii").get_data(as_text=True)
     assert "/print/preview/epson-tm-t20iii/packing-slip.png" in page
     assert "/print/preview/epson-tm-t20iii/handoff-act.png" in page

@@ -9,6 +9,7 @@ the same key gets that stored response instead of being applied again.
 import hashlib
 import json
 import logging
+from functools import wraps
 from http import HTTPStatus
 
 from flask import Response, current_app, g, request
@@ -19,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from server.api.docs import ProblemResponses, ProblemSchema
-from server.auth import current_principal
+from server.api.docs import CallerDoc, ProblemResponses, ProblemSchema
+from server.auth import current_principal, public
 from server.extensions import db
 from server.models import IdempotencyRecord
 from server.problems import HTTP_SLUGS, PROBLEM_MIMETYPE, Problem, problem_response
@@ -56,6 +57,17 @@ class ProblemApi(Api):
         return problem_response(problem_from_http(error))
 
 
+def _open_document(app, endpoint: str) -> None:
+    """The OpenAPI document is public: it describes the API and holds no data."""
+    serve = app.view_functions[endpoint]
+
+    @wraps(serve)
+    def document():
+        return serve()
+
+    app.view_functions[endpoint] = public(document)
+
+
 def problem_from_http(error: HTTPException) -> Problem:
     status = error.code or 500
     slug = HTTP_SLUGS.get(status, "http-error")
@@ -77,7 +89,8 @@ api = ProblemApi()
 
 def init_api(app) -> None:
     api.init_app(app, spec_kwargs={"info": {"description": "cellwms warehouse API"},
-                                   "extra_plugins": [ProblemResponses()]})
+                                   "extra_plugins": [ProblemResponses(), CallerDoc(app)]})
+    _open_document(app, "api-docs.openapi_json")
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
 

@@ -1,12 +1,14 @@
 """The error answers the OpenAPI document declares: every one is application/problem+json.
 
 What any operation may answer is added in one place (`ProblemResponses`, an apispec plugin);
-a view declares only its own further refusals with `problems(blp, {409: "why"})`.
+a view declares only its own further refusals with `problems(blp, {409: "why"})`. Who may call
+each operation (`x-callers`, `x-roles`) comes from the view's declared access (`CallerDoc`).
 """
 
 from apispec import BasePlugin
 from marshmallow import Schema, fields
 
+from server.auth import access_of
 from server.problems import PROBLEM_MIMETYPE
 
 
@@ -65,3 +67,17 @@ class ProblemResponses(BasePlugin):
             responses = operation.setdefault("responses", {})
             for status, text in found.items():
                 responses.setdefault(str(status), problem_doc(text))
+
+
+class CallerDoc(BasePlugin):
+    """Adds `x-callers` and `x-roles` to each operation, from its view's declared access."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        for method, operation in (operations or {}).items():
+            access = access_of(self.app, rule.endpoint, method) if rule is not None else None
+            if access is not None:
+                operation.update(access.doc())

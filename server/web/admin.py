@@ -5,12 +5,13 @@ transaction; bad input re-shows the page with the message and a 4xx, nothing wri
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from server.auth import signed_in, signed_in_user
 from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import db
 from server.models import Role, Station, StationKind, User, Warehouse
@@ -45,13 +46,6 @@ def admin_names():
             "action_names": ACTION_NAMES}
 
 
-def allow(*roles) -> User:
-    """The signed-in user when they hold one of `roles` (admins always), else 403."""
-    if not current_user.has_any_role(roles or (Role.admin,)):
-        abort(403)
-    return current_user._get_current_object()
-
-
 def form_text(name: str, limit: int = 200) -> str:
     """A form field, trimmed; over-long or NUL-bearing input is refused (4xx, not a 500)."""
     value = request.form.get(name, "")
@@ -77,16 +71,15 @@ def _users_page(error: str | None = None, status: int = 200, form: dict | None =
 
 
 @admin.get("/users")
-@login_required
+@signed_in(*READERS)
 def users():
-    allow(*READERS)
     return _users_page()
 
 
 @admin.post("/users")
-@login_required
+@signed_in(Role.admin)
 def create_user():
-    actor = allow()
+    actor = signed_in_user()
     form = {"username": request.form.get("username", "")[:64], "full_name": request.form.get("full_name", "")[:200],
             "badge": request.form.get("badge", "")[:64], "roles": request.form.getlist("roles")}
     try:
@@ -102,9 +95,8 @@ def create_user():
 
 
 @admin.get("/users/<int:user_id>")
-@login_required
+@signed_in(*READERS)
 def user(user_id: int):
-    allow(*READERS)
     return _user_page(db.get_or_404(User, user_id))
 
 
@@ -115,7 +107,7 @@ def _user_page(user: User, error: str | None = None, status: int = 200):
 
 
 def _change_user(user_id: int, action: str, change, message: str, **detail):
-    actor = allow()
+    actor = signed_in_user()
     user = db.get_or_404(User, user_id)
     try:
         change(user)
@@ -127,7 +119,7 @@ def _change_user(user_id: int, action: str, change, message: str, **detail):
 
 
 @admin.post("/users/<int:user_id>/roles")
-@login_required
+@signed_in(Role.admin)
 def user_roles(user_id: int):
     roles = request.form.getlist("roles")
     return _change_user(user_id, "user.roles", lambda u: accounts.set_roles(u, roles), _("Roles saved."),
@@ -135,21 +127,21 @@ def user_roles(user_id: int):
 
 
 @admin.post("/users/<int:user_id>/badge")
-@login_required
+@signed_in(Role.admin)
 def user_badge(user_id: int):
     return _change_user(user_id, "user.badge", lambda u: accounts.set_badge(u, form_text("badge", 64) or None),
                         _("Badge saved."))
 
 
 @admin.post("/users/<int:user_id>/pin")
-@login_required
+@signed_in(Role.admin)
 def user_pin(user_id: int):
     return _change_user(user_id, "user.pin", lambda u: accounts.set_pin(u, form_text("pin", 8) or None),
                         _("PIN saved."))
 
 
 @admin.post("/users/<int:user_id>/password")
-@login_required
+@signed_in(Role.admin)
 def user_password(user_id: int):
     password = request.form.get("password", "")
     return _change_user(user_id, "user.password", lambda u: accounts.set_password(u, password or None),
@@ -157,7 +149,7 @@ def user_password(user_id: int):
 
 
 @admin.post("/users/<int:user_id>/active")
-@login_required
+@signed_in(Role.admin)
 def user_active(user_id: int):
     active = request.form.get("active") == "1"
     return _change_user(user_id, "user.activate" if active else "user.deactivate",
@@ -179,16 +171,15 @@ def _stations_page(error: str | None = None, status: int = 200, form: dict | Non
 
 
 @admin.get("/stations")
-@login_required
+@signed_in(*READERS)
 def stations():
-    allow(*READERS)
     return _stations_page()
 
 
 @admin.post("/stations")
-@login_required
+@signed_in(Role.admin)
 def create_station():
-    actor = allow()
+    actor = signed_in_user()
     form = {key: request.form.get(key, "")[:64] for key in ("code", "kind", "name", "warehouse")}
     try:
         warehouse_id = request.form.get("warehouse", "")
@@ -207,9 +198,9 @@ def create_station():
 
 
 @admin.post("/stations/<int:station_id>/token")
-@login_required
+@signed_in(Role.admin)
 def rotate_token(station_id: int):
-    actor = allow()
+    actor = signed_in_user()
     station = db.get_or_404(Station, station_id)
     token = accounts.rotate_station_token(station)
     audit.record(actor, "station.rotate-token", station.code)
@@ -218,9 +209,9 @@ def rotate_token(station_id: int):
 
 
 @admin.post("/stations/<int:station_id>/active")
-@login_required
+@signed_in(Role.admin)
 def station_active(station_id: int):
-    actor = allow()
+    actor = signed_in_user()
     station = db.get_or_404(Station, station_id)
     active = request.form.get("active") == "1"
     accounts.set_station_active(station, active)
@@ -234,16 +225,14 @@ def station_active(station_id: int):
 
 
 @admin.get("/devices")
-@login_required
+@signed_in(*READERS)
 def devices():
-    allow(*READERS)
     return render_template("admin/devices.html", **devices_in_use())
 
 
 @admin.get("/audit")
-@login_required
+@signed_in(*READERS)
 def audit_log():
-    allow(*READERS)
     page = request.args.get("page", "1")
     page = min(parse_whole(page, INT64_MAX) or 1, 100_000)
     entries, total = audit.recent(PAGE_SIZE, (page - 1) * PAGE_SIZE)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from server.auth import signed_in, signed_in_user
 from server.extensions import db
-from server.models import Warehouse
+from server.models import Role, Warehouse
 from server.services import layout_preview
 from server.services.errors import DomainError
 from server.services.layout import LayoutError
 from server.services.layout_map import map_data
-from server.web.admin import READERS, admin, allow
+from server.web.admin import READERS, admin
 from server.web.warehouse_map import FILL, render
 
 
@@ -43,13 +44,12 @@ def _layout_page(error: str | None = None, errors=(), status: int = 200, text: s
     return render_template("admin/layout.html", warehouses=warehouses, warehouse=warehouse, data=data, svg=svg,
                            zone=zone, no_map=no_map, totals=totals, fill=FILL, error=error, errors=errors,
                            sound="error" if error else None, text=text,
-                           may_edit=allow(*READERS).has_any_role(("admin",))), status
+                           may_edit=current_user.has_any_role((Role.admin,))), status
 
 
 @admin.get("/layout")
-@login_required
+@signed_in(*READERS)
 def layout():
-    allow(*READERS)
     return _layout_page()
 
 
@@ -73,9 +73,8 @@ def _spec_errors(error: LayoutError) -> list[str]:
 
 
 @admin.post("/layout/preview")
-@login_required
+@signed_in(Role.admin)
 def layout_preview_page():
-    allow()
     try:
         text = _file_text()
         spec = layout_preview.parse_text(text)
@@ -94,9 +93,9 @@ def layout_preview_page():
 
 
 @admin.post("/layout/apply")
-@login_required
+@signed_in(Role.admin)
 def layout_apply():
-    actor = allow()
+    actor = signed_in_user()
     text = request.form.get("text", "")
     try:
         report = layout_preview.apply_file(text, actor)

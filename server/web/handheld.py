@@ -8,10 +8,9 @@ import uuid
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from server.extensions import db
-from server.models import HandheldSession, Role, Station, User
+from server.models import HandheldSession, Role, Station
 from server.problems import Problem
 from server.services.scan import WEDGE_MAX_CHARS, Wedge
 
@@ -20,15 +19,6 @@ MAX_CODE = 512
 
 # Who works the receiving and putaway pages.
 WORKERS = (Role.receiver, Role.supervisor, Role.admin)
-
-
-def json_user(roles=WORKERS) -> User:
-    """The signed-in user of a JSON call, or a 401/403 problem the page shows."""
-    if not current_user.is_authenticated:
-        raise Problem(401, "unauthorized", _("Sign in again."))
-    if not current_user.has_any_role(roles):
-        raise Problem(403, "forbidden", _("Your role may not do this."))
-    return current_user._get_current_object()
 
 
 def whole(value, what: str) -> int:

@@ -23,10 +23,10 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.auth import touch_login
+from server.auth import public, signed_in, touch_login
 from server.extensions import db
 from server.models import Role, User
 from server.services import accounts, dates
@@ -111,6 +111,7 @@ def _complete_sign_in(user: User, next_url: str | None):
 
 
 @web.get("/sign-in")
+@public
 def sign_in():
     next_url = safe_next(request.args.get("next"))
     session.pop("pin_user", None)
@@ -120,6 +121,7 @@ def sign_in():
 
 
 @web.post("/sign-in")
+@public
 def sign_in_post():
     next_url = safe_next(request.form.get("next"))
     if "badge" in request.form:
@@ -167,6 +169,7 @@ def _pending_pin_user() -> User | None:
 
 
 @web.get("/sign-in/pin")
+@public
 def sign_in_pin():
     user = _pending_pin_user()
     if user is None:
@@ -175,6 +178,7 @@ def sign_in_pin():
 
 
 @web.post("/sign-in/pin")
+@public
 def sign_in_pin_post():
     user = _pending_pin_user()
     if user is None:
@@ -211,6 +215,7 @@ def _sign_in_password(username: str, password: str, next_url: str | None):
 
 
 @web.post("/sign-out")
+@public
 def sign_out():
     device_locale = session.get("locale")
     if current_user.is_authenticated:
@@ -225,6 +230,7 @@ def sign_out():
 
 
 @web.post("/language")
+@public
 def language():
     code = request.form.get("language", "")
     if code not in current_app.config["CELLWMS_LANGUAGES"]:
@@ -237,12 +243,12 @@ def language():
 
 
 @web.get("/")
-@login_required
+@signed_in()
 def home():
     return render_template("home.html", flows=flows_for(current_user))
 
 
 @web.get("/scan")
-@login_required
+@signed_in()
 def scan():
     return render_template("scan.html")

@@ -1,17 +1,21 @@
-"""Print previews: what each label and receipt will look like on each printer model."""
+"""Print previews: what each label and receipt will look like on each printer model. A setup tool
+(choosing printers and templates for the stations): supervisors and admins."""
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_login import login_required
 
 from printers import documents
 from printers.errors import TemplateError
 from printers.profiles import ProfileError, available_profiles, load_profile
+from server.auth import signed_in
+from server.models import Role
 
 printing = Blueprint("printing", __name__, template_folder="templates")
 
+SETUP = (Role.supervisor, Role.admin)
+
 
 @printing.get("/print")
-@login_required
+@signed_in(*SETUP)
 def index():
     profiles = [load_profile(name) for name in available_profiles()]
     chosen = request.args.get("profile") or (profiles[0].name if profiles else None)
@@ -25,7 +29,7 @@ def index():
 
 
 @printing.get("/print/preview/<profile_name>/<template>.png")
-@login_required
+@signed_in(*SETUP)
 def preview(profile_name: str, template: str):
     """A template with its sample data, rendered as the printer would print it."""
     try:

@@ -4,14 +4,15 @@ another cell was scanned). Scans and keys go through the putaway scenario (`hand
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from server import scenarios
+from server.auth import signed_in, signed_in_user
 from server.core.bounds import parse_whole
 from server.extensions import db
 from server.models import Cell
@@ -23,7 +24,6 @@ from server.web.handheld import (
     WORKERS,
     chosen_station,
     event_id_of,
-    json_user,
     key_payload,
     plural_texts,
     scan_payload,
@@ -55,10 +55,8 @@ def _cells(ids) -> dict[int, Cell]:
 
 
 @putaway.get("/putaway")
-@login_required
+@signed_in(*WORKERS)
 def index():
-    if not current_user.has_any_role(WORKERS):
-        abort(403)
     tasks = _open_tasks()
     by_delivery: dict[int | None, list[PutawayTask]] = {}
     for task in tasks:
@@ -77,12 +75,10 @@ def index():
 
 
 @putaway.get("/putaway/task")
-@login_required
+@signed_in(*WORKERS)
 def task():
     """The task screen. ?task=ID or ?delivery=ID take that task (or that delivery's tasks) on load;
     without either, the worker's current task (or delivery) comes back."""
-    if not current_user.has_any_role(WORKERS):
-        abort(403)
     start = None
     for name, key in (("task", "task_id"), ("delivery", "delivery_id")):
         value = parse_whole(request.args.get(name, ""))
@@ -109,8 +105,9 @@ def task():
 
 
 @putaway.post("/putaway/input")
+@signed_in(*WORKERS, json=True)
 def page_input():
-    user = json_user()
+    user = signed_in_user()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Problem(400, "bad-request", _("Send JSON."))

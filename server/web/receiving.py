@@ -10,11 +10,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, or_, select
 
 from server import scenarios
+from server.auth import signed_in, signed_in_user
 from server.core.bounds import parse_whole
 from server.extensions import db
 from server.models import Role, Sku, SkuBarcode, Station, StationKind, Warehouse
@@ -30,7 +31,6 @@ from server.web.handheld import (
     WORKERS,
     chosen_station,
     event_id_of,
-    json_user,
     key_payload,
     plural_texts,
     scan_payload,
@@ -45,11 +45,6 @@ KEYS = RECEIVING.flow.key_params()  # what the page may send: the flow's declare
 STATUS_NAMES = service.DELIVERY_STATUS_NAMES
 KIND_NAMES = {"short": _l("short"), "over": _l("over"), "damaged": _l("damaged"),
               "unexpected": _l("unexpected"), "unknown": _l("unknown barcode")}
-
-
-def _need(roles) -> None:
-    if not current_user.has_any_role(roles):
-        abort(403)
 
 
 @receiving.errorhandler(CSRFError)
@@ -104,9 +99,8 @@ def _open_questions(delivery_ids: list[int]) -> dict[int, int]:
 
 
 @receiving.get("/receiving")
-@login_required
+@signed_in(*WORKERS)
 def index():
-    _need(WORKERS)
     todays = {w.id: dates.today_in(w) for w in db.session.execute(select(Warehouse)).scalars()}
     active = list(db.session.execute(
         select(Delivery).where(
@@ -161,10 +155,9 @@ def _form_lines(text: str, errors: dict) -> list[dict]:
 
 
 @receiving.route("/receiving/new", methods=["GET", "POST"])
-@login_required
+@signed_in(*WORKERS)
 def new_delivery():
     """An expected delivery (ASN) entered by hand: number, supplier, date, lines pasted or typed."""
-    _need(WORKERS)
     warehouses = list(db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars())
     form, errors = request.form, {}
     if request.method == "POST":
@@ -223,9 +216,8 @@ def page_texts() -> dict:
 
 
 @receiving.get("/receiving/<int:delivery_id>")
-@login_required
+@signed_in(*WORKERS)
 def screen(delivery_id: int):
-    _need(WORKERS)
     delivery = _delivery(delivery_id)
     flow = RECEIVING.view(user=current_user._get_current_object())
     here = flow["data"].delivery_id == delivery.id
@@ -237,15 +229,15 @@ def screen(delivery_id: int):
 
 
 @receiving.get("/receiving/<int:delivery_id>/summary")
-@login_required
+@signed_in(*WORKERS, json=True)
 def summary(delivery_id: int):
-    json_user()
     return service.delivery_summary(_delivery(delivery_id))
 
 
 @receiving.post("/receiving/input")
+@signed_in(*WORKERS, json=True)
 def page_input():
-    user = json_user()
+    user = signed_in_user()
     body = _body()
     event_id = event_id_of(body)
     kind = body.get("kind")
@@ -262,9 +254,10 @@ def page_input():
 
 
 @receiving.post("/receiving/station")
+@signed_in(*WORKERS, json=True)
 def choose_station():
     """The dock station whose label printer and camera this handheld uses (none: no devices)."""
-    user = json_user()
+    user = signed_in_user()
     value = _body().get("station_id")
     station = None
     if value not in (None, "", 0):
@@ -288,10 +281,9 @@ def _question(question_id: int) -> ReceivingQuestion:
 
 
 @receiving.get("/receiving/skus")
-@login_required
+@signed_in(*WORKERS, json=True)
 def find_skus():
     """SKUs by code, name or barcode, for linking an unknown barcode."""
-    json_user()
     text = (request.args.get("q") or "").strip()[:100]
     if len(text) < 2:
         return {"skus": []}
@@ -324,8 +316,9 @@ def _answer_question(question: ReceivingQuestion) -> dict:
 
 
 @receiving.post("/receiving/questions/<int:question_id>/link")
+@signed_in(*WORKERS, json=True)
 def link(question_id: int):
-    user = json_user()
+    user = signed_in_user()
     question = _question(question_id)
     sku = db.session.get(Sku, whole(_body().get("sku_id"), "sku_id"))
     if sku is None:
@@ -335,8 +328,9 @@ def link(question_id: int):
 
 
 @receiving.post("/receiving/questions/<int:question_id>/create-sku")
+@signed_in(*WORKERS, json=True)
 def create_sku(question_id: int):
-    user = json_user()
+    user = signed_in_user()
     question = _question(question_id)
     body = _body()
     code, name = str(body.get("code") or "").strip(), str(body.get("name") or "").strip()
@@ -351,9 +345,8 @@ def create_sku(question_id: int):
 
 
 @receiving.get("/receiving/<int:delivery_id>/discrepancies")
-@login_required
+@signed_in(*WORKERS)
 def discrepancies(delivery_id: int):
-    _need(WORKERS)
     delivery = _delivery(delivery_id)
     rows = list(db.session.execute(
         select(Discrepancy).where(Discrepancy.delivery_id == delivery.id).order_by(Discrepancy.id)).scalars())
@@ -367,9 +360,8 @@ def discrepancies(delivery_id: int):
 
 
 @receiving.post("/receiving/<int:delivery_id>/accept")
-@login_required
+@signed_in(*ACCEPTERS)
 def accept(delivery_id: int):
-    _need(ACCEPTERS)
     delivery = _delivery(delivery_id)
     if delivery.status != DeliveryStatus.closed:
         flash(_("Only a closed delivery can be accepted."), "error")

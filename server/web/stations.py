@@ -14,11 +14,11 @@ import logging
 import time
 from datetime import UTC
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from printers.receipts import SAMPLES as RECEIPT_SAMPLES
 from printers.samples import SAMPLES as LABEL_SAMPLES
 from server import scenarios
+from server.auth import signed_in, signed_in_user
 from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
@@ -119,26 +120,8 @@ def _visible_stations() -> list[Station]:
 
 
 def _station(code: str) -> Station:
-    station = db.session.execute(
-        select(Station).where(Station.code == code, Station.active.is_(True))).scalar_one_or_none()
-    if station is None:
-        abort(404)
-    if not _may_use(station):
-        abort(403)
-    return station
-
-
-def _json_station(code: str) -> Station:
-    """The station for a JSON call: problems instead of HTML errors."""
-    if not current_user.is_authenticated:
-        raise Problem(401, "unauthorized", _("Sign in again."))
-    station = db.session.execute(
-        select(Station).where(Station.code == code, Station.active.is_(True))).scalar_one_or_none()
-    if station is None:
-        raise Problem(404, "not-found", _("No such station."))
-    if not _may_use(station):
-        raise Problem(403, "forbidden", _("Your role may not work at this station."))
-    return station
+    """The active station `code` (its views' `signed_in(own_station=True)` found it and checked the role)."""
+    return db.session.execute(select(Station).where(Station.code == code, Station.active.is_(True))).scalar_one()
 
 
 @stations.errorhandler(CSRFError)
@@ -151,7 +134,7 @@ def _on_csrf(error):
 
 
 @stations.get("/stations")
-@login_required
+@signed_in()
 def index():
     rows = [(s, station_health(s)) for s in _visible_stations()]
     return render_template("stations/index.html", rows=rows, kind_names=KIND_NAMES, state_names=STATE_NAMES,
@@ -178,7 +161,7 @@ def event_json(event: StationEvent, zone=UTC) -> dict:
 
 
 @stations.get("/stations/<code>")
-@login_required
+@signed_in(*VIEWERS, own_station=True)
 def screen(code: str):
     station = _station(code)
     events = _recent_events(station)
@@ -243,8 +226,9 @@ def _body() -> dict:
 
 
 @stations.post("/stations/<code>/input")
+@signed_in(*VIEWERS, json=True, own_station=True)
 def page_input(code: str):
-    station = _json_station(code)
+    station = _station(code)
     body = _body()
     event_id = event_id_of(body)
     kind = body.get("kind")
@@ -258,20 +242,21 @@ def page_input(code: str):
         payload = key_payload(body, KEYS)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
-    outcome = scenarios.page_input(station, current_user._get_current_object(), kind, payload, event_id=event_id)
+    outcome = scenarios.page_input(station, signed_in_user(), kind, payload, event_id=event_id)
     db.session.commit()
     # The row's status default is applied at flush, after the outcome was made.
     return {**outcome, "status": outcome.get("status") or "stored"}
 
 
 @stations.post("/stations/<code>/jobs")
+@signed_in(*VIEWERS, json=True, own_station=True)
 def queue_job(code: str):
-    station = _json_station(code)
+    station = _station(code)
     button = _body().get("button")
     if button not in KIND_BUTTONS[StationKind(station.kind)]:
         raise Problem(422, "unknown-button", _("This button does nothing here."))
     kind, payload = _job_for(station, button)
-    job = create_job(station, kind, payload, user=current_user._get_current_object())
+    job = create_job(station, kind, payload, user=signed_in_user())
     db.session.commit()
     return job_json(job), 201
 
@@ -326,7 +311,7 @@ def poll(engine, station_id: int, after: int, jobs_seen: dict, health_seen: list
 
 
 @stations.get("/stations/<code>/stream")
-@login_required
+@signed_in(*VIEWERS, own_station=True)
 def stream(code: str):
     station = _station(code)
     station_id, after = station.id, _after_id()

@@ -19,13 +19,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, abort, make_response, request
 from flask_babel import gettext as _
-from flask_login import login_required
 
+from server.auth import signed_in
 from server.core.bounds import INT32_MAX, parse_whole
 from server.core.layout import PickPoint
 from server.core.routing import polyline
 from server.services.errors import DomainError
 from server.services.layout_map import MapCell, MapData, map_cells, map_data, warehouse_of_cells
+from server.web.handheld import WORKERS
 
 # Width in CSS pixels the text is made legible for, and the text height there.
 SCREEN_PX = 340
@@ -264,10 +265,11 @@ def parse_stops(text: str) -> list[Stop]:
 
 
 @maps.get("/map/route.svg")
-@login_required
+@signed_in(*WORKERS)
 def route_svg():
     """The map of a route: ?stops=ID,ID;ID (cells of each stop, in walking order) &target=ID.
-    Drawn for the warehouse of the first cell; only the aisles the route needs."""
+    Drawn for the warehouse of the first cell; only the aisles the route needs. For the roles of
+    the pages that show a route (putaway)."""
     stops = parse_stops(request.args.get("stops", ""))
     target = request.args.get("target", "")
     target_id = parse_whole(target, MAX_ID)

@@ -7,7 +7,7 @@ from functools import wraps
 from flask_smorest import Blueprint
 
 from server.api import docs
-from server.auth import current_principal
+from server.auth import STATION, Access, current_principal
 from server.models import Role, Station
 from server.problems import Problem
 
@@ -31,6 +31,7 @@ def station_token_required(view):
             raise Problem(403, "station-token-required", "Only a station agent's token may call this.")
         return view(*args, **kwargs)
 
+    guarded.access = Access(STATION, api=True)
     guarded.__doc__ = f"{inspect.cleandoc(view.__doc__ or '')}\n\nCaller: a station's token.".strip()
     return guarded
 
