@@ -31,6 +31,7 @@ from sqlalchemy import DateTime, select, text
 
 from server.extensions import db as _db
 from server.models import Delivery, PutawayTask, ReceivingQuestion
+from server.models.base import UtcDateTime
 from server.services import receiving as rc
 from server.services.putaway import create_putaway_tasks
 from server.services.stations import open_upload
@@ -44,7 +45,7 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 JOIN_TIMEOUT = 60  # seconds: a twin that hangs on a lock fails the case instead of blocking the run
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 # Columns whose value differs on every run (hashes with salts, made-up ids): compared as set / not set.
-VOLATILE = {"token_hash", "password_hash", "pin_hash", "request_hash", "response_body", "event_id",
+VOLATILE = {"token_hash", "password_hash", "pin_hash", "request_hash", "response_body", "event_id", "done_event_id",
             "created_by_event", "key"}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8 + b"\xff\xd9"
 LAYOUT = """
@@ -429,7 +430,7 @@ def snapshot() -> dict:
                 ranks[table.name] = {value: n for n, value in enumerate(ids, start=1)}
         state = {}
         for table in tables:
-            columns = [c for c in table.columns if not isinstance(c.type, DateTime)]
+            columns = [c for c in table.columns if not isinstance(c.type, DateTime | UtcDateTime)]
             rows = []
             for row in conn.execute(select(*columns)):
                 values = []
