@@ -177,6 +177,7 @@ def test_a_scan_whose_answer_was_lost_is_sent_again_and_stored_once(page, db, si
 
     sign_in(page, "B-1001", "en")
     page.goto(f"/receiving/{site['delivery_id']}")
+    page.locator("#start-receiving").click()
     expect(page.locator("#handheld")).to_have_attribute("data-last-status", "stored")  # the delivery opened
     bodies = []
 
