@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from server import create_app
 from server.extensions import db as _db
+from server.services import job_signals
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("DATABASE_URL", "")
@@ -109,6 +110,7 @@ def app(database_url, backend, tmp_path):
         yield app
         _db.session.remove()
         if backend == "postgresql":
+            job_signals.stop_listeners()  # no LISTEN connection outlives its test's database
             tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
             with _db.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

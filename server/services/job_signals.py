@@ -14,7 +14,7 @@ import logging
 import threading
 
 from sqlalchemy import text
-from tenacity import Retrying, retry_if_exception_type, wait_exponential
+from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential
 
 from server.extensions import db
 
@@ -40,6 +40,7 @@ class JobSignals:
         self._waiting: dict[int, set[threading.Event]] = {}
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
+        self._stopped = threading.Event()
 
     @contextlib.contextmanager
     def waiter(self, station_id: int):
@@ -58,8 +59,16 @@ class JobSignals:
                     if not waiters:
                         del self._waiting[station_id]
 
+    def stop(self) -> None:
+        """Stop listening (within a second): the database is going away."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
     def _start(self) -> None:
         with self._lock:
+            if self._stopped.is_set():
+                return  # long-polls look every SAFETY_POLL_S seconds by themselves
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._listen, name="job-signals", daemon=True)
                 self._thread.start()
@@ -72,9 +81,11 @@ class JobSignals:
     def _listen(self) -> None:
         # Back off (tenacity) while the database cannot be reached; a connection that listened
         # and then dropped starts a fresh backoff.
-        while True:
-            Retrying(retry=retry_if_exception_type(Exception), before_sleep=self._not_listening,
-                     wait=wait_exponential(multiplier=0.5, min=0.5, max=10.0))(self._listen_once)
+        while not self._stopped.is_set():
+            with contextlib.suppress(RetryError):
+                Retrying(retry=retry_if_exception_type(Exception), before_sleep=self._not_listening,
+                         wait=wait_exponential(multiplier=0.5, min=0.5, max=10.0),
+                         stop=lambda _state: self._stopped.is_set(), sleep=self._stopped.wait)(self._listen_once)
 
     def _listen_once(self) -> None:
         """LISTEN until the connection fails (the database restarted, the network dropped)."""
@@ -84,9 +95,10 @@ class JobSignals:
             connection.execute(f"LISTEN {JOB_CHANNEL}")
             self.listening.set()
             try:
-                for note in connection.notifies():
-                    with contextlib.suppress(ValueError):
-                        self._wake(int(note.payload))
+                while not self._stopped.is_set():
+                    for note in connection.notifies(timeout=1.0):
+                        with contextlib.suppress(ValueError):
+                            self._wake(int(note.payload))
             except Exception as error:  # noqa: BLE001 - listen again at once
                 log.warning("job notifications: %s; listening again", error)
             finally:
@@ -110,3 +122,12 @@ def signals() -> JobSignals | None:
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with _LISTENERS_LOCK:
         return _LISTENERS.setdefault(conninfo, JobSignals(conninfo))
+
+
+def stop_listeners() -> None:
+    """Stop every listener of this process (before its database is dropped)."""
+    with _LISTENERS_LOCK:
+        listeners = list(_LISTENERS.values())
+        _LISTENERS.clear()
+    for listener in listeners:
+        listener.stop()
