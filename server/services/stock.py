@@ -216,7 +216,10 @@ def lock_cell(cell_id: int) -> Cell | None:
     first: the quants it reads may be rows that do not exist yet (a SKU new to the cell), which no
     quant lock covers, so two such writes into one cell would both pass the check. Taken before
     any quant lock (quants are locked after, in id order), so the order is always cell, then quants."""
-    return db.session.get(Cell, cell_id, with_for_update=True, populate_existing=True)
+    # FOR NO KEY UPDATE: two such writes wait for each other, but a quant insert's foreign-key
+    # check (FOR KEY SHARE on the cell) does not wait for it, so a move out of the cell never
+    # deadlocks with a move into it.
+    return db.session.get(Cell, cell_id, with_for_update={"key_share": True}, populate_existing=True)
 
 
 def _same_or_conflict(earlier: Movement, kind, sku_id, quantity, from_cell_id, to_cell_id, lot, expiry):
