@@ -69,7 +69,8 @@ def _callers(app, s) -> list[Caller]:
     callers.append(Caller("anonymous", "anonymous", csrf=csrf_token(client, "/sign-in"), headers=_cookie(app, client)))
     users = {role: f.user(f"as-{role}", (role,), badge=f"B-{role}") for role in Role}
     users[Role.supervisor].set_password(PASSWORD)
-    users[Role.admin].password_hash = users[Role.supervisor].password_hash  # one slow hash, not two
+    for role in PRIVILEGED - {Role.supervisor}:
+        users[role].password_hash = users[Role.supervisor].password_hash  # one slow hash, not several
     f.user("door", ("receiver",), badge=DOOR)
     _db.session.commit()
     for role, user in users.items():

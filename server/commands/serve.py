@@ -66,7 +66,7 @@ def demo(port, host, no_stations):
     is never seeded.
     """
     from server import create_app
-    from server.services.demo import DemoRefused, issue_station_tokens, seed_demo
+    from server.services.demo import DemoRefused, issue_shop_token, issue_station_tokens, seed_demo
 
     url = current_app.config["SQLALCHEMY_DATABASE_URI"]
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": current_app.instance_path})
@@ -80,6 +80,7 @@ def demo(port, host, no_stations):
             db.session.rollback()
             raise click.ClickException(str(e)) from None
         tokens = issue_station_tokens()
+        shop_token = issue_shop_token()
         db.session.commit()
         if info.created:
             click.echo(f"demo warehouse seeded in {time.perf_counter() - started:.1f} s")
@@ -100,7 +101,8 @@ def demo(port, host, no_stations):
         for u in users:
             secret = " ".join(part for part in (
                 f"PIN {u.pin}" if u.pin else "", f"password {u.password}" if u.password else "") if part)
-            click.echo(f"  {', '.join(u.roles):<11} {u.username:<11} badge {u.badge:<9} {secret}".rstrip())
+            click.echo(f"  {', '.join(u.roles):<11} {u.username:<11} badge {u.badge or '-':<9} {secret}".rstrip())
+        click.echo(f"shop API token (orders: POST {base}/api/v1/orders; new at every start): {shop_token}")
         click.echo("station tokens (new at every start):")
         for code, token in tokens.items():
             click.echo(f"  {code:<9} {token}")

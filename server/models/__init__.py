@@ -17,7 +17,22 @@ from server.models.inbound import (
     ReceiptCount,
     ReceivingQuestion,
 )
-from server.models.orders import Order, OrderStatus
+from server.models.orders import (
+    Batch,
+    BatchOrder,
+    BatchStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderReservation,
+    OrderSource,
+    OrderStatus,
+    PickLine,
+    PickLineStatus,
+    PostponedReason,
+    Wave,
+    WaveStatus,
+)
 from server.models.people import ApiToken, Role, SignInFailure, StreamLease, User
 from server.models.shipping import Parcel
 from server.models.stations import (
@@ -33,6 +48,7 @@ from server.models.stations import (
 )
 from server.models.stock import KIND_EFFECTS, Movement, MovementKind, Quant
 from server.models.warehouse import Cell, CellStatus, CellType, Tote, Warehouse, Zone, ZoneKind
+from server.models.webhooks import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 
 __all__ = [
     "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
@@ -41,4 +57,7 @@ __all__ = [
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
     "Tote", "User", "Warehouse", "Zone", "ZoneKind",
+    "Batch", "BatchOrder", "BatchStatus", "OrderEvent", "OrderLine", "OrderReservation", "OrderSource",
+    "PickLine", "PickLineStatus", "PostponedReason", "Wave", "WaveStatus",
+    "WebhookDelivery", "WebhookDeliveryStatus", "WebhookSubscription",
 ]

@@ -20,6 +20,7 @@ class Role(StrEnum):
     returns = "returns"
     supervisor = "supervisor"
     admin = "admin"
+    integration = "integration"  # a shop's program: sends orders, reads their status
 
 
 WORKER_ROLES = {Role.receiver, Role.picker, Role.packer, Role.dispatcher, Role.returns}

@@ -48,6 +48,12 @@ class Warehouse(Timestamped, db.Model):
     slot_length_m: Mapped[float] = mapped_column(default=1.0)
     cross_aisle_width_m: Mapped[float] = mapped_column(default=2.0)
     depot_aisle: Mapped[int] = mapped_column(default=0)
+    # Picking: "fefo" takes the first-expiring goods first (first received where no expiry), "fifo"
+    # the first received. A cart's capacity for waves.
+    reservation_rule: Mapped[str] = mapped_column(String(8), default="fefo")
+    totes_per_cart: Mapped[int] = mapped_column(default=8)
+    tote_volume_l: Mapped[float] = mapped_column(default=40.0)
+    tote_max_kg: Mapped[float] = mapped_column(default=15.0)
 
     zones: Mapped[list["Zone"]] = relationship(back_populates="warehouse", order_by="Zone.code")
 
@@ -113,4 +119,7 @@ class Tote(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="free")
+    status: Mapped[str] = mapped_column(String(16), default="free")  # free, picking, at_pack
+    # The order whose goods it carries (from its first pick until packing empties it) and where it stands.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("cells.id"))

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 from server.auth import new_token
 from server.extensions import db
 from server.models import (
+    ApiToken,
     Cell,
     Delivery,
     DeliveryLine,
@@ -27,6 +28,7 @@ from server.models import (
     Warehouse,
     Zone,
 )
+from server.models.base import utcnow
 from server.services.barcodes import check_digit, normalize_gtin
 from server.services.dates import today_in
 from server.services.layout import apply_layout, parse_spec
@@ -51,7 +53,7 @@ class DemoUser:
     username: str
     full_name: str
     roles: tuple[str, ...]
-    badge: str
+    badge: str | None
     password: str | None = None
     pin: str | None = None  # supervisors and admins never sign in by a badge alone
 
@@ -65,6 +67,8 @@ DEMO_USERS = (
     DemoUser("returns", "Елена Соколова", ("returns",), "BDG-1006"),
     DemoUser("supervisor", "Наталья Морозова", ("supervisor",), "BDG-2001", "supervisor-demo", "2046"),
     DemoUser("admin", "Admin", ("admin",), "BDG-9001", "admin-demo", "9130"),
+    # The demo shop's program: sends orders with an API token (`make demo` prints a fresh one).
+    DemoUser("shop", "Интернет-магазин «Демо»", ("integration",), None, "shop-demo"),
 )
 DEMO_STATIONS = (
     ("DOCK-1", "dock", "Приёмка, ворота 1"),
@@ -227,6 +231,28 @@ def seed_receiving(warehouse: Warehouse, today: date) -> list[str]:
         created.append(number)
     db.session.flush()
     return created
+
+
+DEMO_SHOP_USER = "shop"
+
+
+def issue_shop_token() -> str:
+    """A new API token for the demo shop's program (the ones printed before are revoked)."""
+    user = db.session.execute(select(User).filter_by(username=DEMO_SHOP_USER)).scalar_one_or_none()
+    if user is None:  # a demo database from an older version
+        spec = next(u for u in DEMO_USERS if u.username == DEMO_SHOP_USER)
+        user = User(username=spec.username, full_name=spec.full_name)
+        user.roles = spec.roles
+        user.set_password(spec.password)
+        db.session.add(user)
+        db.session.flush()
+    now = utcnow()
+    for earlier in db.session.execute(select(ApiToken).filter_by(user_id=user.id, revoked_at=None)).scalars():
+        earlier.revoked_at = now
+    token, digest = new_token()
+    db.session.add(ApiToken(user_id=user.id, name="demo shop", token_hash=digest))
+    db.session.flush()
+    return token
 
 
 def issue_station_tokens() -> dict[str, str]:
