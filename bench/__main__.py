@@ -20,6 +20,7 @@ BENCHMARKS = {
     "batching": "bench.batching",
     "camera": "bench.camera",
     "stations": "bench.stations",
+    "wave": "bench.wave",
 }
 
 
