@@ -106,9 +106,10 @@ def init_api(app) -> None:
         stations,
         stock,
         warehouse,
+        waves,
     )
 
-    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake):
+    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake, waves):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

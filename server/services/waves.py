@@ -55,7 +55,7 @@ METHODS = batching.METHODS
 # An order due within this time of the release is urgent: batched first, among urgent ones.
 URGENT_WITHIN = timedelta(hours=2)
 # The improvement's time budget ("improve"): the plan is never longer than its start.
-IMPROVE_SECONDS = 1.5
+IMPROVE_SECONDS = 1.0
 MAX_ORDERS = 5000
 DONE_BATCH = {BatchStatus.picked, BatchStatus.dropped, BatchStatus.cancelled}
 
