@@ -16,7 +16,7 @@ from server.problems import Problem
 from server.services import pick_list
 from server.services import waves as service
 
-blp = Blueprint("waves", __name__, url_prefix="/api/v1", description="Waves, batches and pick lists")
+blp = Blueprint("wave_api", __name__, url_prefix="/api/v1", description="Waves, batches and pick lists")
 
 RELEASERS = (Role.supervisor,)
 READERS = (Role.supervisor, Role.picker, Role.packer)
@@ -116,12 +116,12 @@ def wave_payload(wave: Wave) -> dict:
 
 
 def batch_payload(batch: Batch) -> dict:
-    slots = sorted(bo.slot for bo in batch.orders) + [batch.wave.totes_per_cart + 1]
+    warehouse = db.session.get(Warehouse, batch.warehouse_id)
     slot_of = {bo.order_id: bo.slot for bo in batch.orders}
     return {
         **batch_summary(batch), "wave_id": batch.wave_id,
         "orders": [{"order_id": bo.order_id, "number": bo.order.number, "slot": bo.slot,
-                    "totes": max(1, slots[slots.index(bo.slot) + 1] - bo.slot),
+                    "totes": service.order_totes(bo.order, warehouse),
                     "tote": bo.tote.code if bo.tote is not None else None, "status": bo.order.status}
                    for bo in batch.orders],
         "lines": [{"id": line.id, "seq": line.seq, "order_id": line.order_id, "slot": slot_of.get(line.order_id, 0),

@@ -105,6 +105,13 @@ def totes_needed(volume_l: float, weight_kg: float, warehouse: Warehouse) -> int
     return max(1, math.ceil(need - 1e-9))
 
 
+def order_totes(order: Order, warehouse: Warehouse) -> int:
+    """Totes the order's lines fill (capped at a cart's), as the release counted them."""
+    volume = sum(line.sku.volume_cm3 / 1000 * line.quantity for line in order.lines)
+    weight = sum(line.sku.weight_g / 1000 * line.quantity for line in order.lines)
+    return min(totes_needed(volume, weight, warehouse), warehouse.totes_per_cart)
+
+
 @dataclass
 class WaveInput:
     """What the batching core is given for a set of orders, and what the release needs back."""
