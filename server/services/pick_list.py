@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
 from printers.escpos import REPLACEMENTS, EscposDocument
@@ -16,6 +17,7 @@ from printers.profiles import load_profile
 from printers.receipt_preview import FONT_FILES
 from printers.receipts import pair, wrap
 from server.models import Batch
+from server.services.errors import DomainError
 
 RECEIPT_PROFILE = "epson-tm-t20iii"
 # DejaVu Sans next to the mono face the receipt previews use.
@@ -98,7 +100,8 @@ def escpos(batch: Batch, profile: str = RECEIPT_PROFILE) -> bytes:
 def _font(paths, size: int):
     path = next((p for p in paths if Path(p).exists()), None)
     if path is None:
-        raise FileNotFoundError(f"no DejaVu Sans font (looked for {', '.join(paths)}): the PDF would lose Cyrillic")
+        raise DomainError(503, "no-pdf-font", _("The DejaVu Sans font is not installed: the PDF would lose Cyrillic."),
+                          looked_for=list(paths))
     return ImageFont.truetype(path, size)
 
 
