@@ -180,11 +180,11 @@ def run(argv: list[str]) -> None:
         for count in [int(n) for n in args.orders.split(",")]:
             with fresh_database(backend=backend) as (label, url):
                 rows.append((label, measure(count, url)))
-    print("| database | orders | lines | batches | seconds | walk_m | name order m | FCFS name order m "
+    print("| database | orders | lines | batches | seconds | CPU s | release s | walk_m | name order m | FCFS name order m "
           "| vs name order | vs FCFS name order |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in rows:
-        print(f"| {label} | {r['orders']:,} | {r['lines']:,} | {r['batches']} | {r['seconds']:.2f} | "
+        print(f"| {label} | {r['orders']:,} | {r['lines']:,} | {r['batches']} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {r['release_seconds']:.2f} | "
               f"{r['walk_m']:,.0f} | {r['walk_m_name_order']:,.0f} | {r['walk_m_fcfs_name_order']:,.0f} | "
               f"{r['vs_name_order']:+.1%} | {r['vs_fcfs_name_order']:+.1%} |")
 
