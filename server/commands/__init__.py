@@ -13,9 +13,11 @@ def all_commands() -> list:
         scenarios,
         serve,
         stock,
+        worker,
     )
 
-    modules = (database, people, stock, layout, importing, serve, bench, printing, devices, scenarios)
+    modules = (database, people, stock, layout, importing, serve, bench, printing, devices, scenarios,
+               worker)
     return [command for module in modules for command in module.commands]
 
 
