@@ -2,7 +2,9 @@
 sending with retries, and replays.
 
 An order's status change writes its OrderEvent and, in the same transaction, one
-WebhookDelivery per matching active subscription (`enqueue_order_event`): the outbox. `cellwms
+WebhookDelivery per matching active subscription (`enqueue_order_event`, a transactional outbox:
+a change that rolls back sends nothing, one that commits is sent even if the server stops right
+after). `cellwms
 worker` sends them: `claim_due` takes due deliveries in a short transaction (FOR UPDATE SKIP
 LOCKED on PostgreSQL, so several workers never take one delivery twice), `send` posts the body
 signed outside any transaction, `record_result` writes what came back. A delivery that failed
@@ -26,7 +28,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Order, OrderEvent, OrderStatus, WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
+from server.models import (
+    Order,
+    OrderEvent,
+    OrderStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookSubscription,
+)
 from server.models.base import utcnow
 from server.services.errors import DomainError
 
@@ -59,45 +68,29 @@ def check_events(events: list[str]) -> list[str]:
     return [ALL_EVENTS] if ALL_EVENTS in events else sorted(set(events), key=EVENTS.index)
 
 
-def wants(subscription: WebhookSubscription, kind: str) -> bool:
-    events = subscription.events or []
-    return ALL_EVENTS in events or kind in events
-
 
 # --- the outbox ------------------------------------------------------------------------------
 
 
-def _order_payload(order: Order) -> dict:
-    try:
-        from server.services.orders import order_payload
-    except ImportError:  # before the order service lands: the card's own fields
-        return {"id": order.id, "number": order.number, "status": order.status, "warehouse_id": order.warehouse_id,
-                "external_ref": order.external_ref, "postponed_reason": order.postponed_reason}
-    return order_payload(order)
+def event_body(event: OrderEvent, order: dict) -> str:
+    """The exact JSON text a delivery sends (and signs)."""
+    return json.dumps({"event": event.kind, "event_id": event.id, "occurred_at": event.created_at.isoformat(),
+                       "order": order}, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def event_body(event: OrderEvent) -> str:
-    order = db.session.get(Order, event.order_id)
-    occurred = event.created_at or utcnow()
-    document = {"event": event.kind, "event_id": event.id, "occurred_at": occurred.isoformat(),
-                "order": _order_payload(order)}
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
+def subscribed(subscription: WebhookSubscription, event_kind: str) -> bool:
+    return "*" in subscription.events or event_kind in subscription.events
 
 
-def enqueue_order_event(event: OrderEvent) -> list[WebhookDelivery]:
-    """One pending delivery per active subscription that wants `event.kind`, in the caller's
-    transaction (the outbox: sent only if the change commits)."""
-    db.session.flush()  # the event's id and time
-    subscriptions = db.session.execute(
+def enqueue_order_event(event: OrderEvent, order: dict) -> list[WebhookDelivery]:
+    subscriptions = [s for s in db.session.execute(
         select(WebhookSubscription).where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id)
-    ).scalars().all()
-    chosen = [s for s in subscriptions if wants(s, event.kind)]
-    if not chosen:
+    ).scalars() if subscribed(s, event.kind)]
+    if not subscriptions:
         return []
-    body = event_body(event)
-    deliveries = [WebhookDelivery(subscription_id=s.id, event=event.kind, order_event_id=event.id, body=body,
-                                  status=WebhookDeliveryStatus.pending, attempts=0, next_attempt_at=utcnow())
-                  for s in chosen]
+    body = event_body(event, order)
+    deliveries = [WebhookDelivery(subscription_id=s.id, event=event.kind, order_event_id=event.id, body=body)
+                  for s in subscriptions]
     db.session.add_all(deliveries)
     return deliveries
 
