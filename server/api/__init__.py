@@ -106,9 +106,11 @@ def init_api(app) -> None:
         stations,
         stock,
         warehouse,
+        webhooks,
     )
 
-    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake):
+    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
+                   webhooks):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

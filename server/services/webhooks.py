@@ -287,6 +287,13 @@ def deliveries_query(status: str | None = None, subscription_id: int | None = No
     return query
 
 
+def order_number(order_event_id: int | None) -> str | None:
+    if order_event_id is None:
+        return None
+    return db.session.execute(select(Order.number).join(OrderEvent, OrderEvent.order_id == Order.id)
+                              .where(OrderEvent.id == order_event_id)).scalar_one_or_none()
+
+
 def order_numbers(deliveries) -> dict[int, str]:
     """Order numbers of the deliveries' events, by order event id."""
     ids = {d.order_event_id for d in deliveries if d.order_event_id}

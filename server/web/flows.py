@@ -49,6 +49,8 @@ FLOWS = [
         "supervision", _l("Supervision dashboard"), _l("Live throughput, queues and devices"),
         {Role.supervisor}, "supervision.index",
     ),
+    _flow("webhooks", _l("Webhooks"), _l("Order events sent to shops, and their delivery log"),
+          {Role.supervisor}, "webhook_pages.index"),
     _flow("admin-users", _l("Users"), _l("People, roles and badges"), {Role.admin}, "admin.users"),
     _flow("admin-stations", _l("Stations"), _l("Stations and their tokens"), {Role.admin}, "admin.stations"),
     _flow("admin-layout", _l("Warehouse layout"), _l("Zones and cells"), {Role.admin}, "admin.layout"),
