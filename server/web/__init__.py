@@ -3,7 +3,17 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import admin_layout, errors, pages, printing, putaway, receiving, stations, warehouse_map, webhooks
+    from server.web import (
+        admin_layout,
+        errors,
+        pages,
+        printing,
+        putaway,
+        receiving,
+        stations,
+        warehouse_map,
+        webhooks,
+    )
 
     # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
     login_manager.login_message = None
