@@ -165,6 +165,30 @@ def _intake(s, keyed):
 def _event_id(keyed: bool) -> dict:
     return {"event_id": "0d7c3a52-5b1e-4c39-9a55-3c2f6b1e7a10"} if keyed else {}
 
+def _failed_delivery(s) -> int:
+    """A webhook delivery that gave up (an order event for a subscription to "*"): replayable."""
+    from server.models import WebhookDelivery, WebhookSubscription
+    from server.services.orders import create_order
+
+    _db.session.add(WebhookSubscription(url="http://127.0.0.1:9/hook", events=["*"], secret="whsec_twin-secret-0001"))
+    _db.session.flush()
+    create_order(s.wh.id, "1001", [{"sku": "KETTLE", "quantity": 1}], needs_confirmation=True)
+    delivery = _db.session.execute(select(WebhookDelivery)).scalar_one()
+    delivery.status, delivery.attempts = "failed", 8
+    delivery.body = '{"event":"order.created"}'  # the real one holds the moment it was made
+    _db.session.commit()
+    return delivery.id
+
+
+def _subscription(s) -> int:
+    from server.models import WebhookSubscription
+
+    subscription = WebhookSubscription(url="http://127.0.0.1:9/hook", events=["*"], secret="whsec_twin-secret-0001")
+    _db.session.add(subscription)
+    _db.session.commit()
+    return subscription.id
+
+
 
 # --- the cases: (method, rule) -> build(site, keyed) -> Call ------------------------------------------
 
@@ -269,6 +293,15 @@ CASES = {
         _task(s)),
     ("POST", "/api/v1/putaway/tasks/<int:task_id>/assign"): lambda s, k: Call(
         "POST", f"/api/v1/putaway/tasks/{_task(s).id}/assign", token(s, "ivan"), json={}),
+    # API: webhooks
+    ("POST", "/api/v1/webhooks"): lambda s, k: Call("POST", "/api/v1/webhooks", token(s, "olga"), json={
+        "url": "https://shop.example/hook", "events": ["*"], "secret": "whsec_twin-secret-0001"}),
+    ("PATCH", "/api/v1/webhooks/<int:subscription_id>"): lambda s, k: Call(
+        "PATCH", f"/api/v1/webhooks/{_subscription(s)}", token(s, "olga"), json={"events": ["order.created"]}),
+    ("DELETE", "/api/v1/webhooks/<int:subscription_id>"): lambda s, k: Call(
+        "DELETE", f"/api/v1/webhooks/{_subscription(s)}", token(s, "olga")),
+    ("POST", "/api/v1/webhooks/deliveries/<int:delivery_id>/replay"): lambda s, k: Call(
+        "POST", f"/api/v1/webhooks/deliveries/{_failed_delivery(s)}/replay", token(s, "olga")),
     # Pages: signing in and out
     ("POST", "/sign-in"): lambda s, k: Call("POST", "/sign-in", ("anon",), form={"badge": "B-1"}, csrf_from="/sign-in"),
     ("POST", "/sign-in/pin"): lambda s, k: (s.users["ivan"].set_pin("4321"), _db.session.commit(), Call(
@@ -329,6 +362,8 @@ CASES = {
     ("POST", "/api/v1/intake/orders/<source_code>"): _intake,
     ("POST", "/api/v1/orders/<int:order_id>/cancel"): lambda s, k: Call(
         "POST", f"/api/v1/orders/{_order(s).id}/cancel", token(s, "olga"), json={"reason": "Передумал"}),
+    ("POST", "/webhooks/deliveries/<int:delivery_id>/replay"): lambda s, k: Call(
+        "POST", f"/webhooks/deliveries/{_failed_delivery(s)}/replay", ("password", "olga"), form={}),
 }
 # Pages whose inputs carry the page's event_id: their keyed twins send one.
 EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input")}
