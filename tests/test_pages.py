@@ -264,16 +264,17 @@ ROLE_FLOWS = [
     (("packer",), {"packing", "stations", "scan"}),
     (("dispatcher",), {"handoff", "stations", "scan"}),
     (("returns",), {"returns", "stations", "scan"}),
-    (("supervisor",), {"counting", "supervision", "stations", "scan"}),
+    (("supervisor",), {"counting", "supervision", "webhooks", "stations", "scan"}),
     (("picker", "packer"), {"picking", "packing", "stations", "scan"}),
     (
         ("admin",),
         {"receiving", "putaway", "picking", "packing", "handoff", "returns", "counting", "supervision",
-         "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit", "stations", "scan"},
+         "webhooks", "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit", "stations",
+         "scan"},
     ),
 ]
 BUILT_FLOWS = {"scan", "stations", "putaway", "receiving", "admin-users", "admin-stations", "admin-layout",
-               "admin-devices", "admin-audit"}
+               "admin-devices", "admin-audit", "webhooks"}
 
 
 @pytest.mark.parametrize("roles, expected", ROLE_FLOWS, ids=["+".join(r) for r, _ in ROLE_FLOWS])
