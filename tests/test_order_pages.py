@@ -209,4 +209,5 @@ def test_the_pages_are_in_russian(client, db):
     client.post("/language", data={"language": "ru", "csrf_token": csrf_token(client, "/orders")})
     html = page(client, "/orders")
     assert "Заказы" in html and "новый" in html
-    assert "Подтвердить" in page(client, "/orders/confirm") or "Подтвержд" in page(client, "/orders/confirm")
+    html = page(client, "/orders/confirm")
+    assert "Заказы к подтверждению" in html and "Нет ответа" in html and "1 заказ ждёт звонка." in html

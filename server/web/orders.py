@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as pgettext  # the name pybabel extracts with its context
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 
@@ -29,11 +30,18 @@ SUPERVISORS = (Role.supervisor,)
 PAGE_SIZE = 50
 CALL_AGAIN = timedelta(hours=2)
 STATUS_NAMES = {
-    OrderStatus.new: _l("new"), OrderStatus.confirmed: _l("confirmed"), OrderStatus.reserved: _l("reserved"),
-    OrderStatus.postponed: _l("postponed"), OrderStatus.cancelled: _l("cancelled"),
-    OrderStatus.picking: _l("picking"), OrderStatus.picked: _l("picked"), OrderStatus.packing: _l("packing"),
-    OrderStatus.packed: _l("packed"), OrderStatus.handed_over: _l("handed over"),
-    OrderStatus.delivered: _l("delivered"), OrderStatus.returned: _l("returned"),
+    OrderStatus.new: pgettext("order status", "new"),
+    OrderStatus.confirmed: pgettext("order status", "confirmed"),
+    OrderStatus.reserved: pgettext("order status", "reserved"),
+    OrderStatus.postponed: pgettext("order status", "postponed"),
+    OrderStatus.cancelled: pgettext("order status", "cancelled"),
+    OrderStatus.picking: pgettext("order status", "picking"),
+    OrderStatus.picked: pgettext("order status", "picked"),
+    OrderStatus.packing: pgettext("order status", "packing"),
+    OrderStatus.packed: pgettext("order status", "packed"),
+    OrderStatus.handed_over: pgettext("order status", "handed over"),
+    OrderStatus.delivered: pgettext("order status", "delivered"),
+    OrderStatus.returned: pgettext("order status", "returned"),
 }
 REASON_NAMES = {PostponedReason.awaiting_stock: _l("awaiting stock"),
                 PostponedReason.awaiting_customer: _l("awaiting the customer")}
