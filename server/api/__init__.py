@@ -94,9 +94,21 @@ def init_api(app) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
 
-    from server.api import catalog, inbound, kpi, orders, people, putaway, scan, stations, stock, warehouse
+    from server.api import (
+        catalog,
+        inbound,
+        intake,
+        kpi,
+        orders,
+        people,
+        putaway,
+        scan,
+        stations,
+        stock,
+        warehouse,
+    )
 
-    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders):
+    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)
