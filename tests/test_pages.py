@@ -264,15 +264,15 @@ ROLE_FLOWS = [
     (("packer",), {"packing", "stations", "scan"}),
     (("dispatcher",), {"handoff", "stations", "scan"}),
     (("returns",), {"returns", "stations", "scan"}),
-    (("supervisor",), {"counting", "supervision", "stations", "scan"}),
+    (("supervisor",), {"counting", "supervision", "orders", "orders-confirm", "stations", "scan"}),
     (("picker", "packer"), {"picking", "packing", "stations", "scan"}),
     (
         ("admin",),
         {"receiving", "putaway", "picking", "packing", "handoff", "returns", "counting", "supervision",
-         "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit", "stations", "scan"},
+         "orders", "orders-confirm", "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit", "stations", "scan"},
     ),
 ]
-BUILT_FLOWS = {"scan", "stations", "putaway", "receiving", "admin-users", "admin-stations", "admin-layout",
+BUILT_FLOWS = {"scan", "stations", "putaway", "receiving", "orders", "orders-confirm", "admin-users", "admin-stations", "admin-layout",
                "admin-devices", "admin-audit"}
 
 
