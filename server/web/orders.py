@@ -210,12 +210,19 @@ def cancel(order_id: int):
 @orders.post("/orders/<int:order_id>/reserve")
 @signed_in(*SUPERVISORS)
 def reserve(order_id: int):
-    def change(order, user):
-        service.reserve(order, user)
-        if order.status != OrderStatus.reserved:
-            raise DomainError(409, "still-short", _("Order %(number)s: still not enough stock.",
-                                                     number=order.number))
-    return _act(order_id, change, lambda n: _("Order %(number)s reserved.", number=n), "orders_pages.card")
+    order = db.get_or_404(Order, order_id)
+    try:
+        order = service.reserve(order, signed_in_user())
+        db.session.commit()  # still short: postponed awaiting stock, tried again later
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        if order.status == OrderStatus.reserved:
+            flash(_("Order %(number)s reserved.", number=order.number), "ok")
+        else:
+            flash(_("Order %(number)s: still not enough stock.", number=order.number), "error")
+    return redirect(url_for("orders_pages.card", order_id=order_id))
 
 
 # --- confirmation by phone ---------------------------------------------------------------------------
