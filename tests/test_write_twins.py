@@ -350,6 +350,16 @@ CASES = {
                                                          form={"text": LAYOUT}),
     ("POST", "/admin/layout/apply"): lambda s, k: Call("POST", "/admin/layout/apply", ("password", "root"),
                                                        form={"text": LAYOUT}),
+    # Pages: orders
+    ("POST", "/orders/<int:order_id>/confirm"): lambda s, k: Call(
+        "POST", f"/orders/{_order(s, needs_confirmation=True).id}/confirm", ("password", "olga"), form={}),
+    ("POST", "/orders/<int:order_id>/no-answer"): lambda s, k: Call(
+        "POST", f"/orders/{_order(s, needs_confirmation=True).id}/no-answer", ("password", "olga"),
+        form={"retry_at": "2099-01-01T09:00"}),
+    ("POST", "/orders/<int:order_id>/cancel"): lambda s, k: Call(
+        "POST", f"/orders/{_order(s).id}/cancel", ("password", "olga"), form={"reason": "Передумал"}),
+    ("POST", "/orders/<int:order_id>/reserve"): lambda s, k: (lambda o: (_stock(s, s.shelves[1], 2), Call(
+        "POST", f"/orders/{o.id}/reserve", ("password", "olga"), form={}))[1])(_order(s, stocked=False)),
     ("POST", "/api/v1/orders"): lambda s, k: (_stock(s, s.shelves[0], 3), Call("POST", "/api/v1/orders", token(s, "olga"),
                                               json={"number": "1001", "lines": [{"sku": "KETTLE", "quantity": 2}]}))[1],
     ("POST", "/api/v1/orders/<int:order_id>/confirm"): lambda s, k: Call(

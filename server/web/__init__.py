@@ -3,17 +3,9 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import (
-        admin_layout,
-        errors,
-        pages,
-        printing,
-        putaway,
-        receiving,
-        stations,
-        warehouse_map,
-        webhooks,
-    )
+    from server.web import admin_layout, errors, pages, printing, putaway, receiving, stations, warehouse_map
+    from server.web import orders as order_pages
+    from server.web import webhooks as webhook_views
 
     # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
     login_manager.login_message = None
@@ -23,7 +15,8 @@ def init_web(app) -> None:
     app.register_blueprint(receiving.receiving)
     app.register_blueprint(putaway.putaway)
     app.register_blueprint(warehouse_map.maps)
-    app.register_blueprint(webhooks.webhook_pages)
+    app.register_blueprint(order_pages.orders)
+    app.register_blueprint(webhook_views.webhook_pages)
     app.register_blueprint(admin_layout.admin)  # the admin pages, the layout's among them
     errors.init_errors(app)
     from server.web.security_headers import init_security_headers
