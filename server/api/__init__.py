@@ -94,9 +94,9 @@ def init_api(app) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
 
-    from server.api import catalog, inbound, kpi, people, putaway, scan, stations, stock, warehouse
+    from server.api import catalog, inbound, kpi, people, putaway, scan, stations, stock, totes, warehouse
 
-    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi):
+    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, totes):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)
