@@ -7,7 +7,7 @@ import base64
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from server.models import (
     Batch,

@@ -3,7 +3,17 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import admin_layout, errors, pages, printing, putaway, receiving, stations, warehouse_map
+    from server.web import (
+        admin_layout,
+        errors,
+        pages,
+        picking,
+        printing,
+        putaway,
+        receiving,
+        stations,
+        warehouse_map,
+    )
 
     # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
     login_manager.login_message = None
@@ -12,6 +22,7 @@ def init_web(app) -> None:
     app.register_blueprint(stations.stations)
     app.register_blueprint(receiving.receiving)
     app.register_blueprint(putaway.putaway)
+    app.register_blueprint(picking.picking)
     app.register_blueprint(warehouse_map.maps)
     app.register_blueprint(admin_layout.admin)  # the admin pages, the layout's among them
     errors.init_errors(app)
