@@ -210,9 +210,8 @@ class PickingScenario(FlowScenario):
         cell = service.check_cell(line, result.entity_id)
         data.cell_id = cell.id
         sku = db.session.get(Sku, line.sku_id)
-        return Answer("item", lazy_ngettext("Cell %(cell)s: take %(num)s × %(sku)s.",
-                                            "Cell %(cell)s: take %(num)s × %(sku)s.", service.left_of(line),
-                                            cell=cell.address, sku=sku.name))
+        return Answer("item", _("Cell %(cell)s: take %(num)s × %(sku)s.", num=service.left_of(line),
+                                cell=cell.address, sku=sku.name))
 
     def scan_the_cell(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
@@ -230,9 +229,8 @@ class PickingScenario(FlowScenario):
         return Answer("quantity", self._counted(line, data, sku))
 
     def _counted(self, line: PickLine, data: PickingState, sku: Sku):
-        return lazy_ngettext("%(num)s of %(left)s × %(sku)s. Scan the next unit, or the tote.",
-                             "%(num)s of %(left)s × %(sku)s. Scan the next unit, or the tote.", data.count,
-                             left=service.left_of(line), sku=sku.name)
+        return _("%(num)s of %(left)s × %(sku)s. Scan the next unit, or the tote.", num=data.count,
+                 left=service.left_of(line), sku=sku.name)
 
     def one_more(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
@@ -254,8 +252,8 @@ class PickingScenario(FlowScenario):
     def scan_the_goods(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
         view = service.line_view(line)
-        return Answer("item", _("Scan the goods: %(sku)s.", sku=f"{view['sku']['code']} {view['sku']['name']}"),
-                      "error", screen={"scan": result.answer()})
+        goods = view["sku"]["code"] + " " + view["sku"]["name"]
+        return Answer("item", _("Scan the goods: %(sku)s.", sku=goods), "error", screen={"scan": result.answer()})
 
     def scan_the_tote(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
@@ -269,9 +267,8 @@ class PickingScenario(FlowScenario):
                      lot=data.lot or None, expiry=data.expiry or None,
                      station_id=ctx.station.id if ctx.station else None)
         view_sku = db.session.get(Sku, line.sku_id)
-        message = lazy_ngettext("Picked %(num)s × %(sku)s into tote %(tote)s.",
-                                "Picked %(num)s × %(sku)s into tote %(tote)s.", data.count,
-                                sku=view_sku.name, tote=result.entity["code"])
+        message = _("Picked %(num)s × %(sku)s into tote %(tote)s.", num=data.count, sku=view_sku.name,
+                    tote=result.entity["code"])
         data.reset_line()
         return self._next(ctx, data, message)
 

@@ -296,7 +296,7 @@ def check_item(line: PickLine, sku_id: int | None, lot: str | None = None, expir
     _open(line)
     sku = db.session.get(Sku, line.sku_id)
     if sku_id != line.sku_id:
-        raise DomainError(409, "wrong-sku", _("Wrong goods: take %(sku)s.", sku=f"{sku.code} {sku.name}"))
+        raise DomainError(409, "wrong-sku", _("Wrong goods: take %(sku)s.", sku=sku.code + " " + sku.name))
     if lot and lot != (line.lot or ""):
         raise DomainError(409, "wrong-lot", _("Wrong lot %(lot)s: take lot %(wanted)s.", lot=lot,
                                               wanted=line.lot or "-"))

@@ -50,7 +50,7 @@
         text("target-cell", line.cell.address);
         window.cellwms.fitLine(document.getElementById("target-cell"));
         text("target-qty", window.cellwms.counted(T.units, line.quantity) +
-             (screen.count ? " · " + window.cellwms.counted(T.counted, screen.count) : ""));
+             (screen.count ? " · " + T.counted.replace("{count}", screen.count) : ""));
         text("target-what", line.sku.name);
         const more = [line.sku.code];
         if (line.lot) more.push(T.lot + " " + line.lot);
