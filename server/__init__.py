@@ -5,6 +5,10 @@ import os
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def create_app(config: dict | None = None):
     # Imported here, so that `server.core` (pure Python) loads without Flask and SQLAlchemy.
     from flask import Flask
@@ -80,6 +84,9 @@ def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
+        # SQLite's lower() folds ASCII only: searches by a Russian name ("пётр" finds "Пётр") need
+        # Python's, as PostgreSQL's lower() does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):

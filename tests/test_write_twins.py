@@ -16,9 +16,11 @@ the database's write lock (BEGIN IMMEDIATE), so the same cases run there with th
 """
 
 import hashlib
+import json
 import re
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +31,11 @@ from flask import current_app
 from flask.testing import FlaskClient
 from sqlalchemy import DateTime, select, text
 
+from server.api.intake import signature
 from server.extensions import db as _db
-from server.models import Delivery, PutawayTask, ReceivingQuestion
+from server.models import Delivery, OrderSource, PutawayTask, ReceivingQuestion
 from server.models.base import UtcDateTime
+from server.services import orders
 from server.services import receiving as rc
 from server.services.putaway import create_putaway_tasks
 from server.services.stations import open_upload
@@ -136,6 +140,26 @@ def _task(s, quantity=6) -> PutawayTask:
 def _stock(s, cell, quantity):
     apply_movement("receive", s.kettle.id, quantity, to_cell_id=cell.id)
     _db.session.commit()
+
+
+def _order(s, number="1001", *, needs_confirmation=False, stocked=True):
+    if stocked:
+        _stock(s, s.shelves[0], 6)
+    order, _created = orders.create_order(s.wh.id, number, [{"sku": "KETTLE", "quantity": 2}],
+                                          needs_confirmation=needs_confirmation)
+    _db.session.commit()
+    return order
+
+
+def _intake(s, keyed):
+    _stock(s, s.shelves[0], 3)
+    _db.session.add(OrderSource(code="shop", warehouse_id=s.wh.id, secret="s3cret"))
+    _db.session.commit()
+    body = json.dumps({"number": "S-1", "lines": [{"sku": "KETTLE", "quantity": 1}]}).encode()
+    timestamp = str(int(time.time()))
+    return Call("POST", "/api/v1/intake/orders/shop", {}, body=body, headers={
+        "Content-Type": "application/json", "X-Cellwms-Timestamp": timestamp,
+        "X-Cellwms-Signature": signature("s3cret", timestamp, body)})
 
 
 def _event_id(keyed: bool) -> dict:
@@ -305,6 +329,18 @@ CASES = {
                                                          form={"text": LAYOUT}),
     ("POST", "/admin/layout/apply"): lambda s, k: Call("POST", "/admin/layout/apply", ("password", "root"),
                                                        form={"text": LAYOUT}),
+    ("POST", "/api/v1/orders"): lambda s, k: (_stock(s, s.shelves[0], 3), Call("POST", "/api/v1/orders", token(s, "olga"),
+                                              json={"number": "1001", "lines": [{"sku": "KETTLE", "quantity": 2}]}))[1],
+    ("POST", "/api/v1/orders/<int:order_id>/confirm"): lambda s, k: Call(
+        "POST", f"/api/v1/orders/{_order(s, needs_confirmation=True).id}/confirm", token(s, "olga")),
+    ("POST", "/api/v1/orders/<int:order_id>/no-answer"): lambda s, k: Call(
+        "POST", f"/api/v1/orders/{_order(s, needs_confirmation=True).id}/no-answer", token(s, "olga"),
+        json={"retry_at": "2099-01-01T09:00:00+00:00"}),
+    ("POST", "/api/v1/orders/<int:order_id>/reserve"): lambda s, k: (lambda o: (_stock(s, s.shelves[1], 2), Call(
+        "POST", f"/api/v1/orders/{o.id}/reserve", token(s, "olga")))[1])(_order(s, stocked=False)),
+    ("POST", "/api/v1/intake/orders/<source_code>"): _intake,
+    ("POST", "/api/v1/orders/<int:order_id>/cancel"): lambda s, k: Call(
+        "POST", f"/api/v1/orders/{_order(s).id}/cancel", token(s, "olga"), json={"reason": "Передумал"}),
 }
 # Pages whose inputs carry the page's event_id: their keyed twins send one.
 EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input"),

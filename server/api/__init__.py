@@ -94,9 +94,22 @@ def init_api(app) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
 
-    from server.api import catalog, inbound, kpi, people, putaway, scan, stations, stock, totes, warehouse
+    from server.api import (
+        catalog,
+        inbound,
+        intake,
+        kpi,
+        orders,
+        people,
+        putaway,
+        scan,
+        stations,
+        stock,
+        totes,
+        warehouse,
+    )
 
-    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, totes):
+    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake, totes):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

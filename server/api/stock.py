@@ -6,7 +6,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from server.api.bounds import BigId, Id, Int, Moment, Quantity, Text
 from server.api.docs import problems
@@ -14,9 +14,10 @@ from server.api.pagination import SelectPage
 from server.api.schemas import UtcDateTime
 from server.auth import current_principal, roles_required
 from server.extensions import db
-from server.models import Cell, Movement, MovementKind, Quant, Role, Sku
+from server.models import Cell, Movement, MovementKind, OrderReservation, Quant, Role, Sku
+from server.models.stock import NO_EXPIRY
 from server.problems import Problem
-from server.services import stock_queries
+from server.services import orders, stock_queries
 from server.services.stock import Actor, apply_movement, reserve_fefo
 
 blp = Blueprint("stock", __name__, url_prefix="/api/v1", description="Stock and the movement ledger")
@@ -207,6 +208,34 @@ class Reservations(MethodView):
         return {"movements": movements}
 
 
+# Kinds that may make stock available in a storage cell: orders postponed for it are tried again.
+ARRIVALS = {MovementKind.receive, MovementKind.adjust_in, MovementKind.move, MovementKind.release}
+
+
+def _check_not_held_by_orders(movement) -> None:
+    """A raw release or pick may take only units reserved outside orders: what orders hold is theirs
+    (released by cancelling, picked by the picking flow). The quant is locked before it is counted."""
+    expiry = movement["expiry"]
+    quant = db.session.execute(
+        select(Quant).where(Quant.cell_id == movement["from_cell_id"], Quant.sku_id == movement["sku_id"],
+                            Quant.lot == (movement["lot"] or "").strip(),
+                            func.coalesce(Quant.expiry, NO_EXPIRY) == (expiry or NO_EXPIRY))
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if quant is None:
+        return  # apply_movement refuses it
+    held = db.session.scalar(
+        select(func.coalesce(func.sum(OrderReservation.quantity), 0)).where(
+            OrderReservation.cell_id == quant.cell_id, OrderReservation.sku_id == quant.sku_id,
+            OrderReservation.lot == quant.lot,
+            func.coalesce(OrderReservation.expiry, NO_EXPIRY) == (quant.expiry or NO_EXPIRY)))
+    if quant.reserved - held < movement["quantity"]:
+        raise Problem(409, "reserved-for-orders", "These units are reserved for orders.",
+                      f"{quant.reserved - held} of {quant.reserved} reserved units are not held by an order; "
+                      "cancel the order or pick it in the picking flow.",
+                      free_reserved=quant.reserved - held)
+
+
 @blp.route("/movements")
 class Movements(MethodView):
     @roles_required(*READERS)
@@ -246,12 +275,19 @@ class Movements(MethodView):
             raise Problem(403, "forbidden", f"Your role may not record a {movement['kind']} movement.",
                           required_roles=sorted(allowed))
         key = request.headers.get("Idempotency-Key")
-        return apply_movement(
-            movement["kind"], movement["sku_id"], movement["quantity"],
+        kind = MovementKind(movement["kind"])
+        if kind in (MovementKind.release, MovementKind.pick) and movement.get("from_cell_id") is not None:
+            _check_not_held_by_orders(movement)
+        recorded = apply_movement(
+            kind, movement["sku_id"], movement["quantity"],
             from_cell_id=movement.get("from_cell_id"), to_cell_id=movement.get("to_cell_id"),
             lot=movement["lot"], expiry=movement["expiry"], actor=_actor(), reason=movement["reason"],
             reference=movement["reference"], idempotency_key=f"{principal.key}:{key}" if key else None,
         )
+        if kind in ARRIVALS:
+            cell = db.session.get(Cell, recorded.to_cell_id or recorded.from_cell_id)
+            orders.stock_arrived(cell.warehouse_id, [recorded.sku_id])
+        return recorded
 
 
 @blp.route("/movements/<bigint:movement_id>")

@@ -8,6 +8,7 @@ def all_commands() -> list:
         devices,
         importing,
         layout,
+        order_sources,
         people,
         printing,
         scenarios,
@@ -15,7 +16,7 @@ def all_commands() -> list:
         stock,
     )
 
-    modules = (database, people, stock, layout, importing, serve, bench, printing, devices, scenarios)
+    modules = (database, people, stock, layout, importing, order_sources, serve, bench, printing, devices, scenarios)
     return [command for module in modules for command in module.commands]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DatabaseError
 from server.extensions import db
 from server.services.importer import ImportFailed, import_barcodes, import_skus, import_stock, read_file
 from server.services.inbound_import import import_deliveries
+from server.services.order_import import import_orders
 
 MAX_PRINTED_ERRORS = 200
 
@@ -18,9 +19,9 @@ def import_group():
     """Import SKUs, barcodes, opening stock and expected deliveries (all or nothing)."""
 
 
-def _run(path: str, importer, once: bool = False, **options) -> None:
+def _run(path: str, importer, once: bool = False, windows_1251: bool = False, **options) -> None:
     try:
-        records, digest = read_file(path)
+        records, digest = read_file(path, windows_1251=windows_1251)
         if once:  # the file's digest marks its movements: the same file cannot be imported twice
             options["batch"] = digest[:32]
         report = importer(records, **options)
@@ -83,6 +84,16 @@ def stock(path, warehouse_code, dry_run):
 def deliveries(path, warehouse_code, dry_run):
     """Expected deliveries (ASN): one row per line, rows of one number form one delivery."""
     _run(path, import_deliveries, warehouse_code=warehouse_code, dry_run=dry_run)
+
+
+@import_group.command("orders")
+@file_argument
+@click.option("--warehouse", "warehouse_code", default=None, help="Warehouse code (default: the only one).")
+@dry_run_option
+@with_appcontext
+def orders(path, warehouse_code, dry_run):
+    """Customer orders: one row per line, rows of one number form one order (UTF-8 or Windows-1251)."""
+    _run(path, import_orders, windows_1251=True, warehouse_code=warehouse_code, dry_run=dry_run)
 
 
 commands = [import_group]

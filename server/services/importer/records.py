@@ -9,6 +9,15 @@ from dataclasses import dataclass
 ALIASES = {
     "sku_code": "sku", "cell_address": "cell", "cell_barcode": "cell", "qty": "quantity",
     "best_before": "expiry", "expiry_date": "expiry", "barcode": "barcode",
+    # Orders as Russian shops export them.
+    "номер": "number", "номер_заказа": "number", "заказ": "number", "артикул": "sku", "код_товара": "sku",
+    "количество": "quantity", "кол_во": "quantity", "кол.": "quantity", "клиент": "customer_name",
+    "покупатель": "customer_name", "фио": "customer_name", "получатель": "customer_name", "телефон": "phone",
+    "адрес": "delivery_address", "адрес_доставки": "delivery_address", "служба_доставки": "carrier",
+    "перевозчик": "carrier", "тариф": "service", "услуга": "service", "приоритет": "priority",
+    "отгрузить_до": "cutoff_at", "отсечка": "cutoff_at", "наложенный_платёж": "cod_amount",
+    "наложенный_платеж": "cod_amount", "комментарий": "comment", "подтвердить": "needs_confirmation",
+    "частично": "partial_allowed", "customer": "customer_name", "customer_phone": "phone",
 }
 
 
@@ -59,8 +68,9 @@ class ImportReport:
         return out
 
 
-def read_file(path: str) -> tuple[list[Record], str]:
-    """Records of a .csv or .json file, and a digest of its bytes. Raises ImportFailed."""
+def read_file(path: str, *, windows_1251: bool = False) -> tuple[list[Record], str]:
+    """Records of a .csv or .json file, and a digest of its bytes. Raises ImportFailed.
+    With `windows_1251`, a file that is not UTF-8 is read as Windows-1251 (Excel's Russian CSV)."""
     lower = path.lower()
     if not lower.endswith((".csv", ".json")):
         raise ImportFailed([RowError(0, "", "the file name must end in .csv or .json")])
@@ -74,7 +84,13 @@ def read_file(path: str) -> tuple[list[Record], str]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise ImportFailed([RowError(line, "", "not UTF-8 text (save the file as UTF-8)")]) from None
+        try:
+            if not windows_1251:
+                raise
+            text = raw.decode("cp1251")
+        except UnicodeDecodeError:
+            why = "neither UTF-8 nor Windows-1251 text" if windows_1251 else "not UTF-8 text (save the file as UTF-8)"
+            raise ImportFailed([RowError(line, "", why)]) from None
     return (read_json(text) if lower.endswith(".json") else read_csv(text)), digest
 
 

@@ -1,0 +1,494 @@
+"""The order card: intake, confirmation with the customer, reservation, postponement, cancel.
+
+    new ──confirm──> confirmed ──> reserved ──(wave)──> picking ──> picked ──> packing ...
+     │  └─no answer─> postponed awaiting_customer (retry_at: back to new)
+     └─(no confirmation needed)─> reserved | postponed awaiting_stock (retried when stock arrives)
+    new, confirmed, reserved, postponed ──cancel──> cancelled (the reservation released)
+
+Every status change is an OrderEvent (kind `order.<status>`), handed to the webhook outbox in the
+same transaction. Reservation is line by line, all or nothing unless the order allows partial:
+FEFO (first-expiring, then first-received) or FIFO (first-received) per warehouse, from active
+cells of storage and picking zones only. The quants read are locked (FOR UPDATE, in id order) before
+they are counted, so hundreds of orders reserving the last units at once never oversell and never
+deadlock; each unit held is a `reserve` movement in the ledger and an OrderReservation row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from server.extensions import db
+from server.models import (
+    Cell,
+    CellStatus,
+    Movement,
+    MovementKind,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderReservation,
+    OrderStatus,
+    PostponedReason,
+    Quant,
+    Sku,
+    User,
+    Warehouse,
+    Zone,
+)
+from server.models.base import utcnow
+from server.models.stock import NO_EXPIRY
+from server.services import webhooks
+from server.services.errors import DomainError
+from server.services.slotting import STORAGE_ZONE_KINDS
+
+SCENARIO = "orders"
+MAX_LINES = 500
+# An order postponed for stock is tried again when stock arrives, and at least this often.
+STOCK_RETRY = timedelta(minutes=15)
+# Statuses an order may be cancelled from (later ones hold picked goods: the returns flow's).
+CANCELLABLE = {OrderStatus.new, OrderStatus.confirmed, OrderStatus.reserved, OrderStatus.postponed}
+CARD_FIELDS = ("customer_name", "customer_phone", "delivery_address", "carrier", "carrier_service", "priority",
+               "cutoff_at", "cod_amount", "comment", "external_ref")
+
+
+def _user_id(user: User | None) -> int | None:
+    return user.id if user is not None else None
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def record_event(order: Order, kind: str, *, from_status: str | None, user: User | None = None,
+                 **detail) -> OrderEvent:
+    event = OrderEvent(order_id=order.id, kind=kind, from_status=from_status, to_status=order.status,
+                       user_id=_user_id(user), detail={k: v for k, v in detail.items() if v is not None})
+    db.session.add(event)
+    db.session.flush()
+    webhooks.enqueue_order_event(event, order_payload(order))
+    return event
+
+
+def set_status(order: Order, to_status: str, *, user: User | None = None, postponed_reason: str | None = None,
+               retry_at: datetime | None = None, **detail) -> OrderEvent:
+    """Move the order to `to_status` and record the event (the webhooks' `order.<status>`)."""
+    from_status = order.status
+    order.status = OrderStatus(to_status)
+    order.postponed_reason = postponed_reason if to_status == OrderStatus.postponed else None
+    order.retry_at = retry_at if to_status == OrderStatus.postponed else None
+    order.status_changed_at = utcnow()
+    db.session.flush()
+    return record_event(order, f"order.{to_status}", from_status=from_status, user=user,
+                        postponed_reason=order.postponed_reason,
+                        retry_at=retry_at.isoformat() if retry_at else None, **detail)
+
+
+# --- the card as programs read it ----------------------------------------------------------------
+
+
+def order_payload(order: Order) -> dict:
+    """One order as the API answers it and as webhooks carry it."""
+    return {
+        "id": order.id,
+        "number": order.number,
+        "status": order.status,
+        "postponed_reason": order.postponed_reason,
+        "retry_at": order.retry_at.isoformat() if order.retry_at else None,
+        "warehouse_id": order.warehouse_id,
+        "source": order.source,
+        "external_ref": order.external_ref,
+        "customer": {"name": order.customer_name, "phone": order.customer_phone},
+        "delivery_address": order.delivery_address,
+        "carrier": order.carrier,
+        "service": order.carrier_service,
+        "priority": order.priority,
+        "cutoff_at": order.cutoff_at.isoformat() if order.cutoff_at else None,
+        "cod_amount": str(order.cod_amount) if order.cod_amount is not None else None,
+        "comment": order.comment,
+        "needs_confirmation": order.needs_confirmation,
+        "partial_allowed": order.partial_allowed,
+        "cancel_reason": order.cancel_reason or None,
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+        "status_changed_at": order.status_changed_at.isoformat() if order.status_changed_at else None,
+        "lines": [
+            {"line_no": line.line_no, "sku": line.sku.code, "name": line.sku.name, "quantity": line.quantity,
+             "reserved": line.reserved + line.picked, "picked": line.picked}
+            for line in order.lines
+        ],
+    }
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+
+
+def _line_requests(lines) -> list[LineRequest]:
+    if not lines:
+        raise DomainError(422, "order-without-lines", _("An order needs at least one line."))
+    if len(lines) > MAX_LINES:
+        raise DomainError(422, "too-many-lines", _("An order may have at most %(n)s lines.", n=MAX_LINES))
+    requests = []
+    for number, line in enumerate(lines, start=1):
+        code = line["sku"] if isinstance(line, dict) else line.sku
+        quantity = line["quantity"] if isinstance(line, dict) else line.quantity
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= 100_000:
+            raise DomainError(422, "bad-quantity", _("Line %(n)s: the quantity must be a whole number from 1 to "
+                                                     "100000.", n=number), line=number)
+        requests.append(LineRequest(str(code).strip(), quantity))
+    return requests
+
+
+def _skus(requests: list[LineRequest]) -> dict[str, Sku]:
+    codes = {r.sku for r in requests}
+    found = {s.code: s for s in db.session.execute(select(Sku).where(Sku.code.in_(codes))).scalars()}
+    for number, request in enumerate(requests, start=1):
+        sku = found.get(request.sku)
+        if sku is None or not sku.active:
+            raise DomainError(422, "unknown-sku", _("Line %(n)s: no active SKU with code %(code)s.", n=number,
+                                                   code=request.sku), line=number, sku=request.sku)
+    return found
+
+
+def _same_order(order: Order, requests: list[LineRequest]) -> bool:
+    return [(line.sku.code, line.quantity) for line in order.lines] == [(r.sku, r.quantity) for r in requests]
+
+
+def find_order(number: str) -> Order | None:
+    return db.session.execute(select(Order).where(Order.number == number)).scalar_one_or_none()
+
+
+def create_order(warehouse_id: int, number: str, lines, *, user: User | None = None, source: str = "api",
+                 needs_confirmation: bool = False, partial_allowed: bool = False, **card) -> tuple[Order, bool]:
+    """A new order (reserved at once unless it needs confirmation), or the existing one of that number
+    when the same order is sent again. The same number with other lines is refused (409)."""
+    number = (number or "").strip()
+    if not number or len(number) > 64:
+        raise DomainError(422, "bad-order-number", _("The order number must have 1 to 64 characters."))
+    requests = _line_requests(lines)
+    unknown = set(card) - set(CARD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown order fields: {', '.join(sorted(unknown))}")
+    if db.session.get(Warehouse, warehouse_id) is None:
+        raise DomainError(404, "unknown-warehouse", _("No warehouse with id %(id)s.", id=warehouse_id))
+    skus = _skus(requests)
+
+    existing = find_order(number)
+    if existing is None:
+        order = Order(warehouse_id=warehouse_id, number=number, source=source, needs_confirmation=needs_confirmation,
+                      partial_allowed=partial_allowed, status=OrderStatus.new, created_by_user_id=_user_id(user),
+                      **{k: v for k, v in card.items() if v is not None})
+        order.lines = [OrderLine(line_no=n, sku_id=skus[r.sku].id, quantity=r.quantity, sku=skus[r.sku])
+                       for n, r in enumerate(requests, start=1)]
+        try:
+            with db.session.begin_nested():
+                db.session.add(order)
+                db.session.flush()
+        except IntegrityError:  # the same number, sent at the same moment, won
+            existing = find_order(number)
+            if existing is None:
+                raise
+    if existing is not None:
+        if not _same_order(existing, requests):
+            raise DomainError(409, "order-number-taken", _("Order %(number)s exists with other lines.",
+                                                          number=number), order_id=existing.id)
+        return existing, False
+
+    record_event(order, "order.created", from_status=None, user=user, source=source)
+    if not needs_confirmation:
+        reserve(order, user=user)
+    return order, True
+
+
+# --- reservation -------------------------------------------------------------------------------
+
+
+def lock_order(order_id: int, *, skip_locked: bool = False) -> Order | None:
+    """The order row, locked for this transaction and read fresh (None: gone, or taken with skip_locked)."""
+    statement = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    statement = statement.with_for_update(skip_locked=skip_locked) if _is_postgres() or not skip_locked else statement
+    return db.session.execute(statement).scalar_one_or_none()
+
+
+def _available_quants(warehouse: Warehouse, sku_ids, exclude_cell_ids=()) -> dict[int, list[Quant]]:
+    """Quants with available units of the SKUs in reservable cells, locked in id order, each SKU's in
+    the warehouse's picking order."""
+    statement = (
+        select(Quant)
+        .join(Cell, Cell.id == Quant.cell_id)
+        .join(Zone, Zone.id == Cell.zone_id)
+        .where(Quant.sku_id.in_(sorted(set(sku_ids))), Cell.warehouse_id == warehouse.id,
+               Cell.status == CellStatus.active, Zone.kind.in_(STORAGE_ZONE_KINDS), Quant.quantity > Quant.reserved)
+        .order_by(Quant.id)
+        .with_for_update(of=Quant)
+        .execution_options(populate_existing=True)
+    )
+    if exclude_cell_ids:
+        statement = statement.where(Quant.cell_id.notin_(list(exclude_cell_ids)))
+    by_sku: dict[int, list[Quant]] = {}
+    for quant in db.session.execute(statement).scalars():
+        by_sku.setdefault(quant.sku_id, []).append(quant)
+    fefo = warehouse.reservation_rule != "fifo"
+    for quants in by_sku.values():
+        quants.sort(key=(lambda q: (q.expiry or NO_EXPIRY, q.id)) if fefo else (lambda q: q.id))
+    return by_sku
+
+
+def _hold(order: Order, line: OrderLine, quant: Quant, units: int, user: User | None) -> OrderReservation:
+    """`units` of the (locked) quant set aside for the line: the ledger's reserve movement, the quant,
+    the reservation row."""
+    quant.reserved += units
+    line.reserved += units
+    db.session.add(Movement(kind=MovementKind.reserve, sku_id=quant.sku_id, lot=quant.lot, expiry=quant.expiry,
+                            quantity=units, from_cell_id=quant.cell_id, user_id=_user_id(user), scenario=SCENARIO,
+                            reference=f"order {order.number}"))
+    reservation = OrderReservation(order_id=order.id, order_line_id=line.id, cell_id=quant.cell_id,
+                                   sku_id=quant.sku_id, lot=quant.lot, expiry=quant.expiry, quantity=units)
+    db.session.add(reservation)
+    return reservation
+
+
+def _allocate(lines_wanted: list[tuple[OrderLine, int]], quants: dict[int, list[Quant]]) -> list[tuple]:
+    """(line, quant, units) takes covering as much of each line as the quants allow, in their order."""
+    left = {q.id: q.available for qs in quants.values() for q in qs}
+    takes = []
+    for line, wanted in lines_wanted:
+        for quant in quants.get(line.sku_id, ()):
+            if wanted == 0:
+                break
+            units = min(wanted, left[quant.id])
+            if units > 0:
+                takes.append((line, quant, units))
+                left[quant.id] -= units
+                wanted -= units
+    return takes
+
+
+def reserve(order: Order, user: User | None = None) -> Order:
+    """Hold stock for every line: the order becomes reserved, or postponed awaiting stock (holding
+    nothing; or what there is, when the order allows partial). Tried again on a postponed order."""
+    order = lock_order(order.id)
+    if order.status not in (OrderStatus.new, OrderStatus.confirmed, OrderStatus.postponed):
+        raise DomainError(409, "order-not-reservable", _("Order %(number)s is %(status)s: it cannot be reserved.",
+                                                        number=order.number, status=order.status), order_status=order.status)
+    if order.status == OrderStatus.postponed and order.postponed_reason == PostponedReason.awaiting_customer:
+        raise DomainError(409, "order-awaiting-customer", _("Order %(number)s waits for the customer's answer.",
+                                                           number=order.number))
+    wanted = [(line, line.quantity - line.reserved - line.picked) for line in order.lines]
+    wanted = [(line, n) for line, n in wanted if n > 0]
+    warehouse = db.session.get(Warehouse, order.warehouse_id)
+    quants = _available_quants(warehouse, {line.sku_id for line, _n in wanted}) if wanted else {}
+    takes = _allocate(wanted, quants)
+    missing = sum(n for _l, n in wanted) - sum(units for *_x, units in takes)
+    if missing and not order.partial_allowed:
+        return _postpone_for_stock(order, user, missing)
+    for line, quant, units in takes:
+        _hold(order, line, quant, units, user)
+    db.session.flush()
+    set_status(order, OrderStatus.reserved, user=user, partial=bool(missing) or None,
+               missing=missing or None)
+    return order
+
+
+def _postpone_for_stock(order: Order, user: User | None, missing: int) -> Order:
+    retry_at = utcnow() + STOCK_RETRY
+    if order.status == OrderStatus.postponed and order.postponed_reason == PostponedReason.awaiting_stock:
+        order.retry_at = retry_at  # still short: no new event, only the next try
+    else:
+        set_status(order, OrderStatus.postponed, user=user, postponed_reason=PostponedReason.awaiting_stock,
+                   retry_at=retry_at, missing=missing)
+    return order
+
+
+def reserve_again(line: OrderLine, quantity: int, *, exclude_cell_ids=(), user: User | None = None,
+                  partial: bool = False) -> list[OrderReservation]:
+    """Hold `quantity` more units of the line from cells other than `exclude_cell_ids` (a picker found
+    a cell short). All or nothing unless `partial`; 409 insufficient-stock when nothing can be held."""
+    order = lock_order(line.order_id)
+    warehouse = db.session.get(Warehouse, order.warehouse_id)
+    takes = _allocate([(line, quantity)], _available_quants(warehouse, [line.sku_id], exclude_cell_ids))
+    held = sum(units for *_x, units in takes)
+    if not takes or (held < quantity and not partial):
+        raise DomainError(409, "insufficient-stock", _("Not enough available stock in the warehouse."),
+                          available=held)
+    reservations = [_hold(order, line, quant, units, user) for line, quant, units in takes]
+    db.session.flush()
+    record_event(order, "order.reserved_again", from_status=order.status, user=user, line_no=line.line_no,
+                 units=held, cells=sorted({r.cell_id for r in reservations}))
+    return reservations
+
+
+def release_reservation(reservation: OrderReservation, units: int, user: User | None = None,
+                        reason: str = "") -> None:
+    """Give back `units` the reservation still holds: the quant, the line, the ledger's release."""
+    if units <= 0:
+        return
+    quant = db.session.execute(
+        select(Quant).where(Quant.cell_id == reservation.cell_id, Quant.sku_id == reservation.sku_id,
+                            Quant.lot == reservation.lot,
+                            func.coalesce(Quant.expiry, NO_EXPIRY) == (reservation.expiry or NO_EXPIRY))
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    units = min(units, reservation.quantity, quant.reserved)
+    quant.reserved -= units
+    reservation.quantity -= units
+    reservation.line.reserved -= units
+    order = db.session.get(Order, reservation.order_id)
+    db.session.add(Movement(kind=MovementKind.release, sku_id=reservation.sku_id, lot=reservation.lot,
+                            expiry=reservation.expiry, quantity=units, from_cell_id=reservation.cell_id,
+                            user_id=_user_id(user), scenario=SCENARIO, reason=reason,
+                            reference=f"order {order.number}"))
+
+
+def release(order: Order, user: User | None = None, reason: str = "") -> int:
+    """Give back every unit the order holds (not what was picked). Returns the units released."""
+    reservations = db.session.execute(
+        select(OrderReservation).where(OrderReservation.order_id == order.id, OrderReservation.quantity > 0)
+        .order_by(OrderReservation.id)
+    ).scalars().all()
+    released = 0
+    for reservation in reservations:
+        released += reservation.quantity
+        release_reservation(reservation, reservation.quantity, user, reason)
+    db.session.flush()
+    if released:
+        stock_arrived(order.warehouse_id, {r.sku_id for r in reservations}, exclude_order_id=order.id)
+    return released
+
+
+# --- the operator's decisions --------------------------------------------------------------------
+
+
+def _locked_in(order: Order, statuses, action) -> Order:
+    order = lock_order(order.id)
+    if order.status not in statuses:
+        raise DomainError(409, "order-status", _("Order %(number)s is %(status)s: %(action)s is not possible.",
+                                                number=order.number, status=order.status, action=action),
+                          order_status=order.status)
+    return order
+
+
+def confirm(order: Order, user: User | None = None) -> Order:
+    """The customer confirmed: the order goes to reservation."""
+    order = _locked_in(order, {OrderStatus.new, OrderStatus.postponed}, _("confirm"))
+    if order.status == OrderStatus.postponed and order.postponed_reason != PostponedReason.awaiting_customer:
+        raise DomainError(409, "order-status", _("Order %(number)s waits for stock, not for the customer.",
+                                                number=order.number), order_status=order.status)
+    set_status(order, OrderStatus.confirmed, user=user)
+    return reserve(order, user)
+
+
+def no_answer(order: Order, user: User | None = None, retry_at: datetime | None = None,
+              retry_in: timedelta = timedelta(hours=2)) -> Order:
+    """The customer did not answer: postponed, back on the list to call at `retry_at`."""
+    order = _locked_in(order, {OrderStatus.new, OrderStatus.postponed}, _("no answer"))
+    if order.status == OrderStatus.postponed and order.postponed_reason != PostponedReason.awaiting_customer:
+        raise DomainError(409, "order-status", _("Order %(number)s waits for stock, not for the customer.",
+                                                number=order.number), order_status=order.status)
+    retry_at = retry_at or utcnow() + retry_in
+    if retry_at <= utcnow():
+        raise DomainError(422, "retry-in-the-past", _("The time to call again must be in the future."))
+    set_status(order, OrderStatus.postponed, user=user, postponed_reason=PostponedReason.awaiting_customer,
+               retry_at=retry_at)
+    return order
+
+
+def cancel(order: Order, reason: str, user: User | None = None) -> Order:
+    """Cancel with a reason; what the order held goes back to stock (and to orders waiting for it)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(422, "reason-required", _("Give the reason for cancelling."))
+    order = _locked_in(order, CANCELLABLE, _("cancel"))
+    released = release(order, user, reason=f"cancelled: {reason}")
+    order.cancel_reason = reason
+    set_status(order, OrderStatus.cancelled, user=user, reason=reason, released=released or None)
+    return order
+
+
+# --- tries again ---------------------------------------------------------------------------------
+
+
+def stock_arrived(warehouse_id: int, sku_ids, *, exclude_order_id: int | None = None, limit: int = 200) -> list[Order]:
+    """Stock of these SKUs became available (putaway, adjustment, a release): orders postponed for it
+    are tried again, oldest first, each in a savepoint. Returns the orders now reserved."""
+    sku_ids = sorted(set(sku_ids))
+    if not sku_ids:
+        return []
+    waiting = select(Order.id).where(
+        Order.warehouse_id == warehouse_id, Order.status == OrderStatus.postponed,
+        Order.postponed_reason == PostponedReason.awaiting_stock,
+        Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sku_ids))),
+    ).order_by(Order.created_at, Order.id).limit(limit)
+    if exclude_order_id is not None:
+        waiting = waiting.where(Order.id != exclude_order_id)
+    return _try_again(db.session.execute(waiting).scalars().all())
+
+
+def _try_again(order_ids) -> list[Order]:
+    reserved = []
+    for order_id in order_ids:
+        with db.session.begin_nested():
+            order = lock_order(order_id, skip_locked=True)  # another try holds it: that one decides
+            if order is None or order.status != OrderStatus.postponed:
+                continue
+            if order.postponed_reason == PostponedReason.awaiting_customer:
+                set_status(order, OrderStatus.new, detail="call again")  # back on the list to call
+                continue
+            reserve(order)
+            if order.status == OrderStatus.reserved:
+                reserved.append(order)
+    return reserved
+
+
+def retry_due(now: datetime | None = None, limit: int = 500) -> list[Order]:
+    """Postponed orders whose time to try again has come (`cellwms worker` runs this every minute):
+    awaiting the customer, back to new (to call); awaiting stock, reserved if the stock is there now."""
+    now = now or utcnow()
+    due = db.session.execute(
+        select(Order.id).where(Order.status == OrderStatus.postponed, Order.retry_at <= now)
+        .order_by(Order.retry_at, Order.id).limit(limit)
+    ).scalars().all()
+    return _try_again(due)
+
+
+def retry_awaiting_stock(warehouse_id: int, sku_ids=None) -> list[Order]:
+    """Every order postponed for stock in the warehouse (or for these SKUs), tried again now."""
+    if sku_ids is None:
+        sku_ids = db.session.execute(
+            select(OrderLine.sku_id).join(Order, Order.id == OrderLine.order_id)
+            .where(Order.warehouse_id == warehouse_id, Order.status == OrderStatus.postponed,
+                   Order.postponed_reason == PostponedReason.awaiting_stock).distinct()
+        ).scalars().all()
+    return stock_arrived(warehouse_id, sku_ids)
+
+
+def counts_by_status(warehouse_id: int | None = None) -> dict[str, int]:
+    statement = select(Order.status, func.count()).group_by(Order.status)
+    if warehouse_id is not None:
+        statement = statement.where(Order.warehouse_id == warehouse_id)
+    return dict(db.session.execute(statement).all())
+
+
+def to_confirm(warehouse_id: int | None = None, limit: int = 200) -> list[Order]:
+    """Orders waiting for a call to the customer: new ones that need confirmation, oldest first."""
+    statement = (select(Order).where(Order.status == OrderStatus.new, Order.needs_confirmation.is_(True))
+                 .order_by(Order.priority.desc(), Order.created_at, Order.id).limit(limit))
+    if warehouse_id is not None:
+        statement = statement.where(Order.warehouse_id == warehouse_id)
+    return db.session.execute(statement).scalars().all()
+
+
+def money(value) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
