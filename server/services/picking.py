@@ -53,6 +53,7 @@ from server.models import (
     ZoneKind,
 )
 from server.models.base import utcnow
+from server.services import orders
 from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.stock import Actor, apply_movement
@@ -61,83 +62,17 @@ TOTE_CODE = re.compile(r"^TOTE-\d{1,12}$")  # the tote label's code (printers: t
 SCENARIO = "picking"
 
 
-# --- orders (server.services.orders when it is there) ---------------------------------------------
-
-
-def _orders():
-    try:
-        from server.services import orders
-    except ImportError:  # the order service lands on main separately
-        return None
-    return orders
-
-
-def _record_event(order: Order, kind: str, to_status: str, user: User | None, detail: dict) -> OrderEvent:
-    event = OrderEvent(order_id=order.id, kind=kind, from_status=order.status, to_status=to_status,
-                       user_id=user.id if user else None, detail=detail)
-    db.session.add(event)
-    db.session.flush()
-    try:
-        from server.services.webhooks import enqueue_order_event
-    except ImportError:
-        return event
-    enqueue_order_event(event)
-    return event
+# --- orders --------------------------------------------------------------------------------------
 
 
 def set_order_status(order: Order, status: str, user: User | None, **detail) -> None:
-    orders = _orders()
-    if orders is not None and hasattr(orders, "set_status"):
-        orders.set_status(order, status, user=user, **detail)
-        return
-    _record_event(order, f"order.{status}", status, user, detail)
-    order.status, order.status_changed_at = status, utcnow()
+    orders.set_status(order, status, user=user, **detail)
 
 
 def flag_short(order: Order, user: User | None, **detail) -> OrderEvent:
-    """The order's card notes a line short with no stock left: an `order.short` event, the status kept."""
-    return _record_event(order, "order.short", order.status, user, detail)
-
-
-def _reserve_again(order_line: OrderLine, quantity: int, cell_id: int, user: User | None) -> list[OrderReservation]:
-    orders = _orders()
-    if orders is not None and hasattr(orders, "reserve_again"):
-        return orders.reserve_again(order_line, quantity, exclude_cell_ids=[cell_id], user=user)
-    return _reserve_elsewhere(order_line, quantity, cell_id, user)
-
-
-def _reserve_elsewhere(order_line: OrderLine, quantity: int, cell_id: int, user: User | None):
-    """Stand-in for orders.reserve_again until it is on main: FEFO from other active cells."""
-    from server.models import CellStatus, Quant
-    from server.models.stock import NO_EXPIRY
-
-    order = db.session.get(Order, order_line.order_id)
-    quants = db.session.execute(
-        select(Quant).join(Cell, Cell.id == Quant.cell_id)
-        .where(Quant.sku_id == order_line.sku_id, Cell.warehouse_id == order.warehouse_id,
-               Cell.status == CellStatus.active, Cell.id != cell_id, Quant.quantity > Quant.reserved)
-        .order_by(func.coalesce(Quant.expiry, NO_EXPIRY), Quant.id)
-        .with_for_update(of=Quant).execution_options(populate_existing=True)).scalars().all()
-    if sum(q.quantity - q.reserved for q in quants) < quantity:
-        raise DomainError(409, "insufficient-stock", _("Not enough available stock in the warehouse."))
-    made, left = [], quantity
-    for quant in quants:
-        take = min(left, quant.quantity - quant.reserved)
-        if take <= 0:
-            continue
-        apply_movement(MovementKind.reserve, order_line.sku_id, take, from_cell_id=quant.cell_id, lot=quant.lot,
-                       expiry=quant.expiry, actor=Actor(user_id=user.id if user else None, scenario=SCENARIO),
-                       reference=f"order {order.number}")
-        reservation = OrderReservation(order_id=order.id, order_line_id=order_line.id, cell_id=quant.cell_id,
-                                       sku_id=order_line.sku_id, lot=quant.lot, expiry=quant.expiry, quantity=take)
-        db.session.add(reservation)
-        made.append(reservation)
-        order_line.reserved += take
-        left -= take
-        if not left:
-            break
-    db.session.flush()
-    return made
+    """The order's card notes a line short with no stock left: an `order.short` event (sent to the
+    shop's webhooks like every order event); the status stays."""
+    return orders.record_event(order, "order.short", from_status=order.status, user=user, **detail)
 
 
 # --- locks and reads ------------------------------------------------------------------------------
@@ -424,12 +359,7 @@ def short(line: PickLine, found: int, user: User | None, *, station_id: int | No
     reservation = db.session.get(OrderReservation, line.reservation_id, with_for_update=True, populate_existing=True)
     order_line = db.session.get(OrderLine, line.order_line_id, with_for_update=True, populate_existing=True)
     order = db.session.get(Order, line.order_id, with_for_update=True, populate_existing=True)
-    actor = Actor(user_id=user.id if user else None, station_id=station_id, scenario=SCENARIO)
-    apply_movement(MovementKind.release, line.sku_id, rest, from_cell_id=cell_id, lot=line.lot or "",
-                   expiry=line.expiry, actor=actor, reason="pick-short",
-                   reference=f"batch {batch.id} order {order.number}"[:128])
-    reservation.quantity -= rest
-    order_line.reserved -= rest
+    orders.release_reservation(reservation, rest, user, reason="pick-short")
     line.status, line.picker_user_id, line.picked_at = PickLineStatus.short, (user.id if user else None), utcnow()
     if not found:
         _walk_to(batch, cell_id)
@@ -437,7 +367,7 @@ def short(line: PickLine, found: int, user: User | None, *, station_id: int | No
     outcome = {"picked": found, "reserved_again": 0, "flagged": False, "new_line_ids": []}
     try:
         with db.session.begin_nested():
-            reservations = _reserve_again(order_line, rest, cell_id, user)
+            reservations = orders.reserve_again(order_line, rest, exclude_cell_ids=[cell_id], user=user)
     except DomainError as error:
         if error.slug != "insufficient-stock":
             raise
