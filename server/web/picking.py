@@ -40,7 +40,7 @@ def index():
         "lines_left": plural_texts(lambda n: ngettext("%(count)s line left", "%(count)s lines left", n,
                                                       count="{count}")),
         "counted": _("counted %(count)s", count="{count}"),
-        "lot": _("Lot"), "expiry": _("Expiry"), "order": _("Order"), "slot": _("Slot"), "tote": _("Tote"),
+        "lot": _("Lot"), "expiry": _("Expiry"), "order": _("Order"), "slot": _("Slot"), "tote_slot": _("Tote %(tote)s, slot %(slot)s", tote="{tote}", slot="{slot}"),
         "walked": _("Walked %(m)s m", m="{m}"), "no_answer": _("The server did not answer."),
         "go": _("Go to cell"), "slot_scan": _("Scan a tote for slot"), "drop": _("Pack area"),
     }

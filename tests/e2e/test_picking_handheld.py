@@ -6,6 +6,7 @@ quantity keypad, then the drop-off at the pack area. The one-row header, the big
 field stay above the fold; the route map shows numbered stops. English and Russian. Runs on SQLite
 and PostgreSQL (fixtures)."""
 
+import os
 import re
 
 import pytest
@@ -97,6 +98,8 @@ def test_a_batch_picked_with_one_wrong_scan_and_one_short_at_360x640(chromium, l
     expect(drawing).to_be_visible()
     numbers = drawing.locator("g.stop text").all_text_contents()
     assert numbers == [str(n) for n in range(1, len(numbers) + 1)] and numbers
+    if os.environ.get("CELLWMS_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["CELLWMS_SCREENSHOTS"], f"{language}-picking.png"), full_page=True)
 
     wrong_done = short_done = False
     for _ in range(12):
@@ -104,7 +107,7 @@ def test_a_batch_picked_with_one_wrong_scan_and_one_short_at_360x640(chromium, l
         if state != "cell":
             break
         cell = page.locator("#handheld").get_attribute("data-cell")
-        more = page.locator("#target-more").inner_text()
+        more = page.locator("#target-more").inner_text() + " · " + page.locator("#target-tote").inner_text()
         sku = more.split(" · ")[0]
         lot = re.search(r"(?:Lot|Партия) (\S+)", more)
         expiry = re.search(r"(\d{4}-\d\d-\d\d)", more)

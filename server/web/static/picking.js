@@ -55,8 +55,9 @@
         const more = [line.sku.code];
         if (line.lot) more.push(T.lot + " " + line.lot);
         if (line.expiry) more.push(T.expiry + " " + line.expiry);
-        more.push(T.order + " " + line.order.number, T.slot + " " + line.slot + (line.tote ? " · " + T.tote + " " + line.tote : ""));
         text("target-more", more.join(" · "));
+        text("target-tote", T.order + " " + line.order.number + " · " +
+          (line.tote ? T.tote_slot.replace("{tote}", line.tote) : T.slot + " {slot}").replace("{slot}", line.slot));
         root.dataset.cell = line.cell.address;
       } else if (screen.slot) {
         target.hidden = false;
@@ -65,6 +66,7 @@
         text("target-qty", "");
         text("target-what", T.order + " " + screen.slot.order.number);
         text("target-more", "");
+        text("target-tote", "");
         root.dataset.cell = "";
       } else {
         root.dataset.cell = "";
