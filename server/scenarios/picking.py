@@ -16,6 +16,7 @@ from server.extensions import db
 from server.models import Batch, BatchStatus, PickLine, PickLineStatus, Sku
 from server.scenarios.base import Context
 from server.scenarios.machine import ANY, Answer, Flow, FlowScenario, FlowState, State, key, scan
+from server.services import flow_states
 from server.services import picking as service
 from server.services.errors import DomainError
 from server.services.scan import Classification, Kind, classify
@@ -93,7 +94,8 @@ class PickingScenario(FlowScenario):
 
     def on_scan(self, ctx: Context, payload: dict):
         # A handheld has no station's warehouse: codes are looked up in the batch's warehouse.
-        warehouse_id = ctx.warehouse_id or self.load(ctx)[1].warehouse_id
+        stored = flow_states.find(ctx.session_key, self.flow.name)  # as stored: settled once, by the run
+        warehouse_id = ctx.warehouse_id or ((stored.data or {}).get("warehouse_id") if stored else None)
         if ctx.classified is None and warehouse_id is not None:
             limit = current_app.config["CELLWMS_SCAN_MAX_BYTES"]
             ctx.classified = classify(payload["raw"], warehouse_id, symbology=payload.get("symbology"), max_bytes=limit)

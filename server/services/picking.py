@@ -323,7 +323,7 @@ def _walk_to(batch: Batch, cell_id: int) -> None:
     if last == cell_id:
         return
     try:
-        geometry = warehouse_geometry(batch.warehouse_id)
+        geometry = warehouse_geometry(batch.warehouse_id, [cell_id] + ([last] if last is not None else []))
     except DomainError:
         return
     here = geometry.points.get(cell_id)
@@ -428,7 +428,7 @@ def reroute(batch: Batch, start_cell_id: int | None) -> list[PickLine]:
         PickLine.batch_id == batch.id, PickLine.status != PickLineStatus.open)).scalar() or 0
     ordered = lines
     try:
-        geometry = warehouse_geometry(batch.warehouse_id)
+        geometry = warehouse_geometry(batch.warehouse_id, [pl.cell_id for pl in lines] + [start_cell_id or 0])
     except DomainError:
         geometry = None
     if geometry is not None:

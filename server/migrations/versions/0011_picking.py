@@ -1,4 +1,5 @@
-"""picking: the count list (cells a picker found short or empty)
+"""picking: the count list (cells a picker found short or empty); cells get an index of their
+place in the walking geometry
 
 Revision ID: 0011
 Revises: 0010
@@ -36,9 +37,13 @@ def upgrade():
     with op.batch_alter_table('count_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_count_requests_cell_id'), ['cell_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_count_requests_warehouse_id'), ['warehouse_id'], unique=False)
+    with op.batch_alter_table('cells', schema=None) as batch_op:
+        batch_op.create_index('ix_cells_place', ['warehouse_id', 'aisle', 'block', 'slot'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('cells', schema=None) as batch_op:
+        batch_op.drop_index('ix_cells_place')
     with op.batch_alter_table('count_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_count_requests_warehouse_id'))
         batch_op.drop_index(batch_op.f('ix_count_requests_cell_id'))
