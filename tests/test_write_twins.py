@@ -215,6 +215,17 @@ def _putaway_input(s, keyed):
                 headers={"X-Before": f"putaway-take:{task.id}"})
 
 
+def _picking_input(s, keyed):
+    from tests.picking_helpers import batch, order
+
+    _stock(s, s.shelves[0], 4)
+    batch(s.wh, [order(s.wh, "1001", [(s.kettle, 2, [(s.shelves[0], 2, "", None)])])])
+    _db.session.commit()
+    return Call("POST", "/picking/input", ("badge", "B-2"), json={"kind": "scan", "code": "TOTE-0001",
+                                                                  **_event_id(keyed)},
+                headers={"X-Before": "picking-take"})
+
+
 def _batch(s, keyed):
     return Call("POST", "/api/v1/stations/me/events", s.dock_auth, json={"events": [{
         "event_id": "5b0f7d0e-9c2a-4f7e-8a43-0a1b2c3d4e5f", "kind": "scan", "occurred_at": "2026-12-02T08:00:00+00:00",
@@ -322,6 +333,7 @@ CASES = {
     ("POST", "/receiving/<int:delivery_id>/accept"): lambda s, k: Call(
         "POST", f"/receiving/{_delivery(s, counted=4, closed=True).id}/accept", ("password", "olga"), form={}),
     ("POST", "/putaway/input"): _putaway_input,
+    ("POST", "/picking/input"): _picking_input,
     # Pages: station screens
     ("POST", "/stations/<code>/input"): lambda s, k: Call("POST", "/stations/DOCK-1/input", ("badge", "B-1"),
                                                           json={"kind": "scan", "code": "B-1", **_event_id(k)}),
@@ -376,7 +388,8 @@ CASES = {
         "POST", f"/webhooks/deliveries/{_failed_delivery(s)}/replay", ("password", "olga"), form={}),
 }
 # Pages whose inputs carry the page's event_id: their keyed twins send one.
-EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input")}
+EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input"),
+                   ("POST", "/picking/input")}
 
 
 def write_operations(app) -> set[tuple[str, str]]:
@@ -444,6 +457,8 @@ def _before(client, step: str) -> None:
     token = csrf_token(client, "/")
     if step == "receiving-open":
         answer = client.post("/receiving/input", json={"kind": "scan", "code": "D-1"}, headers={"X-CSRFToken": token})
+    elif step == "picking-take":
+        answer = client.post("/picking/input", json={"kind": "button", "key": "take"}, headers={"X-CSRFToken": token})
     else:
         task_id = int(step.split(":")[1])
         answer = client.post("/putaway/input", json={"kind": "button", "key": "task", "task_id": task_id},

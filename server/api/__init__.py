@@ -105,12 +105,13 @@ def init_api(app) -> None:
         scan,
         stations,
         stock,
+        totes,
         warehouse,
         webhooks,
     )
 
     for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
-                   webhooks):
+                   webhooks, totes):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

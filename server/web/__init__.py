@@ -3,7 +3,7 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import admin_layout, errors, pages, printing, putaway, receiving, stations, warehouse_map
+    from server.web import admin_layout, errors, pages, picking, printing, putaway, receiving, stations, warehouse_map
     from server.web import orders as order_pages
     from server.web import webhooks as webhook_views
 
@@ -14,6 +14,7 @@ def init_web(app) -> None:
     app.register_blueprint(stations.stations)
     app.register_blueprint(receiving.receiving)
     app.register_blueprint(putaway.putaway)
+    app.register_blueprint(picking.picking)
     app.register_blueprint(warehouse_map.maps)
     app.register_blueprint(order_pages.orders)
     app.register_blueprint(webhook_views.webhook_pages)
