@@ -53,10 +53,12 @@ def _batches(db, n_lines: int, rng: random.Random) -> tuple[int, int, int]:
     picker.roles = ("picker",)
     db.session.add_all([pack, picker])
     db.session.flush()
+    total = db.session.execute(text("SELECT count(*) FROM quants")).scalar()
+    spread = max(1, total // (n_lines * 20))  # a sample spread over the warehouse
     quants = db.session.execute(text(
         "SELECT q.id, q.cell_id, q.sku_id, q.lot, q.expiry FROM quants q JOIN cells c ON c.id = q.cell_id "
         "WHERE c.block > 0 AND c.slot > 0 AND c.aisle > 0 AND q.quantity > q.reserved AND q.lot = '' "
-        "AND q.expiry IS NULL AND q.id % 97 = :k LIMIT :n"), {"k": rng.randrange(97), "n": n_lines * 3}).all()
+        "AND q.expiry IS NULL AND q.id % :m = :k LIMIT :n"), {"m": spread, "k": rng.randrange(spread), "n": n_lines * 3}).all()
     rng.shuffle(quants)
     seen, chosen = set(), []
     for q in quants:  # one line per cell
@@ -114,7 +116,8 @@ def run_backend(backend: str, url: str, n_cells: int, n_quants: int, n_skus: int
             flask_migrate.upgrade()
             seconds = load(db, n_cells, n_quants, n_skus)
             rng = random.Random(11)
-            picker_id, _pack_id, n_lines = _batches(db, samples + WARMUP_LINES, rng)
+            warmup = min(WARMUP_LINES, samples)
+            picker_id, _pack_id, n_lines = _batches(db, samples + warmup, rng)
             print(f"{backend}: loaded {n_cells:,} cells, {n_quants:,} quants in {seconds:.1f} s; "
                   f"{n_lines:,} pick lines in batches of {ORDERS_PER_BATCH * LINES_PER_ORDER}")
             timings: dict[str, list[float]] = {"cell": [], "item": [], "tote": []}
@@ -129,7 +132,7 @@ def run_backend(backend: str, url: str, n_cells: int, n_quants: int, n_skus: int
                 db.session.expunge_all()
                 prompt = outcome["prompt"]
                 assert prompt["sound"] == "ok", prompt
-                if timed is not None and done[0] >= WARMUP_LINES:
+                if timed is not None and done[0] >= warmup:
                     timings[timed].append(took)
                 return prompt
 

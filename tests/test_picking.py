@@ -331,3 +331,17 @@ def test_the_tote_api_answers_its_order(app, db, site):
     missing = client.get("/api/v1/totes/TOTE-4040", headers=f.token_for(packer))
     assert missing.status_code == 404 and missing.get_json()["type"].endswith("unknown-tote")
     assert db.session.query(BatchOrder).filter(BatchOrder.tote_id.is_not(None)).count() == 1
+
+
+def test_the_pick_scan_benchmark_runs_on_a_small_warehouse():
+    from click.testing import CliRunner
+
+    from server.commands.bench import bench_group
+
+    result = CliRunner().invoke(bench_group, ["pick-scan", "--cells", "400", "--quants", "2000", "--skus", "200",
+                                              "--samples", "5", "--backend", "sqlite"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("| SQLite")]
+    assert [row.split("|")[2].strip() for row in rows] == ["cell scan", "item (EAN-13) scan",
+                                                           "tote: the pick recorded scan"]
+    assert all(row.split("|")[3].strip() == "5" for row in rows)
