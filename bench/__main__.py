@@ -21,6 +21,7 @@ BENCHMARKS = {
     "camera": "bench.camera",
     "stations": "bench.stations",
     "pick_scan": "bench.pick_scan",
+    "wave": "bench.wave",
 }
 
 

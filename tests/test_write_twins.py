@@ -50,7 +50,7 @@ JOIN_TIMEOUT = 60  # seconds: a twin that hangs on a lock fails the case instead
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 # Columns whose value differs on every run (hashes with salts, made-up ids): compared as set / not set.
 VOLATILE = {"token_hash", "password_hash", "pin_hash", "request_hash", "response_body", "event_id", "done_event_id",
-            "created_by_event", "key"}
+            "created_by_event", "key", "seconds"}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8 + b"\xff\xd9"
 LAYOUT = """
 [warehouse]
@@ -386,6 +386,9 @@ CASES = {
         "POST", f"/api/v1/orders/{_order(s).id}/cancel", token(s, "olga"), json={"reason": "Передумал"}),
     ("POST", "/webhooks/deliveries/<int:delivery_id>/replay"): lambda s, k: Call(
         "POST", f"/webhooks/deliveries/{_failed_delivery(s)}/replay", ("password", "olga"), form={}),
+    ("POST", "/api/v1/waves"): lambda s, k: (_order(s), Call("POST", "/api/v1/waves", token(s, "olga"), json={}))[1],
+    ("POST", "/waves"): lambda s, k: (_order(s), Call("POST", "/waves", ("password", "olga"), form={},
+                                                      csrf_from="/waves"))[1],
 }
 # Pages whose inputs carry the page's event_id: their keyed twins send one.
 EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input"),

@@ -107,11 +107,12 @@ def init_api(app) -> None:
         stock,
         totes,
         warehouse,
+        waves,
         webhooks,
     )
 
     for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
-                   webhooks, totes):
+                   webhooks, totes, waves):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

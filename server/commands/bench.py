@@ -1,4 +1,5 @@
-"""`cellwms bench route|generate|score`: routing benchmark files (docs/benchmarks.md).
+"""`cellwms bench route|generate|score`: routing benchmark files (docs/benchmarks.md); `cellwms bench wave`:
+the wave release benchmark (docs/waves.md).
 
 The benchmark code lives in `bench/` of a source checkout; these commands load it from there.
 """
@@ -119,6 +120,34 @@ def pick_scan(options):
     from bench import pick_scan as bench_pick_scan
 
     bench_pick_scan.run(list(options))
+@bench_group.command("wave")
+@click.option("--orders", "count", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Orders to create, reserve and release.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--database", default=None, help="Database URL to use (empty or the demo's); default a fresh SQLite file.")
+def wave(count, as_json, database):
+    """Reserve N orders on the demo warehouse and release them as one wave: time and walked metres."""
+    import json
+
+    wave_bench = _bench_module("wave")
+    with wave_bench.fresh_database(database) as (_label, url):
+        result = wave_bench.measure(count, url)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key}: {value}")
+
+
+def _bench_module(name: str):
+    """bench.<name>, from the checkout this server runs from."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"bench.{name}")
+    except ImportError:
+        _bench()  # puts the checkout on sys.path, or says it is missing
+        return importlib.import_module(f"bench.{name}")
 
 
 commands = [bench_group]

@@ -3,7 +3,18 @@
 
 def init_web(app) -> None:
     from server.extensions import login_manager
-    from server.web import admin_layout, errors, pages, picking, printing, putaway, receiving, stations, warehouse_map
+    from server.web import (
+        admin_layout,
+        errors,
+        pages,
+        picking,
+        printing,
+        putaway,
+        receiving,
+        stations,
+        warehouse_map,
+        waves,
+    )
     from server.web import orders as order_pages
     from server.web import webhooks as webhook_views
 
@@ -18,6 +29,7 @@ def init_web(app) -> None:
     app.register_blueprint(warehouse_map.maps)
     app.register_blueprint(order_pages.orders)
     app.register_blueprint(webhook_views.webhook_pages)
+    app.register_blueprint(waves.waves)
     app.register_blueprint(admin_layout.admin)  # the admin pages, the layout's among them
     errors.init_errors(app)
     from server.web.security_headers import init_security_headers

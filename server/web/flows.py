@@ -54,6 +54,7 @@ FLOWS = [
           "orders_pages.confirm_list"),
     _flow("webhooks", _l("Webhooks"), _l("Order events sent to shops, and their delivery log"),
           {Role.supervisor}, "webhook_pages.index"),
+    _flow("waves", _l("Waves"), _l("Release reserved orders to pickers in batches"), {Role.supervisor}, "waves.index"),
     _flow("admin-users", _l("Users"), _l("People, roles and badges"), {Role.admin}, "admin.users"),
     _flow("admin-stations", _l("Stations"), _l("Stations and their tokens"), {Role.admin}, "admin.stations"),
     _flow("admin-layout", _l("Warehouse layout"), _l("Zones and cells"), {Role.admin}, "admin.layout"),
