@@ -291,13 +291,15 @@ def test_demo_script_is_finite_and_the_dock_receives_the_asn_once(app, db, tmp_p
 
 
 def test_demo_orders_wait_at_the_cards_first_stages(db):
-    from server.models import Order
+    from server.models import Batch, Order
 
     seed_demo(SMALL, today=date(2025, 3, 1))
     orders = db.session.execute(select(Order).order_by(Order.number)).scalars().all()
     statuses = [(o.status, o.postponed_reason) for o in orders]
     assert statuses.count(("new", None)) == 3 and statuses[-1] == ("postponed", "awaiting_stock")
-    assert statuses.count(("reserved", None)) == len(orders) - 4
+    assert statuses.count(("picking", None)) == 4  # one wave released, ready to pick
+    assert statuses.count(("reserved", None)) == len(orders) - 8
+    assert db.session.execute(select(func.count()).select_from(Batch)).scalar_one() >= 1
     assert all(o.source == "demo" and o.number.startswith("DEMO-") and o.customer_phone for o in orders)
     seed_demo(SMALL, today=date(2025, 3, 2))  # a second start adds none
     assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == len(orders)

@@ -264,17 +264,17 @@ ROLE_FLOWS = [
     (("packer",), {"packing", "stations", "scan"}),
     (("dispatcher",), {"handoff", "stations", "scan"}),
     (("returns",), {"returns", "stations", "scan"}),
-    (("supervisor",), {"counting", "supervision", "orders", "orders-confirm", "webhooks", "stations", "scan"}),
+    (("supervisor",), {"counting", "supervision", "waves", "orders", "orders-confirm", "webhooks", "stations", "scan"}),
     (("picker", "packer"), {"picking", "packing", "stations", "scan"}),
     (
         ("admin",),
         {"receiving", "putaway", "picking", "packing", "handoff", "returns", "counting", "supervision",
-         "orders", "orders-confirm", "webhooks", "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit", "stations", "scan"},
+         "waves", "orders", "orders-confirm", "webhooks", "admin-users", "admin-stations", "admin-layout",
+         "admin-devices", "admin-audit", "stations", "scan"},
     ),
 ]
-BUILT_FLOWS = {"scan", "stations", "putaway", "receiving", "picking", "orders", "orders-confirm", "webhooks",
-               "admin-users", "admin-stations", "admin-layout",
-               "admin-devices", "admin-audit"}
+BUILT_FLOWS = {"scan", "stations", "putaway", "receiving", "picking", "waves", "orders", "orders-confirm", "webhooks",
+               "admin-users", "admin-stations", "admin-layout", "admin-devices", "admin-audit"}
 
 
 @pytest.mark.parametrize("roles, expected", ROLE_FLOWS, ids=["+".join(r) for r, _ in ROLE_FLOWS])

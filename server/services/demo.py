@@ -252,13 +252,14 @@ DEMO_CUSTOMERS = (
 )
 DEMO_CARRIERS = ("CDEK", "Почта России", "Boxberry")
 DEMO_TO_CONFIRM = 3  # the first orders wait for a call to the customer; the last one waits for stock
+DEMO_WAVE_ORDERS = 4
 
 
 def seed_orders(warehouse: Warehouse, today: date) -> list[str]:
     """The demo shop's orders at the card's first stages, each only if missing: some to confirm by
     phone, the others reserved (through the order service, as the shop's API would), and one
     postponed awaiting stock (a SKU the warehouse has none of). Numbers start with DEMO-."""
-    from server.services import orders
+    from server.services import orders, waves
 
     have = db.session.execute(select(Order.id).where(Order.number.like(f"{DEMO_ORDER_PREFIX}%")).limit(1)).first()
     if have is not None:
@@ -288,6 +289,9 @@ def seed_orders(warehouse: Warehouse, today: date) -> list[str]:
             carrier=DEMO_CARRIERS[n % len(DEMO_CARRIERS)], priority=1 if n % 5 == 0 else 0, cutoff_at=cutoff,
             cod_amount=Decimal(rng.randint(5, 60) * 100) if n % 4 == 0 else None)
         numbers.append(number)
+    # One wave released, so a picker can take a batch at once; the other reserved orders wait for the
+    # supervisor to release them.
+    waves.release_wave(warehouse.id, max_orders=DEMO_WAVE_ORDERS)
     return numbers
 
 
