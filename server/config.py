@@ -51,6 +51,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_SIGNIN_WINDOW_SECONDS": int(env.get("CELLWMS_SIGNIN_WINDOW_SECONDS", "900")),
         "CELLWMS_SIGNIN_MAX_PER_USER": int(env.get("CELLWMS_SIGNIN_MAX_PER_USER", "5")),
         "CELLWMS_SIGNIN_MAX_PER_ADDRESS": int(env.get("CELLWMS_SIGNIN_MAX_PER_ADDRESS", "30")),
+        # Webhooks (docs/webhooks.md): the HTTP timeout of one attempt, attempts before a delivery is
+        # failed, the wait after a failed attempt (base * 2^(attempts - 1), capped), how long a
+        # worker's claim on a delivery lasts, deliveries per pass and the worker's idle poll.
+        "CELLWMS_WEBHOOK_TIMEOUT_SECONDS": float(env.get("CELLWMS_WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "CELLWMS_WEBHOOK_MAX_ATTEMPTS": int(env.get("CELLWMS_WEBHOOK_MAX_ATTEMPTS", "8")),
+        "CELLWMS_WEBHOOK_BACKOFF_SECONDS": float(env.get("CELLWMS_WEBHOOK_BACKOFF_SECONDS", "30")),
+        "CELLWMS_WEBHOOK_BACKOFF_MAX_SECONDS": float(env.get("CELLWMS_WEBHOOK_BACKOFF_MAX_SECONDS", "3600")),
+        "CELLWMS_WEBHOOK_CLAIM_SECONDS": float(env.get("CELLWMS_WEBHOOK_CLAIM_SECONDS", "300")),
+        "CELLWMS_WEBHOOK_BATCH": int(env.get("CELLWMS_WEBHOOK_BATCH", "20")),
+        "CELLWMS_WORKER_POLL_SECONDS": float(env.get("CELLWMS_WORKER_POLL_SECONDS", "2")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
         "CELLWMS_LANGUAGES": ["en", "ru"],

@@ -45,7 +45,11 @@ def test_seed_small_demo_is_consistent(db):
     assert count(db, Cell) == storage + 6
     assert check_quants() == []
     assert info.stocked_cells == storage // 2
-    assert {m.reason for m in db.session.execute(select(Movement)).scalars()} == {"opening stock"}
+    movements = db.session.execute(select(Movement)).scalars().all()
+    assert {m.reason for m in movements if m.kind == "receive"} == {"opening stock"}
+    # The rest: the demo orders' reservations.
+    assert {m.kind for m in movements if m.kind != "receive"} == {"reserve"}
+    assert all(m.reference.startswith("order DEMO-") for m in movements if m.kind == "reserve")
     assert count(db, Quant) >= storage // 2
 
     barcodes = db.session.execute(select(SkuBarcode.barcode, SkuBarcode.kind)).all()
@@ -284,3 +288,19 @@ def test_demo_script_is_finite_and_the_dock_receives_the_asn_once(app, db, tmp_p
     delivery.status = "receiving"
     db.session.commit()
     assert demo_codes(dock) == []
+
+
+def test_demo_orders_wait_at_the_cards_first_stages(db):
+    from server.models import Batch, Order
+
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    orders = db.session.execute(select(Order).order_by(Order.number)).scalars().all()
+    statuses = [(o.status, o.postponed_reason) for o in orders]
+    assert statuses.count(("new", None)) == 3 and statuses[-1] == ("postponed", "awaiting_stock")
+    assert statuses.count(("picking", None)) == 4  # one wave released, ready to pick
+    assert statuses.count(("reserved", None)) == len(orders) - 8
+    assert db.session.execute(select(func.count()).select_from(Batch)).scalar_one() >= 1
+    assert all(o.source == "demo" and o.number.startswith("DEMO-") and o.customer_phone for o in orders)
+    seed_demo(SMALL, today=date(2025, 3, 2))  # a second start adds none
+    assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == len(orders)
+    assert check_quants() == []

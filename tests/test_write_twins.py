@@ -165,6 +165,30 @@ def _intake(s, keyed):
 def _event_id(keyed: bool) -> dict:
     return {"event_id": "0d7c3a52-5b1e-4c39-9a55-3c2f6b1e7a10"} if keyed else {}
 
+def _failed_delivery(s) -> int:
+    """A webhook delivery that gave up (an order event for a subscription to "*"): replayable."""
+    from server.models import WebhookDelivery, WebhookSubscription
+    from server.services.orders import create_order
+
+    _db.session.add(WebhookSubscription(url="http://127.0.0.1:9/hook", events=["*"], secret="whsec_twin-secret-0001"))
+    _db.session.flush()
+    create_order(s.wh.id, "1001", [{"sku": "KETTLE", "quantity": 1}], needs_confirmation=True)
+    delivery = _db.session.execute(select(WebhookDelivery)).scalar_one()
+    delivery.status, delivery.attempts = "failed", 8
+    delivery.body = '{"event":"order.created"}'  # the real one holds the moment it was made
+    _db.session.commit()
+    return delivery.id
+
+
+def _subscription(s) -> int:
+    from server.models import WebhookSubscription
+
+    subscription = WebhookSubscription(url="http://127.0.0.1:9/hook", events=["*"], secret="whsec_twin-secret-0001")
+    _db.session.add(subscription)
+    _db.session.commit()
+    return subscription.id
+
+
 
 # --- the cases: (method, rule) -> build(site, keyed) -> Call ------------------------------------------
 
@@ -189,6 +213,17 @@ def _putaway_input(s, keyed):
     return Call("POST", "/putaway/input", ("badge", "B-1"), json={"kind": "scan", "code": shelf.barcode,
                                                                   **_event_id(keyed)},
                 headers={"X-Before": f"putaway-take:{task.id}"})
+
+
+def _picking_input(s, keyed):
+    from tests.picking_helpers import batch, order
+
+    _stock(s, s.shelves[0], 4)
+    batch(s.wh, [order(s.wh, "1001", [(s.kettle, 2, [(s.shelves[0], 2, "", None)])])])
+    _db.session.commit()
+    return Call("POST", "/picking/input", ("badge", "B-2"), json={"kind": "scan", "code": "TOTE-0001",
+                                                                  **_event_id(keyed)},
+                headers={"X-Before": "picking-take"})
 
 
 def _batch(s, keyed):
@@ -269,6 +304,15 @@ CASES = {
         _task(s)),
     ("POST", "/api/v1/putaway/tasks/<int:task_id>/assign"): lambda s, k: Call(
         "POST", f"/api/v1/putaway/tasks/{_task(s).id}/assign", token(s, "ivan"), json={}),
+    # API: webhooks
+    ("POST", "/api/v1/webhooks"): lambda s, k: Call("POST", "/api/v1/webhooks", token(s, "olga"), json={
+        "url": "https://shop.example/hook", "events": ["*"], "secret": "whsec_twin-secret-0001"}),
+    ("PATCH", "/api/v1/webhooks/<int:subscription_id>"): lambda s, k: Call(
+        "PATCH", f"/api/v1/webhooks/{_subscription(s)}", token(s, "olga"), json={"events": ["order.created"]}),
+    ("DELETE", "/api/v1/webhooks/<int:subscription_id>"): lambda s, k: Call(
+        "DELETE", f"/api/v1/webhooks/{_subscription(s)}", token(s, "olga")),
+    ("POST", "/api/v1/webhooks/deliveries/<int:delivery_id>/replay"): lambda s, k: Call(
+        "POST", f"/api/v1/webhooks/deliveries/{_failed_delivery(s)}/replay", token(s, "olga")),
     # Pages: signing in and out
     ("POST", "/sign-in"): lambda s, k: Call("POST", "/sign-in", ("anon",), form={"badge": "B-1"}, csrf_from="/sign-in"),
     ("POST", "/sign-in/pin"): lambda s, k: (s.users["ivan"].set_pin("4321"), _db.session.commit(), Call(
@@ -289,6 +333,7 @@ CASES = {
     ("POST", "/receiving/<int:delivery_id>/accept"): lambda s, k: Call(
         "POST", f"/receiving/{_delivery(s, counted=4, closed=True).id}/accept", ("password", "olga"), form={}),
     ("POST", "/putaway/input"): _putaway_input,
+    ("POST", "/picking/input"): _picking_input,
     # Pages: station screens
     ("POST", "/stations/<code>/input"): lambda s, k: Call("POST", "/stations/DOCK-1/input", ("badge", "B-1"),
                                                           json={"kind": "scan", "code": "B-1", **_event_id(k)}),
@@ -317,6 +362,16 @@ CASES = {
                                                          form={"text": LAYOUT}),
     ("POST", "/admin/layout/apply"): lambda s, k: Call("POST", "/admin/layout/apply", ("password", "root"),
                                                        form={"text": LAYOUT}),
+    # Pages: orders
+    ("POST", "/orders/<int:order_id>/confirm"): lambda s, k: Call(
+        "POST", f"/orders/{_order(s, needs_confirmation=True).id}/confirm", ("password", "olga"), form={}),
+    ("POST", "/orders/<int:order_id>/no-answer"): lambda s, k: Call(
+        "POST", f"/orders/{_order(s, needs_confirmation=True).id}/no-answer", ("password", "olga"),
+        form={"retry_at": "2099-01-01T09:00"}),
+    ("POST", "/orders/<int:order_id>/cancel"): lambda s, k: Call(
+        "POST", f"/orders/{_order(s).id}/cancel", ("password", "olga"), form={"reason": "Передумал"}),
+    ("POST", "/orders/<int:order_id>/reserve"): lambda s, k: (lambda o: (_stock(s, s.shelves[1], 2), Call(
+        "POST", f"/orders/{o.id}/reserve", ("password", "olga"), form={}))[1])(_order(s, stocked=False)),
     ("POST", "/api/v1/orders"): lambda s, k: (_stock(s, s.shelves[0], 3), Call("POST", "/api/v1/orders", token(s, "olga"),
                                               json={"number": "1001", "lines": [{"sku": "KETTLE", "quantity": 2}]}))[1],
     ("POST", "/api/v1/orders/<int:order_id>/confirm"): lambda s, k: Call(
@@ -329,12 +384,15 @@ CASES = {
     ("POST", "/api/v1/intake/orders/<source_code>"): _intake,
     ("POST", "/api/v1/orders/<int:order_id>/cancel"): lambda s, k: Call(
         "POST", f"/api/v1/orders/{_order(s).id}/cancel", token(s, "olga"), json={"reason": "Передумал"}),
+    ("POST", "/webhooks/deliveries/<int:delivery_id>/replay"): lambda s, k: Call(
+        "POST", f"/webhooks/deliveries/{_failed_delivery(s)}/replay", ("password", "olga"), form={}),
     ("POST", "/api/v1/waves"): lambda s, k: (_order(s), Call("POST", "/api/v1/waves", token(s, "olga"), json={}))[1],
     ("POST", "/waves"): lambda s, k: (_order(s), Call("POST", "/waves", ("password", "olga"), form={},
                                                       csrf_from="/waves"))[1],
 }
 # Pages whose inputs carry the page's event_id: their keyed twins send one.
-EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input")}
+EVENT_ID_INPUTS = {("POST", "/receiving/input"), ("POST", "/putaway/input"), ("POST", "/stations/<code>/input"),
+                   ("POST", "/picking/input")}
 
 
 def write_operations(app) -> set[tuple[str, str]]:
@@ -402,6 +460,8 @@ def _before(client, step: str) -> None:
     token = csrf_token(client, "/")
     if step == "receiving-open":
         answer = client.post("/receiving/input", json={"kind": "scan", "code": "D-1"}, headers={"X-CSRFToken": token})
+    elif step == "picking-take":
+        answer = client.post("/picking/input", json={"kind": "button", "key": "take"}, headers={"X-CSRFToken": token})
     else:
         task_id = int(step.split(":")[1])
         answer = client.post("/putaway/input", json={"kind": "button", "key": "task", "task_id": task_id},

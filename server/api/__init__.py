@@ -105,11 +105,14 @@ def init_api(app) -> None:
         scan,
         stations,
         stock,
+        totes,
         warehouse,
         waves,
+        webhooks,
     )
 
-    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake, waves):
+    for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
+                   webhooks, totes, waves):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

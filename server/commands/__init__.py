@@ -14,9 +14,11 @@ def all_commands() -> list:
         scenarios,
         serve,
         stock,
+        worker,
     )
 
-    modules = (database, people, stock, layout, importing, order_sources, serve, bench, printing, devices, scenarios)
+    modules = (database, people, stock, layout, importing, order_sources, serve, bench, printing, devices, scenarios,
+               worker)
     return [command for module in modules for command in module.commands]
 
 

@@ -110,6 +110,16 @@ def score(instances_path, results_path):
         sys.exit(1)
 
 
+@bench_group.command("pick-scan", context_settings={"ignore_unknown_options": True})
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def pick_scan(options):
+    """The server-side time of one pick scan (p50/p99) on a warehouse of 100,000 cells (bench/README.md).
+
+    Options as `python -m bench pick_scan -- --help` lists them (--cells, --samples, --backend, ...)."""
+    _bench()  # bench/ importable from the checkout
+    from bench import pick_scan as bench_pick_scan
+
+    bench_pick_scan.run(list(options))
 @bench_group.command("wave")
 @click.option("--orders", "count", default=1000, show_default=True, type=click.IntRange(1, 100_000),
               help="Orders to create, reserve and release.")

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from server.commands.demo_stations import DemoStations, queue_first_jobs
+from server.commands.demo_webhooks import DemoWebhooks
 from server.commands.printing import print_every_template
 from server.extensions import db
 
@@ -124,6 +125,9 @@ def demo(port, host, no_stations):
                     click.echo(f"  first jobs {line}")
                 db.session.remove()
             click.echo(f"  station screens: {base}/stations (agents' logs in {stations.root}/<code>/agent.log)")
+        for line in webhook_lines:
+            click.echo(line)
+        click.echo(f"  received webhooks: {base}/webhooks/demo-receiver  (delivery log: {base}/webhooks)")
         click.echo("Ctrl+C stops the demo")
 
     # Four agents call every few seconds: the request log would drown the banner.
@@ -133,7 +137,9 @@ def demo(port, host, no_stations):
     prints_dir = os.path.join(app.instance_path, "demo-prints")
     stations = DemoStations(Path(app.instance_path) / "demo-stations", "", tokens)
     printed, described = [], []
+    hooks = DemoWebhooks(app)
     try:
+        webhook_lines = hooks.start()
         if not no_stations:
             with app.app_context():
                 described = stations.start_devices()
@@ -143,6 +149,7 @@ def demo(port, host, no_stations):
                                              ("receipt_printer", "epson-tm-t20iii"))})
         _serve(app, host, port, banner)
     finally:
+        hooks.stop()
         stations.stop()
 
 

@@ -21,6 +21,8 @@ from server.models.orders import (
     Batch,
     BatchOrder,
     BatchStatus,
+    CountRequest,
+    CountRequestStatus,
     Order,
     OrderEvent,
     OrderLine,
@@ -53,6 +55,7 @@ from server.models.webhooks import WebhookDelivery, WebhookDeliveryStatus, Webho
 __all__ = [
     "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
     "FlowState", "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
+    "CountRequest", "CountRequestStatus",
     "KIND_EFFECTS", "ApiToken", "StreamLease", "AuditEntry", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",

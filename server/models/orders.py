@@ -238,3 +238,24 @@ class PickLine(db.Model):
     cell = relationship("Cell")
     sku = relationship("Sku")
     reservation: Mapped[OrderReservation] = relationship()
+
+
+class CountRequestStatus(StrEnum):
+    open = "open"
+    done = "done"
+
+
+class CountRequest(Timestamped, db.Model):
+    """A cell put on the count list: a picker found it short or empty. One open request per cell."""
+
+    __tablename__ = "count_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    cell_id: Mapped[int] = mapped_column(ForeignKey("cells.id"), index=True)
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    reason: Mapped[str] = mapped_column(String(32), default="pick-short")
+    status: Mapped[str] = mapped_column(String(16), default=CountRequestStatus.open)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

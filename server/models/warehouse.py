@@ -80,6 +80,8 @@ class Cell(Timestamped, db.Model):
         # Scans by address without knowing the warehouse (a handheld user, not a station).
         Index("ix_cells_address", "address"),
         Index("ix_cells_zone_id", "zone_id"),
+        # The walking geometry's aggregates (aisles in use, blocks, slots) read from the index alone.
+        Index("ix_cells_place", "warehouse_id", "aisle", "block", "slot"),
         CheckConstraint("max_volume_cm3 IS NULL OR max_volume_cm3 >= 0", name="volume_nonneg"),
         CheckConstraint("max_weight_g IS NULL OR max_weight_g >= 0", name="weight_nonneg"),
         CheckConstraint("max_units IS NULL OR max_units >= 0", name="units_nonneg"),

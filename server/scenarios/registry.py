@@ -6,12 +6,13 @@ from __future__ import annotations
 from server.models import Station, StationKind
 from server.scenarios.base import Scenario
 from server.scenarios.machine import FlowScenario
+from server.scenarios.picking import PICKING
 from server.scenarios.putaway import PUTAWAY
 from server.scenarios.receiving import RECEIVING
 
 IDENTIFY = Scenario()
 
-FLOWS: dict[str, FlowScenario] = {flow.name: flow for flow in (RECEIVING, PUTAWAY)}
+FLOWS: dict[str, FlowScenario] = {flow.name: flow for flow in (RECEIVING, PUTAWAY, PICKING)}
 
 # Station kind -> its scenario.
 SCENARIOS: dict[str, Scenario] = {StationKind.dock.value: RECEIVING}

@@ -9,7 +9,9 @@ Everything is generated from a fixed seed: the same demo every time.
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 
@@ -21,6 +23,8 @@ from server.models import (
     Delivery,
     DeliveryLine,
     DeliveryStatus,
+    Order,
+    Quant,
     Sku,
     SkuBarcode,
     Station,
@@ -132,6 +136,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     existing = db.session.execute(select(Warehouse).filter_by(code=DEMO_CODE)).scalar_one_or_none()
     if existing is not None:
         seed_receiving(existing, today or today_in(existing))  # a demo from before receiving gets it now
+        seed_orders(existing, today or today_in(existing))
         return _describe(existing, created=False)
     others = db.session.execute(select(func.count()).select_from(Warehouse)).scalar_one()
     users = db.session.execute(select(func.count()).select_from(User)).scalar_one()
@@ -168,6 +173,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
                                emulated=True))
     db.session.flush()
     seed_receiving(warehouse, today)
+    seed_orders(warehouse, today)
     return _describe(warehouse, created=True)
 
 
@@ -233,6 +239,62 @@ def seed_receiving(warehouse: Warehouse, today: date) -> list[str]:
     return created
 
 
+# --- orders --------------------------------------------------------------------------------------
+
+DEMO_ORDER_PREFIX = "DEMO-"
+DEMO_CUSTOMERS = (
+    ("Анна Смирнова", "Москва, ул. Тверская, д. 7, кв. 12"), ("Пётр Иванов", "Казань, ул. Баумана, д. 5"),
+    ("Ольга Кузнецова", "Санкт-Петербург, Невский пр., д. 28"), ("Дмитрий Попов", "Екатеринбург, ул. Ленина, д. 40"),
+    ("Елена Васильева", "Новосибирск, Красный пр., д. 15"), ("Сергей Соколов", "Нижний Новгород, ул. Большая Покровская, д. 3"),
+    ("Мария Михайлова", "Самара, ул. Куйбышева, д. 90"), ("Алексей Новиков", "Ростов-на-Дону, ул. Садовая, д. 21"),
+    ("Татьяна Фёдорова", "Краснодар, ул. Красная, д. 109"), ("Иван Морозов", "Воронеж, пр. Революции, д. 33"),
+    ("Наталья Волкова", "Уфа, ул. Ленина, д. 14"), ("Андрей Лебедев", "Пермь, ул. Ленина, д. 58"),
+)
+DEMO_CARRIERS = ("CDEK", "Почта России", "Boxberry")
+DEMO_TO_CONFIRM = 3  # the first orders wait for a call to the customer; the last one waits for stock
+DEMO_WAVE_ORDERS = 4
+
+
+def seed_orders(warehouse: Warehouse, today: date) -> list[str]:
+    """The demo shop's orders at the card's first stages, each only if missing: some to confirm by
+    phone, the others reserved (through the order service, as the shop's API would), and one
+    postponed awaiting stock (a SKU the warehouse has none of). Numbers start with DEMO-."""
+    from server.services import orders, waves
+
+    have = db.session.execute(select(Order.id).where(Order.number.like(f"{DEMO_ORDER_PREFIX}%")).limit(1)).first()
+    if have is not None:
+        return []
+    rng = random.Random(11)
+    stocked = db.session.execute(
+        select(Quant.sku_id).join(Cell, Cell.id == Quant.cell_id).join(Zone, Zone.id == Cell.zone_id).join(Sku)
+        .where(Cell.warehouse_id == warehouse.id, Zone.kind == "storage", Quant.quantity - Quant.reserved >= 3,
+               ~Sku.track_lot, ~Sku.track_serial, ~Sku.track_marking)
+        .group_by(Quant.sku_id).order_by(Quant.sku_id).limit(200)).scalars().all()
+    empty = db.session.execute(
+        select(Sku.code).where(Sku.active, ~Sku.id.in_(select(Quant.sku_id).where(Quant.quantity > 0)))
+        .order_by(Sku.id).limit(1)).scalar_one_or_none()
+    codes = dict(db.session.execute(select(Sku.id, Sku.code).where(Sku.id.in_(stocked))).all())
+    shop = db.session.execute(select(User).filter_by(username=DEMO_SHOP_USER)).scalar_one_or_none()
+    zone = ZoneInfo(warehouse.timezone)
+    numbers = []
+    for n, (customer, address) in enumerate(DEMO_CUSTOMERS, start=1):
+        number = f"{DEMO_ORDER_PREFIX}{n:04d}"
+        lines = [{"sku": codes[sku_id], "quantity": rng.randint(1, 2)} for sku_id in rng.sample(stocked, rng.randint(1, 3))]
+        if n == len(DEMO_CUSTOMERS) and empty:
+            lines.append({"sku": empty, "quantity": 1})
+        cutoff = datetime.combine(today + timedelta(days=n % 2), time(16 if n % 3 else 12), zone)
+        orders.create_order(
+            warehouse.id, number, lines, user=shop, source="demo", needs_confirmation=n <= DEMO_TO_CONFIRM,
+            customer_name=customer, customer_phone=f"+7 900 000-00-{n:02d}", delivery_address=address,
+            carrier=DEMO_CARRIERS[n % len(DEMO_CARRIERS)], priority=1 if n % 5 == 0 else 0, cutoff_at=cutoff,
+            cod_amount=Decimal(rng.randint(5, 60) * 100) if n % 4 == 0 else None)
+        numbers.append(number)
+    # One wave released, so a picker can take a batch at once; the other reserved orders wait for the
+    # supervisor to release them.
+    waves.release_wave(warehouse.id, max_orders=DEMO_WAVE_ORDERS)
+    return numbers
+
+
 DEMO_SHOP_USER = "shop"
 
 
@@ -272,7 +334,7 @@ def issue_station_tokens() -> dict[str, str]:
 
 
 def _describe(warehouse: Warehouse, created: bool) -> DemoInfo:
-    from server.models import Movement, Quant
+    from server.models import Movement
 
     cells = db.session.execute(select(func.count()).select_from(Cell).filter_by(warehouse_id=warehouse.id)).scalar_one()
     stocked = db.session.execute(

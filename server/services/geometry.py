@@ -30,7 +30,9 @@ class WarehouseGeometry:
         return point
 
 
-def warehouse_geometry(warehouse_id: int) -> WarehouseGeometry:
+def warehouse_geometry(warehouse_id: int, cell_ids=None) -> WarehouseGeometry:
+    """The warehouse's walking geometry; `points` for every placed cell, or only for `cell_ids`
+    when given (a pick's two cells: the aggregates only, not every cell read)."""
     warehouse = db.session.get(Warehouse, warehouse_id)
     if warehouse is None:
         raise DomainError(404, "unknown-warehouse", _("No warehouse with id %(id)s.", id=warehouse_id))
@@ -54,7 +56,8 @@ def warehouse_geometry(warehouse_id: int) -> WarehouseGeometry:
     points = {
         cell_id: layout.point(index[aisle], block - 1, slot - 1)
         for cell_id, aisle, block, slot in db.session.execute(
-            select(Cell.id, Cell.aisle, Cell.block, Cell.slot).where(*placed)
+            select(Cell.id, Cell.aisle, Cell.block, Cell.slot).where(
+                *placed, *(() if cell_ids is None else (Cell.id.in_(sorted(set(cell_ids))),)))
         )
     }
     return WarehouseGeometry(layout, aisles, points)

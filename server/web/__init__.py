@@ -7,6 +7,7 @@ def init_web(app) -> None:
         admin_layout,
         errors,
         pages,
+        picking,
         printing,
         putaway,
         receiving,
@@ -14,6 +15,8 @@ def init_web(app) -> None:
         warehouse_map,
         waves,
     )
+    from server.web import orders as order_pages
+    from server.web import webhooks as webhook_views
 
     # The sign-in page says why it is shown (it sees `next`); no untranslated flash from flask-login.
     login_manager.login_message = None
@@ -22,7 +25,10 @@ def init_web(app) -> None:
     app.register_blueprint(stations.stations)
     app.register_blueprint(receiving.receiving)
     app.register_blueprint(putaway.putaway)
+    app.register_blueprint(picking.picking)
     app.register_blueprint(warehouse_map.maps)
+    app.register_blueprint(order_pages.orders)
+    app.register_blueprint(webhook_views.webhook_pages)
     app.register_blueprint(waves.waves)
     app.register_blueprint(admin_layout.admin)  # the admin pages, the layout's among them
     errors.init_errors(app)

@@ -37,6 +37,8 @@ ACTION_NAMES = {
     "station.rotate-token": _l("station token replaced"), "station.activate": _l("station activated"),
     "station.deactivate": _l("station deactivated"), "layout.apply": _l("layout applied"),
     "user.change": _l("user changed"), "station.change": _l("station changed"),
+    "webhook.create": _l("webhook subscription created"), "webhook.change": _l("webhook subscription changed"),
+    "webhook.delete": _l("webhook subscription deleted"), "webhook.replay": _l("webhook delivery replayed"),
 }
 
 

@@ -245,7 +245,13 @@ def language():
 @web.get("/")
 @signed_in()
 def home():
-    return render_template("home.html", flows=flows_for(current_user))
+    flows = flows_for(current_user)
+    counts = {}
+    if any(flow.key == "orders-confirm" and flow.available for flow in flows):
+        from server.web.orders import to_confirm_count
+
+        counts["orders-confirm"] = to_confirm_count()
+    return render_template("home.html", flows=flows, counts=counts)
 
 
 @web.get("/scan")

@@ -24,6 +24,7 @@ from server.auth import signed_in
 from server.core.bounds import INT32_MAX, parse_whole
 from server.core.layout import PickPoint
 from server.core.routing import polyline
+from server.models import Role
 from server.services.errors import DomainError
 from server.services.layout_map import MapCell, MapData, map_cells, map_data, warehouse_of_cells
 from server.web.handheld import WORKERS
@@ -265,11 +266,11 @@ def parse_stops(text: str) -> list[Stop]:
 
 
 @maps.get("/map/route.svg")
-@signed_in(*WORKERS)
+@signed_in(*WORKERS, Role.picker)
 def route_svg():
     """The map of a route: ?stops=ID,ID;ID (cells of each stop, in walking order) &target=ID.
     Drawn for the warehouse of the first cell; only the aisles the route needs. For the roles of
-    the pages that show a route (putaway)."""
+    the pages that show a route (putaway, picking)."""
     stops = parse_stops(request.args.get("stops", ""))
     target = request.args.get("target", "")
     target_id = parse_whole(target, MAX_ID)

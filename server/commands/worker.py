@@ -1,0 +1,89 @@
+"""`cellwms worker`: sends the outbox's due webhook deliveries and, once a minute, tries the
+postponed orders whose retry time has passed. Several may run at once (on PostgreSQL they share
+the work through FOR UPDATE SKIP LOCKED); SIGTERM or Ctrl+C stops one after its current pass."""
+
+import logging
+import signal
+import threading
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from server.extensions import db
+from server.models.base import utcnow
+from server.services import webhooks
+
+RETRY_DUE_EVERY_S = 60
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """The worker's loop, runnable in a thread (the demo's) or as the command."""
+
+    def __init__(self, app, stop: threading.Event | None = None):
+        self.app = app
+        self.stop = stop or threading.Event()
+        self._last_retry = None
+
+    def run_pass(self, now=None) -> dict:
+        """One pass: due deliveries, then the postponed orders (at most once a minute)."""
+        with self.app.app_context():
+            try:
+                counts = webhooks.deliver_due(now=now)
+                clock = time.monotonic()
+                if self._last_retry is None or clock - self._last_retry >= RETRY_DUE_EVERY_S:
+                    self._last_retry = clock
+                    counts["orders_retried"] = _retry_due_orders(now or utcnow())
+                return counts
+            finally:
+                db.session.remove()
+
+    def run(self) -> None:
+        poll = self.app.config["CELLWMS_WORKER_POLL_SECONDS"]
+        batch = self.app.config["CELLWMS_WEBHOOK_BATCH"]
+        while not self.stop.is_set():
+            try:
+                counts = self.run_pass()
+            except Exception:  # noqa: BLE001 - a lost database must not end the worker; try again
+                log.exception("worker pass failed")
+                counts = {}
+            sent = counts.get("delivered", 0) + counts.get("retry", 0) + counts.get("failed", 0)
+            if sent:
+                log.info("webhooks: %s", counts)
+            if sent < batch:  # a full batch: more may be due at once
+                self.stop.wait(poll)
+
+
+def _retry_due_orders(now) -> int:
+    from server.services import orders
+
+    retried = orders.retry_due(now)
+    db.session.commit()
+    return len(retried) if isinstance(retried, list | tuple) else int(retried or 0)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run one pass and exit (what is due now).")
+@with_appcontext
+def worker(once):
+    """Send webhook deliveries from the outbox and retry postponed orders (runs until stopped)."""
+    app = current_app._get_current_object()
+    runner = Worker(app)
+    if once:
+        counts = runner.run_pass()
+        click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))
+        return
+
+    def on_signal(_signum, _frame):
+        runner.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"cellwms worker running (poll {app.config['CELLWMS_WORKER_POLL_SECONDS']} s); Ctrl+C stops it")
+    runner.run()
+    click.echo("worker stopped")
+
+
+commands = [worker]
