@@ -75,7 +75,8 @@ def test_sign_in_by_password_and_sign_out(page, people):
     expect(page.locator(".who")).to_contain_text("Olga Smirnova")
     flows = page.locator("[data-flow]")
     keys = sorted(flows.evaluate_all("els => els.map(e => e.dataset.flow)"))
-    assert keys == ["counting", "putaway", "receiving", "scan", "stations", "supervision"]
+    assert keys == ["counting", "orders", "orders-confirm", "putaway", "receiving", "scan", "stations", "supervision",
+                    "waves", "webhooks"]
     page.locator(".bar .menu summary").click()  # roles, language and sign-out are in the header's menu
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/sign-in$"))
@@ -121,7 +122,7 @@ def test_admin_home_on_handheld_and_desktop(page, people):
     page.fill("#password", "admin-pass")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/$"))
-    expect(page.locator("[data-flow]")).to_have_count(15)  # with Devices and Audit log
+    expect(page.locator("[data-flow]")).to_have_count(19)  # with Devices, Audit log, Orders (two), Waves, Webhooks
     # Touch targets are big enough on a handheld, and nothing overflows sideways.
     heights = page.locator(".tile, .bar summary").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
     assert min(heights) >= 44
