@@ -44,16 +44,17 @@ TARGET_OVERHEAD_MS = 1.0
 
 
 @contextmanager
-def database(backend: str):
-    """Yields (label, SQLAlchemy URL) of a fresh, empty database; removes it afterwards."""
+def database(backend: str, purpose: str = "stations"):
+    """Yields (label, SQLAlchemy URL) of a fresh, empty database; removes it afterwards. `purpose`
+    names it (cellwms-<purpose>- folder, <db>_<purpose>_bench database): benches may share this."""
     if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cellwms-stations-") as folder:
+        with tempfile.TemporaryDirectory(prefix=f"cellwms-{purpose}-") as folder:
             yield "SQLite", f"sqlite:///{folder}/bench.db"
         return
     from sqlalchemy import create_engine, make_url, text
 
     base = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    name = f"{base.database}_stations_bench"
+    name = f"{base.database}_{purpose}_bench"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -25,6 +25,8 @@ import time
 from contextlib import contextmanager
 from datetime import timedelta
 
+from bench import stations
+
 SEED = 13
 
 
@@ -34,24 +36,8 @@ def fresh_database(url: str | None = None, backend: str = "sqlite"):
     if url:
         yield ("PostgreSQL" if url.startswith("postgres") else "SQLite"), url
         return
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cellwms-wave-") as folder:
-            yield "SQLite", f"sqlite:///{folder}/bench.db"
-        return
-    from sqlalchemy import create_engine, make_url, text
-
-    base = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    name = f"{base.database}_wave_bench"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield "PostgreSQL", base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with stations.database(backend, "wave") as fresh:
+        yield fresh
 
 
 def analyze() -> None:
