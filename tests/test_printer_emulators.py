@@ -215,5 +215,5 @@ def test_emulate_printer_command_runs_until_stopped(tmp_path):
         assert (tmp_path / "job-0000.png").read_bytes().startswith(b"\x89PNG")
     finally:
         child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=5)
+        out, _ = child.communicate(timeout=30)  # a hang guard, not a speed limit
     assert child.returncode == 0 and "stopped" in out

@@ -8,12 +8,14 @@ are accepted (Номер заказа, Артикул, Количество, К�
 All or nothing: every row is checked, every problem reported as (line, field, reason), and nothing
 is written if there is one. An order number that exists with the same lines is skipped (the file
 imported again); with other lines it is an error. Otherwise each order goes through
-`orders.create_order` (reserved at once unless it asks for confirmation), in the caller's transaction."""
+`orders.create_order`, in the caller's transaction; those that need no confirmation are then
+reserved together in file order (`orders.reserve_many`)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from server.models import OrderStatus
 from server.services import orders
 from server.services.errors import DomainError
 from server.services.importer.records import ImportFailed, Record, RowError
@@ -129,7 +131,7 @@ def import_orders(records: list[Record], *, warehouse_code: str | None = None, w
             order.lines.append((r.line, sku, quantity))
     rows.raise_if_bad()
 
-    errors = []
+    errors, made = [], []
     for order in planned.values():
         card = {name: value for name, (value, _line) in order.card.items()}
         existing = orders.find_order(order.number)
@@ -143,7 +145,7 @@ def import_orders(records: list[Record], *, warehouse_code: str | None = None, w
             created, _new = orders.create_order(
                 warehouse_id, order.number, [{"sku": s, "quantity": q} for _l, s, q in order.lines], user=user,
                 source="csv", needs_confirmation=card.pop("needs_confirmation", False),
-                partial_allowed=card.pop("partial_allowed", False), customer_name=card.pop("customer_name", None),
+                partial_allowed=card.pop("partial_allowed", False), reserve_now=False, customer_name=card.pop("customer_name", None),
                 customer_phone=card.pop("phone", None), carrier_service=card.pop("service", None), **card)
         except DomainError as error:
             line = order.lines[error.extra["line"] - 1][0] if "line" in error.extra else order.line
@@ -152,6 +154,10 @@ def import_orders(records: list[Record], *, warehouse_code: str | None = None, w
         report.orders += 1
         report.order_lines += len(order.lines)
         report.units += sum(q for *_x, q in order.lines)
+        made.append(created)
+    if not errors:  # reserved together, in file order: one read of the stock
+        orders.reserve_many([o.id for o in made if o.status == OrderStatus.new and not o.needs_confirmation], user)
+    for created in made:
         report.statuses[created.status] = report.statuses.get(created.status, 0) + 1
     if errors:
         raise ImportFailed(errors)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server.core import batching
@@ -50,6 +50,7 @@ from server.models.base import utcnow
 from server.services import orders as order_service
 from server.services.errors import DomainError
 from server.services.geometry import WarehouseGeometry, warehouse_geometry
+from server.services.sql_lists import chunks, insert_rows
 
 METHODS = batching.METHODS
 # An order due within this time of the release is urgent: batched first, among urgent ones.
@@ -128,14 +129,14 @@ def wave_input(warehouse: Warehouse, geometry: WarehouseGeometry, orders: list[O
     weight from their weight, totes from both."""
     ids = [o.id for o in orders]
     held: dict[int, list[OrderReservation]] = {i: [] for i in ids}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for r in db.session.execute(select(OrderReservation).where(
                 OrderReservation.order_id.in_(chunk), OrderReservation.quantity > 0)
                 .order_by(OrderReservation.id)).scalars():
             held[r.order_id].append(r)
     sku_ids = {r.sku_id for rs in held.values() for r in rs}
     dims = {}
-    for chunk in _chunks(sorted(sku_ids)):
+    for chunk in chunks(sorted(sku_ids)):
         dims.update({sku_id: (lmm * wmm * hmm / 1e6, g / 1000) for sku_id, lmm, wmm, hmm, g in db.session.execute(
             select(Sku.id, Sku.length_mm, Sku.width_mm, Sku.height_mm, Sku.weight_g).where(Sku.id.in_(chunk)))})
     layout = geometry.layout
@@ -155,12 +156,6 @@ def wave_input(warehouse: Warehouse, geometry: WarehouseGeometry, orders: list[O
         core_orders.append(batching.Order(order.id, lines, volume=volume, totes=totes[order.id],
                                           cutoff=order.cutoff_at))
     return WaveInput([o for o in orders if o.id in totes], held, core_orders, totes)
-
-
-def _chunks(values, size: int = 900):
-    values = list(values)
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 def plan_batches(warehouse: Warehouse, geometry: WarehouseGeometry, given: WaveInput, method: str,
@@ -230,7 +225,7 @@ def release_wave(warehouse_id: int, *, user: User | None = None, max_orders: int
 
     cell_ids = {r.cell_id for rs in given.reservations.values() for r in rs}
     addresses = {}
-    for chunk in _chunks(sorted(cell_ids)):
+    for chunk in chunks(sorted(cell_ids)):
         addresses.update(db.session.execute(select(Cell.id, Cell.address).where(Cell.id.in_(chunk))).all())
     by_id = {o.id: o for o in given.orders}
     line_no = {line.id: line.line_no for o in given.orders for line in o.lines}
@@ -259,13 +254,11 @@ def release_wave(warehouse_id: int, *, user: User | None = None, max_orders: int
                                "reservation_id": r.id, "cell_id": r.cell_id, "sku_id": r.sku_id, "lot": r.lot,
                                "expiry": r.expiry, "quantity": r.quantity, "picked": 0, "seq": seq,
                                "status": PickLineStatus.open})
-    for chunk in _chunks(batch_orders, 500):
-        db.session.execute(insert(BatchOrder), chunk)
-    for chunk in _chunks(pick_lines, 500):
-        db.session.execute(insert(PickLine), chunk)
+    insert_rows(BatchOrder, batch_orders)
+    insert_rows(PickLine, pick_lines)
     wave.planned_walk_m = round(sum(b.planned_walk_m for b in batches), 2)
-    for order_id, batch in batch_of.items():
-        order_service.set_status(by_id[order_id], OrderStatus.picking, user=user, wave_id=wave.id, batch_id=batch.id)
+    order_service.set_statuses([by_id[order_id] for order_id in batch_of], OrderStatus.picking, user=user,
+                               wave_id=wave.id, detail_of=lambda order: {"batch_id": batch_of[order.id].id})
     wave.seconds = round(time.perf_counter() - started, 3)
     db.session.flush()
     return wave

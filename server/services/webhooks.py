@@ -2,7 +2,7 @@
 sending with retries, and replays.
 
 An order's status change writes its OrderEvent and, in the same transaction, one
-WebhookDelivery per matching active subscription (`enqueue_order_event`, a transactional outbox:
+WebhookDelivery per matching active subscription (`enqueue_order_events`, a transactional outbox:
 a change that rolls back sends nothing, one that commits is sent even if the server stops right
 after). `cellwms
 worker` sends them: `claim_due` takes due deliveries in a short transaction (FOR UPDATE SKIP
@@ -82,15 +82,19 @@ def subscribed(subscription: WebhookSubscription, event_kind: str) -> bool:
     return "*" in subscription.events or event_kind in subscription.events
 
 
-def enqueue_order_event(event: OrderEvent, order: dict) -> list[WebhookDelivery]:
-    subscriptions = [s for s in db.session.execute(
+def enqueue_order_events(events: list[OrderEvent], payload_of) -> list[WebhookDelivery]:
+    """A delivery per event and active subscription that wants it, in the caller's transaction.
+    `payload_of(event)` is the order as the event carries it (only built where someone listens)."""
+    subscriptions = db.session.execute(
         select(WebhookSubscription).where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id)
-    ).scalars() if subscribed(s, event.kind)]
-    if not subscriptions:
-        return []
-    body = event_body(event, order)
-    deliveries = [WebhookDelivery(subscription_id=s.id, event=event.kind, order_event_id=event.id, body=body)
-                  for s in subscriptions]
+    ).scalars().all()
+    deliveries = []
+    for event in events:
+        listening = [s for s in subscriptions if subscribed(s, event.kind)]
+        if listening:
+            body = event_body(event, payload_of(event))
+            deliveries += [WebhookDelivery(subscription_id=s.id, event=event.kind, order_event_id=event.id, body=body)
+                           for s in listening]
     db.session.add_all(deliveries)
     return deliveries
 

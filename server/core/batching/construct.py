@@ -66,16 +66,17 @@ def _savings(problem: _Problem, neighbours: int | None = None) -> list[list[int]
 def _merge_by_savings(problem: _Problem, batches: list[list[int]], neighbours: int | None) -> list[list[int]]:
     """Clarke-Wright (ii). With `neighbours`, a batch's savings are weighed with the router only
     for the batches nearest to it by shared and adjacent sub-aisles (far pairs save little)."""
-    live: dict[int, tuple] = {}  # batch number -> (members, key, load, length, sub-aisle mask)
+    live: dict[int, tuple] = {}  # batch number -> (members, key, load, length, sub-aisle mask), numbers ascending
+    on_aisle: dict[int, list[int]] = {}  # sub-aisle bit -> batch numbers (with ones merged since)
     heap: list = []
     numbers = iter(range(1 << 62))
     for members in batches:
-        _add_batch(problem, live, heap, members, next(numbers), neighbours)
+        _add_batch(problem, live, on_aisle, heap, members, next(numbers), neighbours)
     while True:
         while heap:
             _, a, b = heapq.heappop(heap)
             if a in live and b in live:
-                _add_batch(problem, live, heap, live.pop(a)[0] + live.pop(b)[0], next(numbers), neighbours)
+                _add_batch(problem, live, on_aisle, heap, live.pop(a)[0] + live.pop(b)[0], next(numbers), neighbours)
         if neighbours is None:
             break
         # Part-full carts that were not each other's neighbours: weigh all their pairs, so the
@@ -83,28 +84,70 @@ def _merge_by_savings(problem: _Problem, batches: list[list[int]], neighbours: i
         neighbours = None
         rest = [live.pop(number)[0] for number in sorted(live)]
         for members in rest:
-            _add_batch(problem, live, heap, members, next(numbers), None)
+            _add_batch(problem, live, on_aisle, heap, members, next(numbers), None)
     return [entry[0] for _, entry in sorted(live.items())]
 
 
-def _add_batch(problem, live, heap, members, number, neighbours):
-    """Add a batch and the savings of merging it with the live batches it fits with."""
+def _bits(mask: int):
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _add_batch(problem, live, on_aisle, heap, members, number, neighbours):
+    """Add a batch and the savings of merging it with the live batches it fits with (with
+    `neighbours`: the nearest that fit, by 2 x shared + adjacent sub-aisles, then number)."""
     key, load = _key(members), problem.load_of(members)
     mask = 0
     for i in members:
         mask |= problem.masks[i]
     length = problem.cost(key, members)
-    partners = [other for other, entry in live.items() if problem.fits(load, entry[2])]
-    if neighbours is not None and len(partners) > neighbours:
-        near = mask | mask << 1 | mask >> 1
-        partners.sort(key=lambda other: (-(2 * (mask & live[other][4]).bit_count()
-                                           + (near & live[other][4]).bit_count()), other))
-        partners = partners[:neighbours]
+    full = not problem.fits(load, problem.least_load)  # no order, so no batch, fits any more
+    if full:
+        partners = []
+    elif neighbours is None:
+        partners = [other for other, entry in live.items() if problem.fits(load, entry[2])]
+    else:
+        partners = _nearest(problem, live, on_aisle, load, mask, neighbours)
     for other in partners:
         their, their_key, _, their_length, _ = live[other]
         saving = length + their_length - problem.cost(key | their_key, members + their)
         heapq.heappush(heap, (-saving, other, number))
     live[number] = (members, key, load, length, mask)
+    if not full:
+        for bit in _bits(mask):
+            on_aisle.setdefault(bit, []).append(number)
+
+
+def _nearest(problem, live, on_aisle, load, mask, neighbours) -> list[int]:
+    """The first `neighbours` live batches that fit with `load`, by (-(2 x shared + adjacent
+    sub-aisles), number): those on or next to the mask's sub-aisles through the index, then the
+    rest in number order (score 0)."""
+    score: dict[int, int] = {}
+    for bit in _bits(mask | mask << 1 | mask >> 1):
+        weight = 3 if mask >> bit & 1 else 1
+        numbers = on_aisle.get(bit)
+        if not numbers:
+            continue
+        numbers[:] = [other for other in numbers if other in live]  # merged ones leave
+        for other in numbers:
+            score[other] = score.get(other, 0) + weight
+    partners = []
+    ranked = [(-points, other) for other, points in score.items()]
+    heapq.heapify(ranked)  # taken best first until enough fit: no full sort
+    while ranked:
+        _, other = heapq.heappop(ranked)
+        if problem.fits(load, live[other][2]):
+            partners.append(other)
+            if len(partners) == neighbours:
+                return partners
+    for other, entry in live.items():
+        if other not in score and problem.fits(load, entry[2]):
+            partners.append(other)
+            if len(partners) == neighbours:
+                break
+    return partners
 
 
 def _near_savings(problem: _Problem) -> list[list[int]]:

@@ -54,6 +54,8 @@ class _Problem:
             self.urgent.append(urgent)
             self.cutoffs.append(order.cutoff)
         self.n = len(self.ids)
+        # Each capacity's smallest order: a batch that cannot take this load takes no order.
+        self.least_load = tuple(min(load[k] for load in self.loads) for k in range(4)) if self.loads else (0,) * 4
         self.limits = [(k, limit) for k, limit in enumerate(self.cap) if limit is not None]
         self.cache: dict[int, float] = {}
         self.evaluations = 0

@@ -7,6 +7,7 @@ from sqlalchemy import String, cast, exists, insert, literal, or_, select, updat
 from server.extensions import db
 from server.models import Cell, CellStatus, Movement, Quant, Warehouse, Zone
 from server.services.layout.spec import CELL_FIELDS, LayoutError, LayoutSpec
+from server.services.sql_lists import chunks
 
 
 @dataclass
@@ -123,21 +124,21 @@ def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False
 
     if removable:
         ids = sorted(removable)
-        for chunk in _chunks(ids, 1000):
+        for chunk in chunks(ids, 1000):
             db.session.execute(Quant.__table__.delete().where(Quant.cell_id.in_(chunk)))
             db.session.execute(Cell.__table__.delete().where(Cell.id.in_(chunk)))
     if changed_rows:
         # Barcodes may swap between cells: clear the changed ones first so no unique check trips.
         by_id = {old["id"]: old for old in existing.values()}
         moved = [r["id"] for r in changed_rows if by_id[r["id"]]["barcode"] != r["barcode"]]
-        for chunk in _chunks(moved, 1000):
+        for chunk in chunks(moved, 1000):
             db.session.execute(
                 Cell.__table__.update()
                 .where(Cell.id.in_(chunk))
                 .values(barcode=literal("~swap~") + cast(Cell.id, String))
             )
         db.session.execute(update(Cell), changed_rows)
-    for chunk in _chunks(new_rows, 5000):
+    for chunk in chunks(new_rows, 5000):
         db.session.execute(
             insert(Cell), [r | {"warehouse_id": warehouse.id, "status": CellStatus.active} for r in chunk]
         )
@@ -168,7 +169,7 @@ def _check_barcode_clashes(new_rows, changed_rows, existing, extra) -> None:
 
 def _cells_without_stock_or_history(cell_ids: list[int]) -> set[int]:
     removable = set()
-    for chunk in _chunks(cell_ids, 1000):
+    for chunk in chunks(cell_ids, 1000):
         busy = select(Cell.id).where(
             Cell.id.in_(chunk),
             or_(
@@ -179,8 +180,3 @@ def _cells_without_stock_or_history(cell_ids: list[int]) -> set[int]:
         busy_ids = set(db.session.execute(busy).scalars())
         removable.update(i for i in chunk if i not in busy_ids)
     return removable
-
-
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
