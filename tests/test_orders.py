@@ -266,6 +266,63 @@ def test_status_changes_are_queued_for_webhook_subscribers(client, db):
 RUSH_ORDERS, RUSH_UNITS, RUSH_ARRIVING, RUSH_CONNECTIONS = 500, 100, 40, 16
 
 
+def test_reserve_many_serves_the_orders_in_turn_each_whole_or_postponed(client, db):
+    s = shop(db)
+    apply_movement("receive", s["kettle"].id, 4, to_cell_id=s["cells"][0].id)
+    db.session.commit()
+    made = [service.create_order(s["wh"].id, number, [{"sku": "KET-1", "quantity": units}],
+                                 needs_confirmation=True)[0]
+            for number, units in (("3101", 3), ("3102", 3), ("3103", 1))]
+    reserved = service.reserve_many([o.id for o in made])
+    db.session.commit()
+    assert [o.number for o in reserved] == ["3101", "3103"]
+    assert [(o.status, o.postponed_reason) for o in made] == [
+        ("reserved", None), ("postponed", "awaiting_stock"), ("reserved", None)]
+    assert db.session.execute(select(Quant.reserved)).scalar_one() == 4
+    kinds = db.session.execute(select(Order.number, OrderEvent.kind).join(Order, Order.id == OrderEvent.order_id)
+                               .order_by(OrderEvent.id)).all()
+    assert [k for n, k in kinds if n == "3102"] == ["order.created", "order.postponed"]
+    assert db.session.scalar(select(func.count()).where(Movement.kind == "reserve")) == 2
+    assert count(db, OrderReservation) == 2
+    assert check_quants() == []
+
+
+def test_two_bulk_reservations_at_once_never_oversell(app, db):
+    """Two `reserve_many` at the same moment (two imports, or a retry and an import; on PostgreSQL
+    they really race) over different orders for the same 10 units: exactly 10 are reserved."""
+    s = shop(db)
+    ids = [service.create_order(s["wh"].id, f"W-{n:02d}", [{"sku": "KET-1", "quantity": 1}],
+                                needs_confirmation=True)[0].id for n in range(30)]
+    apply_movement("receive", s["kettle"].id, 10, to_cell_id=s["cells"][0].id)
+    db.session.commit()
+    db.session.remove()
+    start, got, failures = threading.Barrier(2), [], []
+
+    def worker(order_ids):
+        try:
+            with app.app_context():
+                start.wait(timeout=30)
+                got.append([o.number for o in service.reserve_many(order_ids)])
+                _db.session.commit()
+                _db.session.remove()
+        except Exception as error:  # noqa: BLE001 (reported below)
+            failures.append(error)
+
+    workers = [threading.Thread(target=worker, args=(half,)) for half in (ids[:15], ids[15:])]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(60)
+    assert failures == []
+    assert sum(len(numbers) for numbers in got) == 10
+    with app.app_context():
+        assert _db.session.scalar(select(func.sum(Quant.reserved))) == 10
+        assert _db.session.scalar(select(func.sum(OrderReservation.quantity))) == 10
+        assert _db.session.scalar(select(func.count()).where(Order.status == OrderStatus.reserved)) == 10
+        assert check_quants() == []
+        _db.session.remove()
+
+
 def test_500_orders_for_the_last_100_units_at_once(app, db):
     """Over real HTTP, 16 connections at a time: exactly 100 units reserved, never more; 40 arriving
     reserve the 40 oldest of the postponed."""
