@@ -64,11 +64,10 @@ def batch(wh, orders, seq=1, cart="C-03") -> Batch:
     return b
 
 
-def picking_site() -> SimpleNamespace:
+def picking_warehouse() -> SimpleNamespace:
     """Shelves W1-S-<aisle>-<slot> (3 aisles x 4 slots), a pack-area cell W1-P-01; kettles in
     S-01-02 (5) and S-03-04 (5), irons in S-02-01 (2), milk (lot and expiry) L1 in S-01-04 and L2 in
-    S-02-03; order 1001 (3 kettles, 2 milk L1) and 1002 (2 irons, 1 kettle) in one ready batch; a
-    picker (badge B-7). Committed."""
+    S-02-03; a picker (badge B-7). No orders. Flushed."""
     wh, receiving, cells, _quarantine = putaway_warehouse(aisles=3, slots=4, max_units=100)
     pack = f.cell(f.zone(wh, "P", "packing"), "W1-P-01")
     kettle = f.sku("KETTLE", "Чайник", barcode=KETTLE)
@@ -79,10 +78,20 @@ def picking_site() -> SimpleNamespace:
                                         (iron, c["02-01"], 2, "", None), (milk, c["01-04"], 6, "L1", L1_EXPIRY),
                                         (milk, c["02-03"], 6, "L2", L2_EXPIRY)):
         apply_movement("receive", sku.id, qty, to_cell_id=cell.id, lot=lot, expiry=expiry)
-    o1 = order(wh, "1001", [(kettle, 3, [(c["01-02"], 3, "", None)]), (milk, 2, [(c["01-04"], 2, "L1", L1_EXPIRY)])])
-    o2 = order(wh, "1002", [(iron, 2, [(c["02-01"], 2, "", None)]), (kettle, 1, [(c["01-02"], 1, "", None)])])
-    b = batch(wh, [o1, o2])
     picker = f.user("petr", roles=("picker",), badge="B-7")
+    db.session.flush()
+    return SimpleNamespace(wh=wh, cells=c, pack=pack, kettle=kettle, iron=iron, milk=milk, picker=picker,
+                           receiving=receiving)
+
+
+def picking_site() -> SimpleNamespace:
+    """`picking_warehouse` with order 1001 (3 kettles, 2 milk L1) and 1002 (2 irons, 1 kettle) in
+    one ready batch. Committed."""
+    s = picking_warehouse()
+    c, kettle, iron, milk = s.cells, s.kettle, s.iron, s.milk
+    s.o1 = order(s.wh, "1001", [(kettle, 3, [(c["01-02"], 3, "", None)]),
+                                (milk, 2, [(c["01-04"], 2, "L1", L1_EXPIRY)])])
+    s.o2 = order(s.wh, "1002", [(iron, 2, [(c["02-01"], 2, "", None)]), (kettle, 1, [(c["01-02"], 1, "", None)])])
+    s.batch = batch(s.wh, [s.o1, s.o2])
     db.session.commit()
-    return SimpleNamespace(wh=wh, cells=c, pack=pack, kettle=kettle, iron=iron, milk=milk, o1=o1, o2=o2, batch=b,
-                           picker=picker, receiving=receiving)
+    return s

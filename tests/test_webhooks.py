@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -20,45 +19,10 @@ from server.services import orders, webhooks
 from tests import factories as f
 from tests.assertions import assert_problem, count
 from tests.test_pages import csrf_token, sign_in_password
+from tests.webhook_receiver import Receiver
 
 PASSWORD = "super-pass-1"
 SECRET = "whsec_test-secret-of-the-shop-0001"
-
-
-class Receiver:
-    """An HTTP server in a thread on 127.0.0.1:0 that answers the statuses queued in `answers`
-    (then 200) and keeps each request's headers and body."""
-
-    def __init__(self, answers=()):
-        self.answers = list(answers)
-        self.got = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.got.append((dict(self.headers), body))
-                    status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}/hook"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
