@@ -36,7 +36,17 @@ from server.models.orders import (
     WaveStatus,
 )
 from server.models.people import ApiToken, Role, SignInFailure, StreamLease, User
-from server.models.shipping import Parcel
+from server.models.shipping import (
+    BoxType,
+    MarkingCode,
+    PackingError,
+    PackingErrorKind,
+    PackingSession,
+    PackingStatus,
+    Parcel,
+    ParcelItem,
+    ParcelMedia,
+)
 from server.models.stations import (
     FlowState,
     HandheldSession,
@@ -57,7 +67,7 @@ __all__ = [
     "FlowState", "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
     "CountRequest", "CountRequestStatus",
     "KIND_EFFECTS", "ApiToken", "StreamLease", "AuditEntry", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
-    "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "Quant", "Role", "ScanEvent",
+    "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "ParcelItem", "ParcelMedia", "BoxType", "MarkingCode", "PackingError", "PackingErrorKind", "PackingSession", "PackingStatus", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
     "Tote", "User", "Warehouse", "Zone", "ZoneKind",
     "Batch", "BatchOrder", "BatchStatus", "OrderEvent", "OrderLine", "OrderReservation", "OrderSource",

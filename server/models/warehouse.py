@@ -54,6 +54,13 @@ class Warehouse(Timestamped, db.Model):
     totes_per_cart: Mapped[int] = mapped_column(default=8)
     tote_volume_l: Mapped[float] = mapped_column(default=40.0)
     tote_max_kg: Mapped[float] = mapped_column(default=15.0)
+    # Packing: a parcel's stable weight may differ from the expected (items + box + filler) by
+    # at most both tolerances' larger one; filler per parcel; packing photos and clips are kept
+    # this many days (the records stay).
+    pack_tolerance_g: Mapped[int] = mapped_column(default=30)
+    pack_tolerance_pct: Mapped[float] = mapped_column(default=5.0)
+    pack_filler_g: Mapped[int] = mapped_column(default=0)
+    media_retention_days: Mapped[int] = mapped_column(default=180)
 
     zones: Mapped[list["Zone"]] = relationship(back_populates="warehouse", order_by="Zone.code")
 
