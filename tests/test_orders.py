@@ -223,6 +223,9 @@ def test_cancel_releases_the_reservation_to_waiting_orders(client, db):
     assert db.session.execute(select(Quant.reserved)).scalar_one() == 2
     assert_problem(client.post(f"/api/v1/orders/{first['id']}/cancel", json={"reason": "again"},
                                headers=s["auth"]), 409, "order-status")
+    again = client.post(f"/api/v1/orders/{first['id']}/cancel", json={"reason": "again"},
+                        headers={**s["auth"], "Accept-Language": "ru"}).json
+    assert "отменён" in again["title"] + again.get("detail", "") and "cancelled" not in again.get("detail", "")
     assert check_quants() == []
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _
+from flask_babel import lazy_pgettext as pgettext  # the name pybabel extracts with its context
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -54,6 +55,23 @@ MAX_LINES = 500
 STOCK_RETRY = timedelta(minutes=15)
 # Statuses an order may be cancelled from (later ones hold picked goods: the returns flow's).
 CANCELLABLE = {OrderStatus.new, OrderStatus.confirmed, OrderStatus.reserved, OrderStatus.postponed}
+# What people read for the statuses and postponement reasons (pages, messages).
+STATUS_NAMES = {
+    OrderStatus.new: pgettext("order status", "new"),
+    OrderStatus.confirmed: pgettext("order status", "confirmed"),
+    OrderStatus.reserved: pgettext("order status", "reserved"),
+    OrderStatus.postponed: pgettext("order status", "postponed"),
+    OrderStatus.cancelled: pgettext("order status", "cancelled"),
+    OrderStatus.picking: pgettext("order status", "picking"),
+    OrderStatus.picked: pgettext("order status", "picked"),
+    OrderStatus.packing: pgettext("order status", "packing"),
+    OrderStatus.packed: pgettext("order status", "packed"),
+    OrderStatus.handed_over: pgettext("order status", "handed over"),
+    OrderStatus.delivered: pgettext("order status", "delivered"),
+    OrderStatus.returned: pgettext("order status", "returned"),
+}
+REASON_NAMES = {PostponedReason.awaiting_stock: _("awaiting stock"),
+                PostponedReason.awaiting_customer: _("awaiting the customer")}
 CARD_FIELDS = ("customer_name", "customer_phone", "delivery_address", "carrier", "carrier_service", "priority",
                "cutoff_at", "cod_amount", "comment", "external_ref")
 
@@ -339,7 +357,7 @@ def _refusal(order: Order) -> DomainError | None:
     """Why the (locked) order cannot be reserved now, or None."""
     if order.status not in (OrderStatus.new, OrderStatus.confirmed, OrderStatus.postponed):
         return DomainError(409, "order-not-reservable", _("Order %(number)s is %(status)s: it cannot be reserved.",
-                                                          number=order.number, status=order.status),
+                                                          number=order.number, status=STATUS_NAMES.get(order.status, order.status)),
                            order_status=order.status)
     if order.status == OrderStatus.postponed and order.postponed_reason == PostponedReason.awaiting_customer:
         return DomainError(409, "order-awaiting-customer", _("Order %(number)s waits for the customer's answer.",
@@ -470,7 +488,7 @@ def _locked_in(order: Order, statuses, action) -> Order:
     order = lock_order(order.id)
     if order.status not in statuses:
         raise DomainError(409, "order-status", _("Order %(number)s is %(status)s: %(action)s is not possible.",
-                                                number=order.number, status=order.status, action=action),
+                                                number=order.number, status=STATUS_NAMES.get(order.status, order.status), action=action),
                           order_status=order.status)
     return order
 

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext as pgettext  # the name pybabel extracts with its context
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 
@@ -29,22 +28,7 @@ orders = Blueprint("orders_pages", __name__, template_folder="templates")
 SUPERVISORS = (Role.supervisor,)
 PAGE_SIZE = 50
 CALL_AGAIN = timedelta(hours=2)
-STATUS_NAMES = {
-    OrderStatus.new: pgettext("order status", "new"),
-    OrderStatus.confirmed: pgettext("order status", "confirmed"),
-    OrderStatus.reserved: pgettext("order status", "reserved"),
-    OrderStatus.postponed: pgettext("order status", "postponed"),
-    OrderStatus.cancelled: pgettext("order status", "cancelled"),
-    OrderStatus.picking: pgettext("order status", "picking"),
-    OrderStatus.picked: pgettext("order status", "picked"),
-    OrderStatus.packing: pgettext("order status", "packing"),
-    OrderStatus.packed: pgettext("order status", "packed"),
-    OrderStatus.handed_over: pgettext("order status", "handed over"),
-    OrderStatus.delivered: pgettext("order status", "delivered"),
-    OrderStatus.returned: pgettext("order status", "returned"),
-}
-REASON_NAMES = {PostponedReason.awaiting_stock: _l("awaiting stock"),
-                PostponedReason.awaiting_customer: _l("awaiting the customer")}
+STATUS_NAMES, REASON_NAMES = service.STATUS_NAMES, service.REASON_NAMES
 EVENT_NAMES = {
     "order.created": _l("created"), "order.reserved_again": _l("reserved again"),
     **{f"order.{status.value}": name for status, name in STATUS_NAMES.items()},
