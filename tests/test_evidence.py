@@ -8,8 +8,10 @@ import os
 import stat
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
@@ -67,7 +69,7 @@ def test_pack_is_built_and_verified(db, tmp_path):
 def test_key_is_made_once_in_the_instance_folder_owner_only(app, db):
     first = evidence.fingerprint()
     path = evidence.key_path()
-    assert path.parent == __import__("pathlib").Path(app.instance_path)
+    assert path.parent == Path(app.instance_path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert evidence.fingerprint() == first and len(first) == 64
 
@@ -238,3 +240,28 @@ def test_cli_verifies_a_pack(app, db, tmp_path):
     key.write_text("not a key")
     result = runner.invoke(args=["evidence", "verify", str(pack), "--public-key", str(key)])
     assert result.exit_code == 1 and "not a PEM public key" in result.output
+
+
+def test_order_page_says_which_media_were_removed(app, db, client, tmp_path):
+    parcel, still, clip = packed_parcel(tmp_path, packed_days_ago=365)
+    boss = db.session.execute(select(f.User).where(f.User.username == "boss")).scalar_one()
+    boss.set_password("pass-word-1")
+    db.session.commit()
+    order_id, still_id, sha = parcel.order_id, still.id, still.sha256
+    assert evidence.expire_media() == 2
+    assert sign_in_password(client, "boss", "pass-word-1").status_code == 302
+    html = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert f"/api/v1/media/{still_id}" not in html and "<video" not in html
+    assert html.count('class="media-removed"') == 2 and sha in html
+
+
+def test_key_file_from_the_setting(app, db, tmp_path):
+    given = tmp_path / "keys" / "evidence.pem"
+    app.config["CELLWMS_EVIDENCE_KEY_FILE"] = str(given)
+    fingerprint = evidence.fingerprint()
+    assert given.exists() and stat.S_IMODE(os.stat(given).st_mode) == 0o600
+    key = Ed25519PrivateKey.generate()
+    given.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    assert evidence.fingerprint() != fingerprint
+    assert evidence.public_key_pem() == evidence.public_key_pem(key.public_key())
