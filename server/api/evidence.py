@@ -68,8 +68,10 @@ class MarkingCodes(MethodView):
     @roles_required(*MARKING_READERS)
     @blp.arguments(MarkingQuerySchema, location="query")
     @blp.response(200, MarkingCodeOutSchema(many=True))
-    @blp.alt_response(200, description="format=csv: UTF-8 with a BOM, `;`-separated, a header row",
-                      content_type="text/csv", success=True)
+    @blp.doc(responses={"200": {"description": "JSON; with format=csv: UTF-8 with a BOM, `;`-separated, a header row",
+                                "content": {"application/json": {"schema": {
+                                    "type": "array", "items": {"$ref": "#/components/schemas/MarkingCodeOut"}}},
+                                    "text/csv": {"schema": {"type": "string"}}}}})
     @problems(blp, {404: "No such order"})
     def get(self, query, order_id):
         """The order's marking codes (Честный знак) for the shop's marking-system report, as JSON or CSV"""
