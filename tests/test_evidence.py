@@ -265,3 +265,16 @@ def test_key_file_from_the_setting(app, db, tmp_path):
                                         serialization.NoEncryption()))
     assert evidence.fingerprint() != fingerprint
     assert evidence.public_key_pem() == evidence.public_key_pem(key.public_key())
+
+
+def test_a_stored_file_changed_on_disk_is_caught(db, tmp_path):
+    parcel, still, _ = packed_parcel(tmp_path)
+    path = stored_path(still)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01
+    path.write_bytes(bytes(data))  # altered before the pack was made: the signature alone cannot tell
+    pack = evidence.evidence_pack(parcel.id)
+    media = json.loads(_members(pack)["parcel.json"])["media"]
+    assert media[0]["status"] == "differs"
+    assert evidence.verify_pack(pack) == [
+        "media/still-1.jpg is not the file the station uploaded (its recorded sha256 differs)."]

@@ -254,10 +254,26 @@ def verify_pack(zip_bytes: bytes, public_key: Ed25519PublicKey | bytes | str | N
         for name in names:
             if name not in listed and name not in (MANIFEST, SIGNATURE):
                 problems.append(_("%(name)s is not listed in the manifest.", name=name))
+        problems += _media_problems(read("parcel.json") if "parcel.json" in names else None, listed)
         if PUBLIC_KEY in listed and PUBLIC_KEY in names:
             enclosed = read(PUBLIC_KEY)
             if enclosed is not None and enclosed.strip() != public_key_pem(key).encode().strip():
                 problems.append(_("The enclosed public key is not the one the pack was checked with."))
+    return problems
+
+
+def _media_problems(parcel_json: bytes | None, listed: dict) -> list[str]:
+    """A still or clip in the pack that is not the file the station uploaded (its recorded sha256)."""
+    try:
+        media = json.loads(parcel_json)["media"] if parcel_json else []
+    except (ValueError, KeyError, TypeError):
+        return [_("parcel.json is not a parcel's record.")]
+    problems = []
+    for entry in media if isinstance(media, list) else []:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if name and (name not in listed or listed[name].get("sha256") != entry.get("sha256")):
+            problems.append(_("%(name)s is not the file the station uploaded (its recorded sha256 differs).",
+                              name=name))
     return problems
 
 
