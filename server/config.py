@@ -33,6 +33,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": _normalize_database_url(database_url),
         "SECRET_KEY": secret_key,
         "MEDIA_DIR": env.get("MEDIA_DIR", str(instance / "media")),
+        # The Ed25519 key that signs evidence packs (unset: evidence-ed25519.pem in the instance folder).
+        "CELLWMS_EVIDENCE_KEY_FILE": env.get("CELLWMS_EVIDENCE_KEY_FILE", ""),
         "CELLWMS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CELLWMS_SQLITE_BUSY_TIMEOUT_MS", "30000")),
         # How long a call waits for its twin with the same Idempotency-Key (PostgreSQL) before 503.
         "CELLWMS_IDEMPOTENCY_WAIT_MS": int(env.get("CELLWMS_IDEMPOTENCY_WAIT_MS", "10000")),

@@ -96,6 +96,7 @@ def init_api(app) -> None:
 
     from server.api import (
         catalog,
+        evidence,
         inbound,
         intake,
         kpi,
@@ -112,7 +113,7 @@ def init_api(app) -> None:
     )
 
     for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
-                   webhooks, totes, waves):
+                   webhooks, totes, waves, evidence):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)

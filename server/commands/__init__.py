@@ -6,6 +6,7 @@ def all_commands() -> list:
         bench,
         database,
         devices,
+        evidence,
         importing,
         layout,
         order_sources,
@@ -18,7 +19,7 @@ def all_commands() -> list:
     )
 
     modules = (database, people, stock, layout, importing, order_sources, serve, bench, printing, devices, scenarios,
-               worker)
+               worker, evidence)
     return [command for module in modules for command in module.commands]
 
 

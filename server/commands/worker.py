@@ -1,6 +1,6 @@
-"""`cellwms worker`: sends the outbox's due webhook deliveries and, once a minute, tries the
-postponed orders whose retry time has passed. Several may run at once (on PostgreSQL they share
-the work through FOR UPDATE SKIP LOCKED); SIGTERM or Ctrl+C stops one after its current pass."""
+"""`cellwms worker`: sends the outbox's due webhook deliveries, once a minute tries the postponed
+orders whose retry time has passed, and once an hour removes expired parcel media (retention).
+Several may run at once (on PostgreSQL they share the work through FOR UPDATE SKIP LOCKED); SIGTERM or Ctrl+C stops one after its current pass."""
 
 import logging
 import signal
@@ -16,6 +16,7 @@ from server.models.base import utcnow
 from server.services import webhooks
 
 RETRY_DUE_EVERY_S = 60
+EXPIRE_MEDIA_EVERY_S = 3600
 log = logging.getLogger(__name__)
 
 
@@ -26,9 +27,11 @@ class Worker:
         self.app = app
         self.stop = stop or threading.Event()
         self._last_retry = None
+        self._last_expiry = None
 
     def run_pass(self, now=None) -> dict:
-        """One pass: due deliveries, then the postponed orders (at most once a minute)."""
+        """One pass: due deliveries, the postponed orders (at most once a minute), expired parcel
+        media (at most once an hour)."""
         with self.app.app_context():
             try:
                 counts = webhooks.deliver_due(now=now)
@@ -36,6 +39,9 @@ class Worker:
                 if self._last_retry is None or clock - self._last_retry >= RETRY_DUE_EVERY_S:
                     self._last_retry = clock
                     counts["orders_retried"] = _retry_due_orders(now or utcnow())
+                if self._last_expiry is None or clock - self._last_expiry >= EXPIRE_MEDIA_EVERY_S:
+                    self._last_expiry = clock
+                    counts["media_expired"] = _expire_media(now or utcnow())
                 return counts
             finally:
                 db.session.remove()
@@ -62,6 +68,12 @@ def _retry_due_orders(now) -> int:
     retried = orders.retry_due(now)
     db.session.commit()
     return len(retried) if isinstance(retried, list | tuple) else int(retried or 0)
+
+
+def _expire_media(now) -> int:
+    from server.services import evidence
+
+    return evidence.expire_media(now)
 
 
 @click.command("worker")

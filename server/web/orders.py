@@ -17,7 +17,18 @@ from server.api.orders import text_filter
 from server.auth import signed_in, signed_in_user
 from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import db
-from server.models import Cell, Order, OrderLine, OrderReservation, OrderStatus, PostponedReason, Role, User
+from server.models import (
+    Cell,
+    MediaFile,
+    Order,
+    OrderLine,
+    OrderReservation,
+    OrderStatus,
+    Parcel,
+    PostponedReason,
+    Role,
+    User,
+)
 from server.models.base import utcnow
 from server.services import dates
 from server.services import orders as service
@@ -157,7 +168,12 @@ def card(order_id: int):
     user_ids = {e.user_id for e in order.events if e.user_id}
     users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(user_ids))).scalars()} \
         if user_ids else {}
+    parcels = db.session.execute(select(Parcel).where(Parcel.order_id == order.id)
+                                 .order_by(Parcel.seq, Parcel.id)).scalars().all()
+    media_files = {m.id: m for m in db.session.execute(select(MediaFile).where(MediaFile.id.in_(
+        {pm.media_file_id for p in parcels for pm in p.media if pm.media_file_id}))).scalars()} if parcels else {}
     return render_template("orders/card.html", order=order, reservations=reservations, cells=cells, users=users,
+                           parcels=parcels, media_files=media_files,
                            cancellable=order.status in service.CANCELLABLE,
                            reservable=(order.status == OrderStatus.confirmed or (
                                order.status == OrderStatus.postponed

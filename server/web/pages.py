@@ -258,3 +258,12 @@ def home():
 @signed_in()
 def scan():
     return render_template("scan.html")
+
+
+@web.get("/evidence/public-key")
+@public
+def evidence_public_key():
+    from server.services import evidence
+
+    return render_template("evidence_public_key.html", pem=evidence.public_key_pem(),
+                           fingerprint=evidence.fingerprint())
