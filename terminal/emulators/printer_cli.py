@@ -5,6 +5,7 @@ printer emulator (ZPL or ESC/POS, chosen by the profile's language) until stoppe
 """
 
 import argparse
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -12,6 +13,17 @@ from pathlib import Path
 from printers.profiles import ProfileError, load_profile
 from terminal.emulators.escpos_printer import EscposPrinterEmulator
 from terminal.emulators.zpl_printer import ZplPrinterEmulator
+
+
+def _stop_on_signals() -> None:
+    """Ctrl+C and SIGTERM stop the emulator, also when started in the background by a shell,
+    which makes its commands ignore SIGINT (Python then installs no KeyboardInterrupt handler)."""
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv=None) -> int:
@@ -22,6 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument("--serial", action="store_true", help="also a pty serial port (ESC/POS)")
     parser.add_argument("--out", type=Path, help="save each job (and its PNG for ZPL) in this folder")
     args = parser.parse_args(argv)
+    _stop_on_signals()
     try:
         profile = load_profile(args.profile)
     except ProfileError as error:
