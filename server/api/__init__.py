@@ -95,6 +95,7 @@ def init_api(app) -> None:
     api.spec.options["security"] = [{"bearer": []}]
 
     from server.api import (
+        boxes,
         catalog,
         inbound,
         intake,
@@ -112,7 +113,7 @@ def init_api(app) -> None:
     )
 
     for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
-                   webhooks, totes, waves):
+                   webhooks, totes, waves, boxes):
         api.register_blueprint(module.blp)
 
     @app.errorhandler(DomainError)
