@@ -143,3 +143,68 @@ def test_weight_suggestions(db):
     with pytest.raises(DomainError) as error:
         apply_weight(boss, wh.id, tea.id)
     assert error.value.slug == "no-weight-suggestion"
+
+
+def _signed_in(client, db, username, roles):
+    from tests.test_pages import sign_in_password
+
+    user = f.user(username, roles)
+    user.set_password("pass-word-1")
+    db.session.commit()
+    assert sign_in_password(client, username, "pass-word-1").status_code == 302
+    return user
+
+
+def test_box_types_page(client, db):
+    from tests.test_pages import post
+
+    wh = f.warehouse()
+    _box(wh, "S", 200, 150, 100, price=10)
+    _signed_in(client, db, "boss", ("supervisor",))
+    page = client.get("/admin/box-types")
+    assert page.status_code == 200 and 'data-box="S"' in page.get_data(as_text=True)
+    form = {"warehouse": str(wh.id), "code": "XL", "name": "Коробка XL", "length": "600", "width": "400",
+            "height": "400", "weight": "650", "price": "95,50"}
+    r = post(client, "/admin/box-types", form, token_from="/admin/box-types")
+    assert r.status_code == 302
+    box = db.session.query(BoxType).filter_by(code="XL").one()
+    assert (box.name, box.inner_height_mm, box.weight_g, str(box.price)) == ("Коробка XL", 400, 650, "95.50")
+    assert db.session.query(AuditEntry).filter_by(action="box_type.create").one().target == "W1/XL"
+    for bad in ({"length": "0"}, {"width": "5001"}, {"price": "1e10"}, {"code": ""}, {"code": "XL"},
+                {"weight": "-5"}, {"height": "²"}):
+        r = post(client, "/admin/box-types", {**form, **bad}, token_from="/admin/box-types")
+        assert 400 <= r.status_code < 500, bad
+    assert db.session.query(BoxType).count() == 2
+    r = post(client, f"/admin/box-types/{box.id}/active", {"active": "0"}, token_from="/admin/box-types")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(BoxType, box.id).active is False
+
+
+def test_box_types_page_is_read_only_for_admins_readers(client, db):
+    wh = f.warehouse()
+    _box(wh, "S", 200, 150, 100)
+    _signed_in(client, db, "pick", ("picker",))
+    assert client.get("/admin/box-types").status_code == 403
+    assert client.get("/admin/item-weights").status_code == 403
+
+
+def test_item_weights_page_applies(client, db):
+    from tests.test_pages import post
+
+    wh = f.warehouse()
+    box = _box(wh, "M", 300, 200, 150, weight_g=200)
+    tea = f.sku("TEA", "Чай «Байкал»", weight_g=100)
+    _parcels(db, wh, tea, [350, 350, 352, 348, 350], box=box)
+    _signed_in(client, db, "boss", ("supervisor",))
+    page = client.get("/admin/item-weights").get_data(as_text=True)
+    assert 'data-sku="TEA"' in page and "150" in page and "5 parcels" in page
+    r = post(client, f"/admin/item-weights/{tea.id}?warehouse={wh.id}", {}, token_from="/admin/item-weights")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Sku, tea.id).weight_g == 150
+    entry = db.session.query(AuditEntry).filter_by(action="sku.weight").one()
+    assert entry.actor == "boss" and entry.detail["after"] == 150
+    r = post(client, f"/admin/item-weights/{tea.id}?warehouse={wh.id}", {}, token_from="/admin/item-weights")
+    assert r.status_code == 409
+    assert 'data-sku="TEA"' not in client.get("/admin/item-weights").get_data(as_text=True)

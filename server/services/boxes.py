@@ -6,7 +6,8 @@ sorted dimensions (a unit may be turned any way). None when no box fits.
 
 `weight_suggestions`: from accepted parcels (weighed, no supervisor override) holding units of one
 SKU only, each parcel gives a unit weight (weight - box weight - the warehouse's filler) / units.
-Per SKU the values outside median +- 3 MAD (median absolute deviation) are dropped, and the median
+Per SKU the values outside median +- 3 MAD (median absolute deviation; at least 2 g or 2% of the
+median) are dropped, and the median
 of the rest is offered when at least `min_parcels` parcels back it and it differs from the SKU's
 weight by more than the warehouse's tolerance (the larger of pack_tolerance_g and
 pack_tolerance_pct of the SKU's weight). `apply_weight` writes one to the SKU, audited.
@@ -67,10 +68,11 @@ class WeightSuggestion:
 
 
 def _robust(values: list[float]) -> tuple[float, int]:
-    """The median of the values within median +- 3 MAD, and how many those are."""
+    """The median of the values within median +- 3 MAD (at least 2 g or 2% of the median, so equal
+    weights with a stray gram are not outliers), and how many those are."""
     mid = median(values)
-    mad = median(abs(v - mid) for v in values)
-    kept = [v for v in values if abs(v - mid) <= 3 * mad]
+    spread = max(3 * median(abs(v - mid) for v in values), 2.0, abs(mid) / 50)
+    kept = [v for v in values if abs(v - mid) <= spread]
     return median(kept), len(kept)
 
 
