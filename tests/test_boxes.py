@@ -208,3 +208,16 @@ def test_item_weights_page_applies(client, db):
     r = post(client, f"/admin/item-weights/{tea.id}?warehouse={wh.id}", {}, token_from="/admin/item-weights")
     assert r.status_code == 409
     assert 'data-sku="TEA"' not in client.get("/admin/item-weights").get_data(as_text=True)
+
+
+def test_demo_has_box_types(db):
+    from datetime import date
+
+    from server.services.demo import DemoSize, seed_demo
+
+    seed_demo(DemoSize(blocks=2, aisles=3, bays=4, levels=2, skus=60, stocked_share=0.5), today=date(2025, 3, 1))
+    boxes = db.session.query(BoxType).order_by(BoxType.id).all()
+    assert [b.code for b in boxes] == ["S", "M", "L", "XL"] and boxes[0].name == "Коробка малая S"
+    assert suggest_box(boxes[0].warehouse_id, [(250, 250, 150, 1)]).code == "L"
+    seed_demo(DemoSize(blocks=2, aisles=3, bays=4, levels=2, skus=60, stocked_share=0.5))  # again: no second set
+    assert db.session.query(BoxType).count() == 4
