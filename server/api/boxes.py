@@ -6,7 +6,7 @@ from decimal import Decimal
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from server.api.bounds import Id, Int, Text, Trimmed
@@ -32,7 +32,13 @@ blp = Blueprint("boxes", __name__, url_prefix="/api/v1", description="Box types"
 
 DIMENSION = {"minimum": 1, "maximum": 5000}  # mm
 WEIGHT = {"minimum": 0, "maximum": 100_000}  # g
-PRICE = validate.Range(min=Decimal(0), max=Decimal(10 ** 9))
+PRICE_MAX = Decimal(10 ** 9)
+
+
+def _price_in_range(value: Decimal | None) -> None:
+    # A function, not validate.Range: the OpenAPI document would get the bounds as strings.
+    if value is not None and not 0 <= value <= PRICE_MAX:
+        raise ValidationError("Must be between 0 and 1000000000.")
 
 
 class BoxTypeSchema(Schema):
@@ -44,7 +50,8 @@ class BoxTypeSchema(Schema):
     inner_width_mm = Int(required=True, **DIMENSION)
     inner_height_mm = Int(required=True, **DIMENSION)
     weight_g = Int(**WEIGHT)
-    price = fields.Decimal(places=2, as_string=True, allow_none=True, validate=PRICE)
+    price = fields.Decimal(places=2, as_string=True, allow_none=True, validate=_price_in_range,
+                           metadata={"description": "0 to 1000000000, two decimals"})
     active = fields.Boolean()
     created_at = UtcDateTime(dump_only=True)
 
