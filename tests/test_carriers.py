@@ -13,6 +13,7 @@ from server.services.carriers import (
     gs1_check_digit,
     register_adapter,
     s10_check_digit,
+    ship_parcel,
     tracking_prefix,
 )
 from server.services.errors import DomainError
@@ -107,3 +108,23 @@ def test_parallel_parcels_never_share_a_number(app, db):
     assert len(got) == workers * each
     assert len({t for t, _ in got}) == len({s for _, s in got}) == workers * each
     assert sorted(t[3:11] for t, _ in got) == [str(n).zfill(8) for n in range(1, workers * each + 1)]
+
+
+def test_ship_parcel_stores_the_numbers(app, db):
+    from server.models import Order, Parcel
+    from tests import factories as f
+
+    wh = f.warehouse()
+    order = Order(warehouse_id=wh.id, number="SO-1", carrier="Почта России")
+    db.session.add(order)
+    db.session.flush()
+    parcel = Parcel(order_id=order.id, code="P-1")
+    db.session.add(parcel)
+    db.session.flush()
+    shipment = ship_parcel(parcel, order)
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Parcel, parcel.id)
+    assert (stored.carrier, stored.tracking_number, stored.sscc) == ("Почта России", shipment.tracking_number,
+                                                                     shipment.sscc)
+    assert stored.tracking_number.startswith("POC00000001")

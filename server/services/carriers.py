@@ -10,6 +10,8 @@ The interface (`CarrierAdapter`), for an adapter of a real carrier's API:
 - `label_data(parcel, order, shipment) -> dict`: optional; the fields it returns override the
   shipping label's data (by default the shipment's `label`).
 
+`ship_parcel(parcel, order)` does it and stores the numbers on the parcel.
+
 `adapter_for(carrier)` returns the adapter registered for a carrier's name (case and spaces
 ignored, `register_adapter`), else the local adapter under that name.
 
@@ -165,3 +167,15 @@ def adapter_for(carrier: str) -> CarrierAdapter:
     carrier = carrier or ""
     factory = _ADAPTERS.get(_key(carrier))
     return factory(carrier) if factory else LocalAdapter(carrier)
+
+
+def ship_parcel(parcel, order) -> Shipment:
+    """Create the parcel's shipment with its carrier's adapter (the parcel's carrier, else the
+    order's) and store the carrier, tracking number and SSCC on the parcel; flush."""
+    carrier = parcel.carrier or order.carrier or ""
+    shipment = adapter_for(carrier).create_shipment(parcel, order)
+    parcel.carrier = carrier
+    parcel.tracking_number = shipment.tracking_number
+    parcel.sscc = shipment.sscc
+    db.session.flush()
+    return shipment
