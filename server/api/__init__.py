@@ -95,7 +95,6 @@ def init_api(app) -> None:
     api.spec.options["security"] = [{"bearer": []}]
 
     from server.api import (
-        boxes,
         catalog,
         inbound,
         intake,
@@ -113,8 +112,12 @@ def init_api(app) -> None:
     )
 
     for module in (warehouse, catalog, stock, people, scan, stations, inbound, putaway, kpi, orders, intake,
-                   webhooks, totes, waves, boxes):
+                   webhooks, totes, waves):
         api.register_blueprint(module.blp)
+
+    from server.api import boxes  # box types (packing)
+
+    api.register_blueprint(boxes.blp)
 
     @app.errorhandler(DomainError)
     def on_problem(error: DomainError):
