@@ -63,6 +63,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CELLWMS_WEBHOOK_CLAIM_SECONDS": float(env.get("CELLWMS_WEBHOOK_CLAIM_SECONDS", "300")),
         "CELLWMS_WEBHOOK_BATCH": int(env.get("CELLWMS_WEBHOOK_BATCH", "20")),
         "CELLWMS_WORKER_POLL_SECONDS": float(env.get("CELLWMS_WORKER_POLL_SECONDS", "2")),
+        # The GS1 company prefix of the parcels' SSCCs (7 to 10 digits; see server/services/carriers.py).
+        "CELLWMS_GS1_COMPANY_PREFIX": env.get("CELLWMS_GS1_COMPANY_PREFIX", "2000000"),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
         "CELLWMS_LANGUAGES": ["en", "ru"],

@@ -137,6 +137,32 @@ def _task(s, quantity=6) -> PutawayTask:
     return _db.session.execute(select(PutawayTask).order_by(PutawayTask.id)).scalars().first()
 
 
+def _box_type(s):
+    from server.models import BoxType
+
+    box = BoxType(warehouse_id=s.wh.id, code="M", name="Коробка M", inner_length_mm=300, inner_width_mm=200,
+                  inner_height_mm=150, weight_g=180)
+    _db.session.add(box)
+    _db.session.commit()
+    return box
+
+
+def _learned_weight(s):
+    """Five accepted one-SKU parcels of the kettle at 500 g a unit (its weight says 0 g)."""
+    from server.models import Order, OrderLine, Parcel, ParcelItem
+
+    order = Order(warehouse_id=s.wh.id, number="W-1", lines=[OrderLine(line_no=1, sku_id=s.kettle.id, quantity=5)])
+    _db.session.add(order)
+    _db.session.flush()
+    for n in range(5):
+        parcel = Parcel(order_id=order.id, code=f"W-1-{n}", weight_g=500)
+        _db.session.add(parcel)
+        _db.session.flush()
+        _db.session.add(ParcelItem(parcel_id=parcel.id, order_line_id=order.lines[0].id, sku_id=s.kettle.id))
+    _db.session.commit()
+    return s.kettle
+
+
 def _stock(s, cell, quantity):
     apply_movement("receive", s.kettle.id, quantity, to_cell_id=cell.id)
     _db.session.commit()
@@ -254,6 +280,14 @@ CASES = {
         "POST", f"/api/v1/skus/{s.kettle.id}/barcodes", token(s, "root"), json={"barcode": "K-2", "kind": "internal"}),
     ("DELETE", "/api/v1/skus/<int:sku_id>/barcodes/<path:barcode>"): lambda s, k: Call(
         "DELETE", f"/api/v1/skus/{s.kettle.id}/barcodes/4601234567893", token(s, "root")),
+    # API: box types
+    ("POST", "/api/v1/box-types"): lambda s, k: Call("POST", "/api/v1/box-types", token(s, "olga"), json={
+        "warehouse_id": s.wh.id, "code": "S", "name": "Коробка S", "inner_length_mm": 200, "inner_width_mm": 150,
+        "inner_height_mm": 100, "weight_g": 90, "price": "18.00"}),
+    ("PATCH", "/api/v1/box-types/<int:box_type_id>"): lambda s, k: Call(
+        "PATCH", f"/api/v1/box-types/{_box_type(s).id}", token(s, "olga"), json={"inner_height_mm": 160}),
+    ("POST", "/api/v1/box-types/<int:box_type_id>/deactivate"): lambda s, k: Call(
+        "POST", f"/api/v1/box-types/{_box_type(s).id}/deactivate", token(s, "olga")),
     # API: people and stations
     ("POST", "/api/v1/users"): lambda s, k: Call("POST", "/api/v1/users", token(s, "root"), json={
         "username": "anna", "roles": ["picker"], "badge_code": "B-77"}),
@@ -358,6 +392,13 @@ CASES = {
         "POST", f"/admin/stations/{s.dock.id}/token", ("password", "root"), form={}),
     ("POST", "/admin/stations/<int:station_id>/active"): lambda s, k: Call(
         "POST", f"/admin/stations/{s.dock.id}/active", ("password", "root"), form={"active": "0"}),
+    ("POST", "/admin/box-types"): lambda s, k: Call("POST", "/admin/box-types", ("password", "olga"), form={
+        "warehouse": str(s.wh.id), "code": "XL", "name": "Коробка XL", "length": "600", "width": "400",
+        "height": "400", "weight": "650", "price": "64"}),
+    ("POST", "/admin/box-types/<int:box_type_id>/active"): lambda s, k: Call(
+        "POST", f"/admin/box-types/{_box_type(s).id}/active", ("password", "olga"), form={"active": "0"}),
+    ("POST", "/admin/item-weights/<int:sku_id>"): lambda s, k: Call(
+        "POST", f"/admin/item-weights/{_learned_weight(s).id}?warehouse={s.wh.id}", ("password", "olga"), form={}),
     ("POST", "/admin/layout/preview"): lambda s, k: Call("POST", "/admin/layout/preview", ("password", "root"),
                                                          form={"text": LAYOUT}),
     ("POST", "/admin/layout/apply"): lambda s, k: Call("POST", "/admin/layout/apply", ("password", "root"),

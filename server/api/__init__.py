@@ -116,6 +116,10 @@ def init_api(app) -> None:
                    webhooks, totes, waves, evidence):
         api.register_blueprint(module.blp)
 
+    from server.api import boxes  # box types (packing)
+
+    api.register_blueprint(boxes.blp)
+
     @app.errorhandler(DomainError)
     def on_problem(error: DomainError):
         db.session.rollback()

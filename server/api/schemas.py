@@ -118,6 +118,7 @@ class WarehouseSchema(Schema):
     slot_length_m = _metres()
     cross_aisle_width_m = _metres()
     depot_aisle = _count()
+    address = Text(validate=validate.Length(max=500))  # the sender on shipping labels
     created_at = UtcDateTime(dump_only=True)
 
 

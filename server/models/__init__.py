@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from server.models.audit import AuditEntry
+from server.models.carriers import CarrierCounter
 from server.models.catalog import BarcodeKind, Sku, SkuBarcode
 from server.models.events import ScanEvent
 from server.models.idempotency import IdempotencyRecord
@@ -66,7 +67,7 @@ __all__ = [
     "Delivery", "DeliveryLine", "DeliveryPallet", "DeliveryStatus", "Discrepancy", "DiscrepancyKind",
     "FlowState", "HandheldSession", "PutawayStatus", "PutawayTask", "QuestionStatus", "ReceiptCount", "ReceivingQuestion",
     "CountRequest", "CountRequestStatus",
-    "KIND_EFFECTS", "ApiToken", "StreamLease", "AuditEntry", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
+    "KIND_EFFECTS", "ApiToken", "StreamLease", "AuditEntry", "CarrierCounter", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "ParcelItem", "ParcelMedia", "BoxType", "MarkingCode", "PackingError", "PackingErrorKind", "PackingSession", "PackingStatus", "Quant", "Role", "ScanEvent",
     "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
     "Tote", "User", "Warehouse", "Zone", "ZoneKind",

@@ -61,6 +61,8 @@ class Warehouse(Timestamped, db.Model):
     pack_tolerance_pct: Mapped[float] = mapped_column(default=5.0)
     pack_filler_g: Mapped[int] = mapped_column(default=0)
     media_retention_days: Mapped[int] = mapped_column(default=180)
+    # The sender on shipping labels: the warehouse's postal address, lines split by newlines.
+    address: Mapped[str] = mapped_column(String(500), default="")
 
     zones: Mapped[list["Zone"]] = relationship(back_populates="warehouse", order_by="Zone.code")
 

@@ -19,6 +19,7 @@ from server.auth import new_token
 from server.extensions import db
 from server.models import (
     ApiToken,
+    BoxType,
     Cell,
     Delivery,
     DeliveryLine,
@@ -137,6 +138,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     if existing is not None:
         seed_receiving(existing, today or today_in(existing))  # a demo from before receiving gets it now
         seed_orders(existing, today or today_in(existing))
+        seed_packing(existing)
         return _describe(existing, created=False)
     others = db.session.execute(select(func.count()).select_from(Warehouse)).scalar_one()
     users = db.session.execute(select(func.count()).select_from(User)).scalar_one()
@@ -174,7 +176,33 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     db.session.flush()
     seed_receiving(warehouse, today)
     seed_orders(warehouse, today)
+    seed_packing(warehouse)
     return _describe(warehouse, created=True)
+
+
+# --- packing -----------------------------------------------------------------------------------
+
+# code, name, inner length x width x height (mm), the box's own weight (g), price (roubles)
+DEMO_BOX_TYPES = (
+    ("S", "Коробка малая S", (200, 150, 100), 90, "18.00"),
+    ("M", "Коробка средняя M", (300, 200, 150), 180, "27.00"),
+    ("L", "Коробка большая L", (400, 300, 200), 320, "39.00"),
+    ("XL", "Коробка очень большая XL", (600, 400, 400), 650, "64.00"),
+)
+DEMO_SENDER_ADDRESS = "Москва, ул. Складская, д. 5"
+
+
+def seed_packing(warehouse: Warehouse) -> None:
+    """The demo's box types and the sender address of its labels (each once: a demo from before
+    packing gets them when it starts again)."""
+    if not warehouse.address:
+        warehouse.address = DEMO_SENDER_ADDRESS
+    if db.session.execute(select(BoxType.id).where(BoxType.warehouse_id == warehouse.id).limit(1)).first():
+        return
+    for code, name, (length, width, height), weight_g, price in DEMO_BOX_TYPES:
+        db.session.add(BoxType(warehouse_id=warehouse.id, code=code, name=name, inner_length_mm=length,
+                               inner_width_mm=width, inner_height_mm=height, weight_g=weight_g, price=Decimal(price)))
+    db.session.flush()
 
 
 # --- receiving ---------------------------------------------------------------------------------
