@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from printers import labels, receipts
 from server.extensions import db as _db
-from server.models import Order, OrderLine, OrderReservation, StationJob, Tote
+from server.models import Order, OrderLine, OrderReservation, StationEvent, StationJob, Tote
 from server.models.shipping import BoxType, MarkingCode, PackingError, PackingSession, Parcel, ParcelItem
 from server.services import packing as service
 from tests import factories as f
@@ -229,6 +229,8 @@ def test_supervisor_override_with_pin(client, site):
     parcel = _db.session.execute(select(Parcel)).scalar_one()
     assert parcel.override_reason == "box of another size" and parcel.weight_g == 5000
     assert parcel.override_user_id is not None
+    pins = [e.payload.get("pin") for e in _db.session.execute(select(StationEvent)).scalars() if e.kind == "button"]
+    assert "4321" not in pins and "[redacted]" in pins  # the PIN is never kept
 
 
 def test_station_without_scale(client, site):

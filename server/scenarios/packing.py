@@ -83,6 +83,8 @@ FLOW = Flow("packing", title=_("Packing"), data=PackingState, states=(
     )),
 ))
 
+TEXT_FIELDS = {"pin": 32, "reason": service.MAX_REASON}  # key fields that are text, with their bound
+
 STATE_OF = {PackingStatus.open: "verify", PackingStatus.weighing: "weighing", PackingStatus.mismatch: "mismatch",
             PackingStatus.held: "held"}
 
@@ -150,13 +152,6 @@ class PackingScenario(FlowScenario):
         if ctx.station is not None:
             ctx.job(job, {"role": "packing", "session_id": session.id, "parcel_seq": seq})
 
-    def _next_seq(self, session: PackingSession) -> int:
-        parcel = service.open_parcel(session, create=False)
-        if parcel is not None:
-            return parcel.seq
-        done = db.session.query(Parcel).filter(Parcel.order_id == session.order_id).count()
-        return done + 1
-
     def _progress(self, session: PackingSession):
         order = db.session.get(Order, session.order_id)
         left = service.units_left(order)
@@ -176,7 +171,7 @@ class PackingScenario(FlowScenario):
         order, tote = service.order_to_pack(result)
         session = service.open_session(ctx.station, ctx.user, order, tote)
         data.session_id, data.supervisor_id = session.id, None
-        self._record(ctx, session, self._next_seq(session), "record_start")
+        self._record(ctx, session, service.next_parcel_seq(session), "record_start")
         view = service.session_view(session)
         box = view["box"]
         details = [_("Box: %(box)s.", box=box["name"] or box["code"]) if box else _("No box type fits: choose one.")]
@@ -253,7 +248,7 @@ class PackingScenario(FlowScenario):
         else:
             message = _("Missing reported: no stock to reserve, the order is flagged short. Leave the tote at the "
                         "pack area.")
-        self._record(ctx, session, self._next_seq(session), "record_stop")
+        self._record(ctx, session, service.next_parcel_seq(session), "record_stop")
         return Answer("held", message, title=self._title(session))
 
     def weighed(self, ctx: Context, data: PackingState, payload: dict) -> Answer:

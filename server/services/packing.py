@@ -163,6 +163,15 @@ def open_parcel(session: PackingSession, *, create: bool = True) -> Parcel | Non
     return parcel
 
 
+def next_parcel_seq(session: PackingSession) -> int:
+    """The seq of the parcel being filled, or of the next one."""
+    parcel = open_parcel(session, create=False)
+    if parcel is not None:
+        return parcel.seq
+    return (db.session.execute(select(func.max(Parcel.seq)).where(Parcel.order_id == session.order_id)).scalar()
+            or 0) + 1
+
+
 def parcel_units(parcel: Parcel) -> int:
     return int(db.session.execute(select(func.coalesce(func.sum(ParcelItem.quantity), 0))
                                   .where(ParcelItem.parcel_id == parcel.id)).scalar())
