@@ -308,3 +308,22 @@ def test_only_picked_orders_open(client, site):
     assert _db.session.execute(select(func.count(PackingSession.id))).scalar() == 0
     p = scan(client, s.auth, "2001")  # the order number opens it too
     assert p["state"] == "verify"
+
+
+def test_the_station_page_sends_packing_keys(client, site):
+    from tests.test_station_pages import post_json, sign_in_badge
+
+    s = site
+    sign_in_badge(client, "B-P1")
+    post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "sign_in"}, "/stations/PACK-1")
+    r = post_json(client, "/stations/PACK-1/input", {"kind": "scan", "code": "TOTE-2"}, "/stations/PACK-1")
+    assert r.get_json()["prompt"]["state"] == "verify", r.get_json()
+    r = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "override", "pin": "1" * 33},
+                  "/stations/PACK-1")
+    assert r.status_code == 422 and r.content_type == "application/problem+json"
+    r = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "teleport"}, "/stations/PACK-1")
+    assert r.status_code == 422
+    line = _db.session.execute(select(OrderLine).where(OrderLine.order_id == s.o2.id)).scalar_one()
+    r = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "missing", "line_id": line.id},
+                  "/stations/PACK-1")
+    assert r.status_code == 200 and r.get_json()["prompt"]["state"] == "held", r.get_json()
