@@ -327,3 +327,35 @@ def test_the_station_page_sends_packing_keys(client, site):
     r = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "missing", "line_id": line.id},
                   "/stations/PACK-1")
     assert r.status_code == 200 and r.get_json()["prompt"]["state"] == "held", r.get_json()
+
+
+def test_the_same_input_from_two_requests_at_once(app, client, site):
+    import threading
+
+    s = site
+    start(client, s)
+    _db.session.rollback()
+    app.test_client_class = type(client)
+    same, statuses, errors, barrier = event("scan", scan_payload(KETTLE)), [], [], threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            local = app.test_client()
+            barrier.wait()
+            try:
+                r = local.post(EVENTS, json={"events": [same]}, headers=s.auth)
+                assert r.status_code == 200, r.get_data(as_text=True)
+                statuses.append(r.json["outcomes"][0]["status"])
+            except BaseException as error:
+                errors.append(error)
+            _db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(statuses) == ["duplicate", "stored"]
+    _db.session.expire_all()
+    assert _db.session.execute(select(func.sum(ParcelItem.quantity))).scalar() == 1
