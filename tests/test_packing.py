@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from printers import labels, receipts
 from server.extensions import db as _db
 from server.models import Order, OrderLine, OrderReservation, StationEvent, StationJob, Tote
-from server.models.shipping import BoxType, MarkingCode, PackingError, PackingSession, Parcel, ParcelItem
+from server.models.shipping import (
+    BoxType,
+    MarkingCode,
+    PackingError,
+    PackingSession,
+    Parcel,
+    ParcelItem,
+    ParcelMedia,
+)
 from server.services import packing as service
 from tests import factories as f
 from tests.picking_helpers import IRON, KETTLE, MILK, picking_warehouse
@@ -145,6 +153,15 @@ def test_happy_path(client, site):
     assert _db.session.get(Order, s.o1.id).status == "packed"
     assert _db.session.execute(select(PackingSession)).scalar_one().status == "closed"
     assert _db.session.execute(select(Tote).where(Tote.code == "TOTE-1")).scalar_one().order_id is None
+    # the still and the clip the cameras send back are kept with the parcel
+    photo, clip = "a" * 64, "b" * 64
+    send(client, s.auth, "photo", {"media": photo, "size": 10, "role": "overhead", "job_id": jobs("photo")[0].id})
+    send(client, s.auth, "clip", {"media": clip, "size": 20, "role": "packing", "frames": 5, "partial": True,
+                                  "job_id": jobs("record_start")[0].id, "session": "packing"})
+    media = _db.session.execute(select(ParcelMedia).order_by(ParcelMedia.id)).scalars().all()
+    assert [(m.parcel_id, m.kind, m.sha256, m.partial) for m in media] == [(parcel.id, "still", photo, False),
+                                                                           (parcel.id, "clip", clip, True)]
+    assert all(m.media_file_id for m in media)
 
 
 def test_each_refusal_writes_only_its_error(client, site):

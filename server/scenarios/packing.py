@@ -129,6 +129,16 @@ class PackingScenario(FlowScenario):
             return self.run(ctx, "weight", "weight", payload)
         return super().on_weight(ctx, payload)
 
+    def on_photo(self, ctx: Context, payload: dict):
+        if ctx.station is not None:
+            service.attach_media(ctx.station, "photo", payload, ctx.event.event_id)
+        return super().on_photo(ctx, payload)
+
+    def on_clip(self, ctx: Context, payload: dict):
+        if ctx.station is not None:
+            service.attach_media(ctx.station, "clip", payload, ctx.event.event_id)
+        return super().on_clip(ctx, payload)
+
     # --- helpers ---------------------------------------------------------------------------
 
     def _has(self, ctx: Context, kind: str) -> bool:
@@ -150,7 +160,8 @@ class PackingScenario(FlowScenario):
 
     def _record(self, ctx: Context, session: PackingSession, seq: int, job: str) -> None:
         if ctx.station is not None:
-            ctx.job(job, {"role": "packing", "session_id": session.id, "parcel_seq": seq})
+            ctx.job(job, {"role": "packing", "session": f"packing-{session.id}-{seq}", "session_id": session.id,
+                          "parcel_seq": seq})
 
     def _progress(self, session: PackingSession):
         order = db.session.get(Order, session.order_id)

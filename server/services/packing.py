@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
-from server.models import Order, OrderLine, OrderStatus, Sku, Station, Tote, User, Warehouse
+from server.models import Order, OrderLine, OrderStatus, Sku, Station, StationJob, Tote, User, Warehouse
 from server.models.base import utcnow
 from server.models.people import Role
 from server.models.shipping import (
@@ -26,9 +26,11 @@ from server.models.shipping import (
     PackingStatus,
     Parcel,
     ParcelItem,
+    ParcelMedia,
 )
 from server.services import carriers, orders
 from server.services import picking as picking_service
+from server.services import stations as station_service
 from server.services.errors import DomainError
 from server.services.scan import Classification, Kind
 
@@ -425,6 +427,38 @@ def report_missing(session: PackingSession, line_id, quantity, user: User | None
                                    at="packing")
     db.session.flush()
     return {"reserved_again": reserved, "missing": quantity}
+
+
+# --- evidence ------------------------------------------------------------------------------------
+
+
+def attach_media(station: Station, kind: str, payload: dict, event_id: str | None) -> ParcelMedia | None:
+    """A photo or clip event of a packing job (its `job_id`: the `photo` job names the parcel, the
+    `record_start` job the session and parcel seq) kept with the parcel as ParcelMedia, once per file."""
+    job_id = payload.get("job_id")
+    job = db.session.get(StationJob, job_id) if isinstance(job_id, int) and not isinstance(job_id, bool) else None
+    if job is None or job.station_id != station.id:
+        return None
+    facts = job.payload or {}
+    parcel = None
+    if isinstance(facts.get("parcel_id"), int):
+        parcel = db.session.get(Parcel, facts["parcel_id"])
+    elif isinstance(facts.get("session_id"), int) and isinstance(facts.get("parcel_seq"), int):
+        parcel = db.session.execute(select(Parcel).where(Parcel.packing_session_id == facts["session_id"],
+                                                         Parcel.seq == facts["parcel_seq"])).scalar_one_or_none()
+    if parcel is None:
+        return None
+    media = station_service.expect_media(station, payload, kind, event_id)
+    db.session.flush()
+    found = db.session.execute(select(ParcelMedia).where(ParcelMedia.parcel_id == parcel.id,
+                                                         ParcelMedia.media_file_id == media.id)).scalar_one_or_none()
+    if found is not None:
+        return found
+    row = ParcelMedia(parcel_id=parcel.id, media_file_id=media.id, kind="still" if kind == "photo" else "clip",
+                      sha256=payload["media"], partial=bool(payload.get("partial")))
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 # --- views ---------------------------------------------------------------------------------------
