@@ -376,3 +376,15 @@ def test_the_same_input_from_two_requests_at_once(app, client, site):
     assert sorted(statuses) == ["duplicate", "stored"]
     _db.session.expire_all()
     assert _db.session.execute(select(func.sum(ParcelItem.quantity))).scalar() == 1
+
+
+def test_leave_and_reopen_by_order_number(client, site):
+    s = site
+    start(client, s)
+    scan(client, s.auth, KETTLE)
+    assert key(client, s.auth, "leave")["state"] == "idle"
+    assert len(jobs("record_stop")) == 1
+    p = scan(client, s.auth, "2001")
+    assert p["state"] == "verify", p
+    assert [x["verified"] for x in p["screen"]["packing"]["lines"]] == [1, 0]
+    assert _db.session.execute(select(func.count(PackingSession.id))).scalar() == 1

@@ -48,6 +48,7 @@ VERIFY_KEYS = (
         note="the parcel's contents are done"),
     key("missing", _("Missing"), "missing", "held", params=("line_id", "quantity")),
 )
+LEAVE = key("leave", _("Leave"), "leave", "idle", note="the session waits: its tote, order or parcel scan reopens it")
 
 FLOW = Flow("packing", title=_("Packing"), data=PackingState, states=(
     State("idle", _("Scan a tote, an order number or a parcel code."), note="no order open", on=(
@@ -58,11 +59,13 @@ FLOW = Flow("packing", title=_("Packing"), data=PackingState, states=(
         scan(Kind.sku, "verify_unit", "verify", "weighing", "done", note="a unit"),
         scan(ANY, "not_an_item", "verify"),
         *VERIFY_KEYS,
+        LEAVE,
     )),
     State("weighing", _("Put the parcel on the scale."), note="waiting for a stable weight", on=(
         weight("weighed", "verify", "done", "mismatch"),
         key("recheck", _("Re-check"), "recheck", "verify"),
         scan(ANY, "weigh_first", "weighing"),
+        LEAVE,
     )),
     State("mismatch", _("The weight is off: re-check the contents and weigh again, or call a supervisor."),
           note="weight out of tolerance", on=(
@@ -71,6 +74,7 @@ FLOW = Flow("packing", title=_("Packing"), data=PackingState, states=(
         scan(Kind.badge, "supervisor_badge", "mismatch"),
         key("override", _("Override"), "override", "verify", "done", params=("pin", "reason"), when="may_override"),
         scan(ANY, "weigh_first", "mismatch"),
+        LEAVE,
     )),
     State("held", _("A unit is missing: the order went back to picking. Scan the next tote."),
           note="the tote waits", on=(
@@ -261,6 +265,13 @@ class PackingScenario(FlowScenario):
                         "pack area.")
         self._record(ctx, session, service.next_parcel_seq(session), "record_stop")
         return Answer("held", message, title=self._title(session))
+
+    def leave(self, ctx: Context, data: PackingState, payload: dict) -> Answer:
+        session = self._session(data)
+        self._record(ctx, session, service.next_parcel_seq(session), "record_stop")
+        number = db.session.get(Order, session.order_id).number
+        data.session_id, data.supervisor_id = None, None
+        return Answer("idle", _("Order %(number)s waits: scan its tote, order or parcel to go on.", number=number))
 
     def weighed(self, ctx: Context, data: PackingState, payload: dict) -> Answer:
         session = self._session(data)
