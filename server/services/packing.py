@@ -28,7 +28,7 @@ from server.models.shipping import (
     ParcelItem,
     ParcelMedia,
 )
-from server.services import carriers, orders
+from server.services import carriers, dates, orders
 from server.services import picking as picking_service
 from server.services import stations as station_service
 from server.services.errors import DomainError
@@ -377,7 +377,7 @@ def slip_data(order: Order, parcel: Parcel, user: User | None) -> dict:
                               .join(Sku, Sku.id == ParcelItem.sku_id).where(ParcelItem.parcel_id == parcel.id)
                               .group_by(Sku.code, Sku.name).order_by(Sku.code)).all()
     warehouse = db.session.get(Warehouse, order.warehouse_id)
-    return {"shop": warehouse.name, "order": order.number, "date": utcnow().strftime("%Y-%m-%d %H:%M"),
+    return {"shop": warehouse.name, "order": order.number, "date": dates.now_in(warehouse).strftime("%Y-%m-%d %H:%M"),
             "packer": user.display_name if user else "-",
             "weight_kg": round((parcel.weight_g or parcel.expected_weight_g or 0) / 1000, 3),
             "lines": [{"sku": code, "name": name, "qty": int(n)} for code, name, n in rows]}
