@@ -195,10 +195,12 @@ def _speaking(user: User | None):
 
 def _stored_payload(payload) -> dict:
     """The payload as sent, kept for the record (a scan's bytes stay base64). NaN and infinities,
-    which Python's JSON reads but PostgreSQL's JSON refuses, are kept as text; so are integers
+    which Python's JSON reads but PostgreSQL's JSON refuses, are kept as text; a `pin` is not kept; so are integers
     beyond 64 bits, and NUL and unpaired surrogates in texts are written as escapes."""
     if not isinstance(payload, dict):
         return {"invalid": repr(payload)[:500]}
+    if "pin" in payload:  # a supervisor's PIN (packing override) is never kept
+        payload = {**payload, "pin": "[redacted]"}
     return _finite(payload)
 
 

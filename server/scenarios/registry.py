@@ -6,16 +6,17 @@ from __future__ import annotations
 from server.models import Station, StationKind
 from server.scenarios.base import Scenario
 from server.scenarios.machine import FlowScenario
+from server.scenarios.packing import PACKING
 from server.scenarios.picking import PICKING
 from server.scenarios.putaway import PUTAWAY
 from server.scenarios.receiving import RECEIVING
 
 IDENTIFY = Scenario()
 
-FLOWS: dict[str, FlowScenario] = {flow.name: flow for flow in (RECEIVING, PUTAWAY, PICKING)}
+FLOWS: dict[str, FlowScenario] = {flow.name: flow for flow in (RECEIVING, PUTAWAY, PICKING, PACKING)}
 
 # Station kind -> its scenario.
-SCENARIOS: dict[str, Scenario] = {StationKind.dock.value: RECEIVING}
+SCENARIOS: dict[str, Scenario] = {StationKind.dock.value: RECEIVING, StationKind.pack.value: PACKING}
 
 
 def scenario_for(station: Station | None) -> Scenario:

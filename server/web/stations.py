@@ -240,12 +240,32 @@ def page_input(code: str):
         from server.web.receiving import KEYS
 
         payload = key_payload(body, KEYS)
+    elif kind == "button" and station.kind == StationKind.pack:
+        payload = _pack_key(body)
     else:
         raise Problem(422, "unknown-input", _("This input does nothing here."))
     outcome = scenarios.page_input(station, signed_in_user(), kind, payload, event_id=event_id)
     db.session.commit()
     # The row's status default is applied at flush, after the outcome was made.
     return {**outcome, "status": outcome.get("status") or "stored"}
+
+
+def _pack_key(body: dict) -> dict:
+    """A packing key from the pack station's page: whole-number fields, and the override's PIN and
+    reason as bounded text."""
+    from server.scenarios.packing import FLOW as PACKING_FLOW
+    from server.scenarios.packing import TEXT_FIELDS
+
+    keys = PACKING_FLOW.key_params()
+    payload = key_payload(body, {k: tuple(p for p in fields if p not in TEXT_FIELDS) for k, fields in keys.items()})
+    for name in keys[payload["key"]]:
+        if name in TEXT_FIELDS and name in body:
+            value = body[name]
+            if not isinstance(value, str) or len(value) > TEXT_FIELDS[name]:
+                raise Problem(422, "bad-text", _("%(what)s: text of at most %(num)s characters.", what=name,
+                                                 num=TEXT_FIELDS[name]))
+            payload[name] = value
+    return payload
 
 
 @stations.post("/stations/<code>/jobs")
