@@ -18,7 +18,12 @@ object for one backend.
 - t0: the agent's own time of the weight event (`occurred_at`, stamped by the agent when its
   scale device read the first stable reading; milliseconds, wall clock), read back from the
   server's station_events. t1: the wall-clock time the read carrying the label's `^XA` arrived
-  at the ZPL emulator. Same machine, same clock.
+  at the ZPL emulator. Same machine, same clock. `occurred_at` is cut to the millisecond, so a
+  sample may be up to 1 ms long.
+- Stages (`stages_ms`, p50/p95 each; server times are when the request handler stamped them):
+  upload (t0 -> the server's received_at of the weight event), server (-> the label job's
+  created_at), job_poll (-> its sent_at, the agent's long-poll took it), print (-> t1: the agent
+  renders, checks the printer's status, sends).
 """
 
 from __future__ import annotations
@@ -146,14 +151,27 @@ class Reader:
         return self.look(lambda db: dict(db.session.get(Station, station_id).health or {}))
 
     def events(self, station_id: int, kind: str) -> list[tuple]:
-        """(occurred_at, outcome) of the station's `kind` events, in the agent's order."""
+        """(occurred_at, outcome, status, received_at, event_id) of the station's `kind` events, in
+        the agent's order."""
         from sqlalchemy import select
 
         from server.models import StationEvent
 
-        q = (select(StationEvent.occurred_at, StationEvent.outcome, StationEvent.status)
+        q = (select(StationEvent.occurred_at, StationEvent.outcome, StationEvent.status, StationEvent.received_at,
+                    StationEvent.event_id)
              .where(StationEvent.station_id == station_id, StationEvent.kind == kind).order_by(StationEvent.seq))
         return self.look(lambda db: [tuple(row) for row in db.session.execute(q).all()])
+
+    def label_job(self, event_id: str) -> tuple | None:
+        """(created_at, sent_at) of the shipping-label job the event `event_id` queued."""
+        from sqlalchemy import select
+
+        from server.models import StationJob
+
+        q = select(StationJob).where(StationJob.created_by_event == event_id, StationJob.kind == "print")
+        jobs = self.look(lambda db: [(j.created_at, j.sent_at, (j.payload or {}).get("template"))
+                                     for j in db.session.execute(q).scalars()])
+        return next(((created, sent) for created, sent, template in jobs if template == "shipping-label"), None)
 
     def expected_weight(self, number: str) -> int | None:
         from sqlalchemy import select
@@ -299,13 +317,14 @@ def measure(backend: str, orders: int = 20) -> dict:
         server, base = start_server(url, home)
         reader = Reader(url, str(home / "instance"))
         agent = None
+        stages: dict[str, list[float]] = {}
         try:
             with emulators(home) as made:
                 agent = start_agent(home, base, seeded["token"], made)
                 wait_for(lambda: len(reader.health(station_id).get("devices") or {}) == 4
                          and all((d or {}).get("state") == "up" for d in reader.health(station_id)["devices"].values()),
                          "every device of the agent up on the server", agent, timeout=60)
-                samples = _pack_all(seeded, made, reader, station_id, agent)
+                samples = _pack_all(seeded, made, reader, station_id, agent, stages)
         finally:
             if agent is not None:
                 agent.stop()
@@ -317,10 +336,13 @@ def measure(backend: str, orders: int = 20) -> dict:
                 "p95_ms": round(percentile(samples, 95), 1), "max_ms": round(max(samples), 1),
                 "backend": label, "target_p95_ms": TARGET_P95_MS, "server": "cellwms server (threaded)",
                 "t0": "agent's weight event occurred_at", "t1": "label's first byte at the ZPL emulator",
+                "stages_ms": {stage: {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1)}
+                              for stage, values in stages.items()},
                 "machine": machine()}
 
 
-def _pack_all(seeded: dict, made: dict, reader: Reader, station_id: int, agent: Child) -> list[float]:
+def _pack_all(seeded: dict, made: dict, reader: Reader, station_id: int, agent: Child,
+              stages: dict[str, list[float]]) -> list[float]:
     scanner, scale, zpl = made["scanner"], made["scale"], made["zpl"]
     scans = 0
 
@@ -330,7 +352,7 @@ def _pack_all(seeded: dict, made: dict, reader: Reader, station_id: int, agent: 
         scans += 1
         events = wait_for(lambda: (e := reader.events(station_id, "scan")) and len(e) >= scans
                           and e[scans - 1][1] is not None and e, f"the answer to {what}", agent)
-        _occurred, outcome, status = events[scans - 1]
+        _occurred, outcome, status, _received, _event_id = events[scans - 1]
         if status != "stored" or (outcome or {}).get("sound") == "error":
             raise BenchError(f"{what}: {outcome}")
         return outcome
@@ -355,10 +377,16 @@ def _pack_all(seeded: dict, made: dict, reader: Reader, station_id: int, agent: 
             raise BenchError(f"order {number}: the label job has no first byte: {label}")
         events = wait_for(lambda n=weights: (e := reader.events(station_id, "weight")) and len(e) > n and e,
                           f"order {number}'s weight event on the server", agent)
-        occurred, outcome, _status = events[weights]
+        occurred, outcome, _status, received, event_id = events[weights]
         if (outcome or {}).get("state") != "done":
             raise BenchError(f"order {number}: the weight was not accepted: {outcome}")
-        samples.append(round((label.first_byte[0] - _wall(occurred)) * 1000, 1))
+        t0, t1 = _wall(occurred), label.first_byte[0]
+        samples.append(round((t1 - t0) * 1000, 1))
+        job = reader.label_job(event_id)
+        if job is not None and job[1] is not None:
+            for stage, start, end in (("upload", t0, _wall(received)), ("server", _wall(received), _wall(job[0])),
+                                      ("job_poll", _wall(job[0]), _wall(job[1])), ("print", _wall(job[1]), t1)):
+                stages.setdefault(stage, []).append((end - start) * 1000)
         scale.put(0.0)  # the parcel comes off; the agent sees the empty platform before the next one
         time.sleep(scale.settle + 0.3)
     return samples
