@@ -37,7 +37,7 @@ class PrinterEmulator:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.jobs: list[PrintedJob] = []
-        self.pending: list[tuple[bytes, int]] = []  # complete jobs waiting for the printer to be ready
+        self.pending: list[tuple] = []  # (data, labels, first byte): complete jobs waiting for the printer to be ready
         self.label_count = 0
         self.paper = True
         self.head_open = False
