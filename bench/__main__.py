@@ -3,7 +3,8 @@
 Names: scan (scan classification and stock lookups on SQLite/PostgreSQL), routing, slotting,
 slot_index (the putaway index built from the database, 10,000 cells),
 batching, camera, stations (station agents -> server events/s), pick_scan (one pick scan, 100,000 cells),
-wave (orders reserved and released as one wave). Without names, all of them.
+wave (orders reserved and released as one wave), pack (stable weight at a real station agent -> shipping
+label's first byte at the printer emulator). Without names, all of them.
 Options after `--` go to the benchmark(s) named, e.g.
 `python -m bench scan -- --cells 2000 --quants 20000 --skus 1000 --samples 300`.
 """
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "stations": "bench.stations",
     "pick_scan": "bench.pick_scan",
     "wave": "bench.wave",
+    "pack": "bench.pack",
 }
 
 

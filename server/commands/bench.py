@@ -1,5 +1,5 @@
 """`cellwms bench route|generate|score`: routing benchmark files (docs/benchmarks.md); `cellwms bench wave`:
-the wave release benchmark (docs/waves.md).
+the wave release benchmark (docs/waves.md); `cellwms bench pack`: weight to label at a pack station.
 
 The benchmark code lives in `bench/` of a source checkout; these commands load it from there.
 """
@@ -137,6 +137,32 @@ def wave(count, as_json, database):
     else:
         for key, value in result.items():
             click.echo(f"{key}: {value}")
+
+
+@bench_group.command("pack")
+@click.option("--orders", "count", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="Orders packed, one parcel each.")
+@click.option("--backend", type=click.Choice(["sqlite", "postgresql"]), default="sqlite", show_default=True,
+              help="postgresql: a fresh database on DATABASE_URL's server, dropped afterwards.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def pack(count, backend, as_json):
+    """Pack N orders through a real station agent and server on loopback: the time from the stable
+    weight at the agent to the shipping label's first byte at the printer emulator (bench/README.md)."""
+    import json
+    import os
+
+    if backend == "postgresql" and not os.environ.get("DATABASE_URL"):
+        raise click.ClickException("--backend postgresql needs DATABASE_URL")
+    pack_bench = _bench_module("pack")
+    try:
+        result = pack_bench.measure(backend, count)
+    except pack_bench.BenchError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key in ("backend", "orders", "p50_ms", "p95_ms", "max_ms", "target_p95_ms"):
+            click.echo(f"{key}: {result[key]}")
 
 
 def _bench_module(name: str):

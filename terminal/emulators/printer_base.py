@@ -25,6 +25,7 @@ class PrintedJob:
     labels: int = 1
     complete: bool = True  # False: a receipt cut off by a dropped connection (torn off)
     printed_at: float = 0.0
+    first_byte: tuple[float, float] | None = None  # (time.time(), time.monotonic()) its first byte arrived
 
 
 class PrinterEmulator:
@@ -36,7 +37,7 @@ class PrinterEmulator:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.jobs: list[PrintedJob] = []
-        self.pending: list[tuple[bytes, int]] = []  # complete jobs waiting for the printer to be ready
+        self.pending: list[tuple] = []  # (data, labels, first byte): complete jobs waiting for the printer to be ready
         self.label_count = 0
         self.paper = True
         self.head_open = False
@@ -44,6 +45,7 @@ class PrinterEmulator:
         self.bytes_per_second: float | None = None
         self._drop_after: int | None = None
         self.connections = 0
+        self.first_bytes: list[tuple[float, float]] = []  # per TCP connection: (time.time(), time.monotonic())
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: socket.socket | None = None
@@ -141,15 +143,16 @@ class PrinterEmulator:
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
             return self.complete_jobs()
 
-    def _job_done(self, data: bytes, labels: int = 1, complete: bool = True) -> None:
+    def _job_done(self, data: bytes, labels: int = 1, complete: bool = True,
+                  first_byte: tuple[float, float] | None = None) -> None:
         with self.lock:
             if complete and not self.ready:
-                self.pending.append((data, labels))
+                self.pending.append((data, labels, first_byte))
             else:
-                self._print(data, labels, complete)
+                self._print(data, labels, complete, first_byte)
 
-    def _print(self, data: bytes, labels: int, complete: bool) -> None:
-        job = PrintedJob(len(self.jobs), data, labels, complete, time.time())
+    def _print(self, data: bytes, labels: int, complete: bool, first_byte: tuple[float, float] | None = None) -> None:
+        job = PrintedJob(len(self.jobs), data, labels, complete, time.time(), first_byte)
         self.jobs.append(job)
         if complete:
             self.label_count += labels
@@ -159,8 +162,8 @@ class PrinterEmulator:
 
     def _print_pending(self) -> None:
         while self.pending and self.ready:
-            data, labels = self.pending.pop(0)
-            self._print(data, labels, True)
+            data, labels, first_byte = self.pending.pop(0)
+            self._print(data, labels, True, first_byte)
         self.changed.notify_all()
 
     # ---- protocol (subclasses) ----
@@ -172,6 +175,13 @@ class PrinterEmulator:
 
     def end_session(self, session, dropped: bool) -> None:
         pass
+
+    def received(self, session, first: bool) -> None:
+        """Bytes arrived on `session` (before they are fed): the time of a connection's first byte
+        goes to `first_bytes`; subclasses stamp jobs with it."""
+        if first:
+            with self.lock:
+                self.first_bytes.append((time.time(), time.monotonic()))
 
     # ---- I/O ----
     def _chunk(self) -> tuple[int, float]:
@@ -196,6 +206,7 @@ class PrinterEmulator:
     def _serve(self, conn: socket.socket) -> None:
         session = self.new_session()
         dropped = False
+        got_any = False
 
         def reply(data: bytes) -> None:
             with contextlib.suppress(OSError):
@@ -221,6 +232,8 @@ class PrinterEmulator:
                     break
                 if not data:
                     break
+                self.received(session, first=not got_any)
+                got_any = True
                 if self._drop_after is not None:
                     self._drop_after -= len(data)
                 self.feed(session, data, reply)

@@ -9,7 +9,10 @@ Like a real Zebra it keeps receiving while out of paper, with the head open or p
 formats wait in the receive buffer (`~HS` "formats in buffer") and print when the printer is ready
 again. It answers `~HS` in those states too (older firmware does; a printer that stays silent is
 treated as not ready by the spool). A format cut by a dropped connection is discarded.
+Each job keeps `first_byte`: when the read that carried its `^XA` arrived (TCP).
 """
+
+import time
 
 from printers.spool import zpl_label_count
 from printers.status import format_zpl_host_status
@@ -22,6 +25,8 @@ class _Session:
     def __init__(self):
         self.buffer = b""
         self.format: bytearray | None = None
+        self.received_at: tuple[float, float] | None = None  # (time.time(), time.monotonic()) of the last read
+        self.format_first_byte: tuple[float, float] | None = None
 
 
 class ZplPrinterEmulator(PrinterEmulator):
@@ -41,6 +46,10 @@ class ZplPrinterEmulator(PrinterEmulator):
     def end_session(self, session: _Session, dropped: bool) -> None:
         with self.lock:
             self.sessions.discard(session)
+
+    def received(self, session: _Session, first: bool) -> None:
+        super().received(session, first)
+        session.received_at = (time.time(), time.monotonic())
 
     @property
     def ready(self) -> bool:
@@ -75,6 +84,7 @@ class ZplPrinterEmulator(PrinterEmulator):
             elif session.format is None:
                 if head.startswith(b"^XA"):
                     session.format = bytearray(b"^XA")
+                    session.format_first_byte = session.received_at
                     i += 3
                 elif head == b"! U1":
                     end = buf.find(b"\n", i)
@@ -87,7 +97,7 @@ class ZplPrinterEmulator(PrinterEmulator):
             elif head.startswith(b"^XZ"):
                 session.format += b"^XZ"
                 fmt, session.format = bytes(session.format), None
-                self._job_done(fmt, zpl_label_count(fmt))
+                self._job_done(fmt, zpl_label_count(fmt), first_byte=session.format_first_byte)
                 i += 3
             else:
                 session.format.append(buf[i])
