@@ -349,3 +349,23 @@ def test_demo_has_picked_totes_for_pack1_and_one_packed_parcel_with_evidence(app
     seed_demo(SMALL, today=date(2025, 3, 2))  # a second start packs nothing more
     assert db.session.execute(select(func.count()).select_from(Parcel)).scalar_one() == 1
     assert check_quants() == []
+
+
+def test_demo_packed_order_page_shows_still_clip_and_evidence_pack(app, client, db):
+    from server.models import Order, Parcel
+    from tests.test_pages import sign_in_password
+
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    db.session.commit()
+    parcel = db.session.execute(select(Parcel)).scalar_one()
+    order = db.session.get(Order, parcel.order_id)
+    sign_in_password(client, "supervisor", "supervisor-demo")
+    html = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert order.number in html and parcel.tracking_number in html
+    assert "<img src=" in html and "<video controls" in html and 'class="evidence-pack"' in html
+    media = re.findall(r'src="(/api/v1/media/\d+)"', html)
+    assert len(media) == 2
+    clip = client.get(media[1])
+    assert clip.status_code == 200 and clip.data[:4] == b"RIFF" and b"AVI " in clip.data[:16]
+    pack = client.get(re.search(r'class="evidence-pack" href="([^"]+)"', html).group(1))
+    assert pack.status_code == 200 and pack.data[:2] == b"PK"
