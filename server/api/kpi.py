@@ -132,18 +132,7 @@ class ReceivingKpis(MethodView):
         """Receiving KPIs (time per delivery, line and action; units per hour per receiver;
         discrepancy rate) and putaway KPIs for [since, until), or for one local day of the warehouse:
         people's work; the work of emulated stations (the demo's) apart, in `emulated`."""
-        warehouse_id = _warehouse_id(query.get("warehouse_id"))
-        if "day" in query:
-            if "since" in query or "until" in query:
-                raise Problem(422, "validation-error", "Give day or since and until, not both.",
-                              errors={"day": ["Not with since or until."]})
-            return receiving_kpis(warehouse_id, *day_window(warehouse_id, query["day"]))
-        until = query.get("until") or datetime.now(UTC)
-        since = query.get("since") or until - DEFAULT_WINDOW
-        if since >= until:
-            raise Problem(422, "validation-error", "since must be before until.",
-                          errors={"since": ["Must be before until."]})
-        return receiving_kpis(warehouse_id, since, until)
+        return receiving_kpis(*_window(query))
 
 
 class ToLabelSchema(Schema):
