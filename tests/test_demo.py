@@ -47,8 +47,8 @@ def test_seed_small_demo_is_consistent(db):
     assert info.stocked_cells == storage // 2
     movements = db.session.execute(select(Movement)).scalars().all()
     assert {m.reason for m in movements if m.kind == "receive"} == {"opening stock"}
-    # The rest: the demo orders' reservations.
-    assert {m.kind for m in movements if m.kind != "receive"} == {"reserve"}
+    # The rest: the demo orders' reservations and the picks of the released wave's first batch.
+    assert {m.kind for m in movements if m.kind != "receive"} == {"reserve", "pick"}
     assert all(m.reference.startswith("order DEMO-") for m in movements if m.kind == "reserve")
     assert count(db, Quant) >= storage // 2
 
@@ -297,10 +297,75 @@ def test_demo_orders_wait_at_the_cards_first_stages(db):
     orders = db.session.execute(select(Order).order_by(Order.number)).scalars().all()
     statuses = [(o.status, o.postponed_reason) for o in orders]
     assert statuses.count(("new", None)) == 3 and statuses[-1] == ("postponed", "awaiting_stock")
-    assert statuses.count(("picking", None)) == 4  # one wave released, ready to pick
+    # One wave released; its first batch picked into totes at the pack area, one of them packed.
+    assert statuses.count(("packed", None)) == 1 and statuses.count(("picked", None)) >= 1
+    assert sum(statuses.count((s, None)) for s in ("picking", "picked", "packed")) == 4
     assert statuses.count(("reserved", None)) == len(orders) - 8
     assert db.session.execute(select(func.count()).select_from(Batch)).scalar_one() >= 1
     assert all(o.source == "demo" and o.number.startswith("DEMO-") and o.customer_phone for o in orders)
     seed_demo(SMALL, today=date(2025, 3, 2))  # a second start adds none
     assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == len(orders)
     assert check_quants() == []
+
+
+def test_demo_has_picked_totes_for_pack1_and_one_packed_parcel_with_evidence(app, db):
+    from pathlib import Path
+
+    from server.models import Order, PackingSession, Parcel, ParcelItem, ParcelMedia, Tote
+    from server.models.stations import MediaFile
+    from server.services import evidence
+
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    db.session.commit()
+    at_pack = db.session.execute(select(Tote).where(Tote.status == "at_pack")).scalars().all()
+    assert at_pack and all(t.code.startswith("TOTE-9") and t.cell_id for t in at_pack)
+    for tote in at_pack:  # each carries a picked demo order, every unit picked
+        order = db.session.get(Order, tote.order_id)
+        assert order.number.startswith("DEMO-") and order.status == "picked"
+        assert all(line.picked == line.quantity for line in order.lines)
+
+    parcel = db.session.execute(select(Parcel)).scalar_one()
+    order = db.session.get(Order, parcel.order_id)
+    assert order.status == "packed" and parcel.status == "packed" and parcel.tracking_number
+    assert parcel.weight_g == parcel.expected_weight_g and parcel.label and parcel.packed_at
+    station = db.session.get(Station, parcel.station_id)
+    assert station.code == "PACK-1" and station.emulated
+    units = db.session.execute(select(func.sum(ParcelItem.quantity)).where(ParcelItem.parcel_id == parcel.id)).scalar()
+    assert units == sum(line.quantity for line in order.lines)
+    session = db.session.execute(select(PackingSession).where(PackingSession.order_id == order.id)).scalar_one()
+    assert session.status == "closed"
+
+    media = {m.kind: m for m in db.session.execute(select(ParcelMedia).where(ParcelMedia.parcel_id == parcel.id))
+             .scalars()}
+    assert set(media) == {"still", "clip"}
+    for row in media.values():
+        stored = db.session.get(MediaFile, row.media_file_id)
+        assert stored.complete and stored.sha256 == row.sha256
+    still = db.session.get(MediaFile, media["still"].media_file_id)
+    assert still.content_type == "image/jpeg"
+    assert Path(app.config["MEDIA_DIR"]).exists()
+    assert evidence.verify_pack(evidence.evidence_pack(parcel.id)) == []
+
+    seed_demo(SMALL, today=date(2025, 3, 2))  # a second start packs nothing more
+    assert db.session.execute(select(func.count()).select_from(Parcel)).scalar_one() == 1
+    assert check_quants() == []
+
+
+def test_demo_packed_order_page_shows_still_clip_and_evidence_pack(app, client, db):
+    from server.models import Order, Parcel
+    from tests.test_pages import sign_in_password
+
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    db.session.commit()
+    parcel = db.session.execute(select(Parcel)).scalar_one()
+    order = db.session.get(Order, parcel.order_id)
+    sign_in_password(client, "supervisor", "supervisor-demo")
+    html = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert order.number in html and parcel.tracking_number in html
+    assert "<img src=" in html and "<video controls" in html and 'class="evidence-pack"' in html
+    media = re.findall(r'src="(/api/v1/media/\d+)"', html)
+    assert len(media) == 2
+    clip = client.get(media[1])
+    assert clip.status_code == 200 and clip.data[:4] == b"RIFF" and b"AVI " in clip.data[:16]
+    pack = client.get(re.search(r'class="evidence-pack" href="([^"]+)"', html).group(1))
+    assert pack.status_code == 200 and pack.data[:2] == b"PK"

@@ -1,4 +1,4 @@
-"""API: KPIs of receiving and putaway (issue 7), for the dashboard."""
+"""API: KPIs of receiving and putaway (issue 7) and of packing (issue 14), for the dashboard."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -14,9 +14,9 @@ from server.auth import roles_required
 from server.extensions import db
 from server.models import Role, Warehouse
 from server.problems import Problem
-from server.services.kpi import day_window, receiving_kpis
+from server.services.kpi import day_window, packing_kpis, receiving_kpis
 
-blp = Blueprint("kpi", __name__, url_prefix="/api/v1", description="Receiving and putaway KPIs")
+blp = Blueprint("kpi", __name__, url_prefix="/api/v1", description="Receiving, putaway and packing KPIs")
 
 DEFAULT_WINDOW = timedelta(days=7)
 
@@ -104,6 +104,22 @@ def _warehouse_id(given: int | None) -> int:
     return ids[0]
 
 
+def _window(query) -> tuple[int, datetime, datetime]:
+    """(warehouse, since, until) of a KPI query: one local day, or [since, until) (default: 7 days to now)."""
+    warehouse_id = _warehouse_id(query.get("warehouse_id"))
+    if "day" in query:
+        if "since" in query or "until" in query:
+            raise Problem(422, "validation-error", "Give day or since and until, not both.",
+                          errors={"day": ["Not with since or until."]})
+        return warehouse_id, *day_window(warehouse_id, query["day"])
+    until = query.get("until") or datetime.now(UTC)
+    since = query.get("since") or until - DEFAULT_WINDOW
+    if since >= until:
+        raise Problem(422, "validation-error", "since must be before until.",
+                      errors={"since": ["Must be before until."]})
+    return warehouse_id, since, until
+
+
 @blp.route("/kpi/receiving")
 class ReceivingKpis(MethodView):
     @roles_required(Role.supervisor, Role.admin)
@@ -116,15 +132,65 @@ class ReceivingKpis(MethodView):
         """Receiving KPIs (time per delivery, line and action; units per hour per receiver;
         discrepancy rate) and putaway KPIs for [since, until), or for one local day of the warehouse:
         people's work; the work of emulated stations (the demo's) apart, in `emulated`."""
-        warehouse_id = _warehouse_id(query.get("warehouse_id"))
-        if "day" in query:
-            if "since" in query or "until" in query:
-                raise Problem(422, "validation-error", "Give day or since and until, not both.",
-                              errors={"day": ["Not with since or until."]})
-            return receiving_kpis(warehouse_id, *day_window(warehouse_id, query["day"]))
-        until = query.get("until") or datetime.now(UTC)
-        since = query.get("since") or until - DEFAULT_WINDOW
-        if since >= until:
-            raise Problem(422, "validation-error", "since must be before until.",
-                          errors={"since": ["Must be before until."]})
-        return receiving_kpis(warehouse_id, since, until)
+        return receiving_kpis(*_window(query))
+
+
+class ToLabelSchema(Schema):
+    median_seconds = fields.Float(allow_none=True)
+    p90_seconds = fields.Float(allow_none=True)
+
+
+class PackingRatesSchema(Schema):
+    orders = Int()
+    units = Quantity()
+    parcels = Int()
+    active_minutes = fields.Float(metadata={"description": "Sum of the parcels' packing times."})
+    orders_per_hour = fields.Float(allow_none=True)
+    units_per_hour = fields.Float(allow_none=True)
+    parcels_per_hour = fields.Float(allow_none=True)
+    to_label = fields.Nested(ToLabelSchema, metadata={"description": "Tote scan (session start) to label."})
+
+
+class PackerKpiSchema(PackingRatesSchema):
+    user = Text(allow_none=True)
+    user_id = Id()
+
+
+class PackStationKpiSchema(PackingRatesSchema):
+    station = Text(allow_none=True)
+    station_id = Id()
+
+
+class PackingFiguresSchema(PackingRatesSchema):
+    errors = Int()
+    errors_by_kind = fields.Dict(keys=Text(), values=Int(), metadata={"description": "PackingError kind: count."})
+    weight_mismatches = Int()
+    overrides = Int(metadata={"description": "Parcels labelled after a supervisor's weight override."})
+    per_station = fields.List(fields.Nested(PackStationKpiSchema))
+
+
+class PackingKpiSchema(PackingFiguresSchema):
+    """People's work: nothing done by an emulated station; that is in `emulated`."""
+
+    warehouse_id = Id()
+    since = UtcDateTime()
+    until = UtcDateTime()
+    per_packer = fields.List(fields.Nested(PackerKpiSchema))
+    emulated = fields.Nested(PackingFiguresSchema, metadata={
+        "description": "The work of emulated stations (the demo's), kept out of the figures above."})
+
+
+@blp.route("/kpi/packing")
+class PackingKpis(MethodView):
+    @roles_required(Role.supervisor, Role.admin)
+    @blp.arguments(KpiQuerySchema, location="query")
+    @blp.response(200, PackingKpiSchema)
+    @problems(blp, {401: "Not signed in", 403: "Not a supervisor or admin", 404: "No such warehouse",
+                    422: "since not before until, day with since or until, "
+                         "or no warehouse_id with several warehouses"})
+    def get(self, query):
+        """Packing KPIs for [since, until), or one local day of the warehouse: orders, units and
+        parcels per hour (in total, per packer, per station), packing errors by kind, weight
+        mismatches and overrides, tote scan to label (median, p90): people's work; the work of
+        emulated stations (the demo's) apart, in `emulated`."""
+        return packing_kpis(*_window(query))

@@ -139,6 +139,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
         seed_receiving(existing, today or today_in(existing))  # a demo from before receiving gets it now
         seed_orders(existing, today or today_in(existing))
         seed_packing(existing)
+        seed_pack_demo(existing)
         return _describe(existing, created=False)
     others = db.session.execute(select(func.count()).select_from(Warehouse)).scalar_one()
     users = db.session.execute(select(func.count()).select_from(User)).scalar_one()
@@ -177,6 +178,7 @@ def seed_demo(size: DemoSize = DemoSize(), seed: int = 7, today: date | None = N
     seed_receiving(warehouse, today)
     seed_orders(warehouse, today)
     seed_packing(warehouse)
+    seed_pack_demo(warehouse)
     return _describe(warehouse, created=True)
 
 
@@ -190,6 +192,13 @@ DEMO_BOX_TYPES = (
     ("XL", "Коробка очень большая XL", (600, 400, 400), 650, "64.00"),
 )
 DEMO_SENDER_ADDRESS = "Москва, ул. Складская, д. 5"
+
+
+def seed_pack_demo(warehouse: Warehouse):
+    """Picked totes at the pack area for PACK-1 and one packed parcel with its evidence (demo_packing)."""
+    from server.services import demo_packing
+
+    return demo_packing.seed_pack_demo(warehouse)
 
 
 def seed_packing(warehouse: Warehouse) -> None:

@@ -1,4 +1,5 @@
-"""Receiving and putaway KPIs for the dashboard, from what was recorded (issue 7).
+"""Receiving and putaway KPIs for the dashboard, from what was recorded (issue 7); packing KPIs
+(issue 14) at the end of the module.
 
 People's work and emulated work are kept apart: a count or a putaway done by a station marked
 `emulated` (the demo's, driven by emulators and a script: its agent's inputs, its token's calls)
@@ -237,4 +238,141 @@ def receiving_kpis(warehouse_id: int, since: datetime, until: datetime) -> dict:
         "seconds_per_action": _round(median(gaps) if gaps else None),
         "putaway": _putaway(warehouse_id, since, until, emulated=False),
         "emulated": {"per_station": stations, "putaway": _putaway(warehouse_id, since, until, emulated=True)},
+    }
+
+
+# --- packing (issue 14) ----------------------------------------------------------------------------
+#
+# Parcels packed in the window (`packed_at`), of the warehouse's orders. A parcel is an emulated
+# station's work when its station is emulated and none of its units was scanned on a page or a
+# handheld there (its items' station events); else its packer's. A packing error (weight
+# mismatches among them) records no input: one at an emulated station is that station's.
+#
+# - Packing time of a parcel: from its session's start (the tote scan) for the session's first
+#   parcel, else from the previous parcel's label, to its label (`packed_at`). Active hours: the
+#   sum of a packer's (or station's) packing times; orders, units and parcels per hour over them.
+# - Tote scan to label: `packed_at - PackingSession.started_at` of each parcel (a later parcel of
+#   a session includes the earlier ones): median and p90 (linear between ranks) in seconds.
+# - Weight mismatches: the `weight_mismatch` errors, and the parcels labelled after a supervisor's
+#   override.
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * share
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _packed_parcels(warehouse_id: int, since: datetime, until: datetime) -> list[dict]:
+    from server.models import Order, PackingSession, Parcel, ParcelItem
+
+    units = (select(ParcelItem.parcel_id, func.sum(ParcelItem.quantity).label("n"))
+             .group_by(ParcelItem.parcel_id).subquery())
+    by_hand = (select(ParcelItem.id).join(StationEvent, StationEvent.event_id == ParcelItem.event_id)
+               .where(ParcelItem.parcel_id == Parcel.id, StationEvent.source.in_(BY_HAND)).exists())
+    rows = db.session.execute(
+        select(Parcel.id, Parcel.order_id, Parcel.packing_session_id, Parcel.packer_user_id, User.username,
+               Parcel.station_id, Station.code, func.coalesce(Station.emulated, False), by_hand,
+               func.coalesce(units.c.n, 0), Parcel.packed_at, PackingSession.started_at,
+               Parcel.override_user_id)
+        .join(Order, Order.id == Parcel.order_id)
+        .outerjoin(units, units.c.parcel_id == Parcel.id)
+        .outerjoin(PackingSession, PackingSession.id == Parcel.packing_session_id)
+        .outerjoin(User, User.id == Parcel.packer_user_id)
+        .outerjoin(Station, Station.id == Parcel.station_id)
+        .where(Order.warehouse_id == warehouse_id, Parcel.status == "packed", Parcel.packed_at >= since,
+               Parcel.packed_at < until)
+        .order_by(Parcel.packed_at, Parcel.id)
+    ).all()
+    out, last_label = [], {}
+    for (pid, order_id, session_id, user_id, username, station_id, code, emulated, hand, n, packed_at, started_at,
+         overridden) in rows:
+        start = last_label.get(session_id, started_at) if session_id else None
+        if session_id:
+            last_label[session_id] = packed_at
+        out.append({
+            "id": pid, "order_id": order_id, "user_id": user_id, "user": username, "station_id": station_id,
+            "station": code, "emulated": bool(emulated) and not hand, "units": int(n), "overridden": bool(overridden),
+            "seconds": max((packed_at - start).total_seconds(), 0.0) if start else None,
+            "to_label": max((packed_at - started_at).total_seconds(), 0.0) if started_at else None,
+        })
+    return out
+
+
+def _rates(parcels: list[dict]) -> dict:
+    seconds = sum(p["seconds"] or 0 for p in parcels)
+    hours = seconds / 3600
+    orders = len({p["order_id"] for p in parcels})
+    units = sum(p["units"] for p in parcels)
+
+    def per_hour(n: int) -> float | None:
+        return _round(n / hours) if hours else None
+
+    return {"orders": orders, "units": units, "parcels": len(parcels), "active_minutes": _round(seconds / 60),
+            "orders_per_hour": per_hour(orders), "units_per_hour": per_hour(units),
+            "parcels_per_hour": per_hour(len(parcels))}
+
+
+def _to_label(parcels: list[dict]) -> dict:
+    times = [p["to_label"] for p in parcels if p["to_label"] is not None]
+    return {"median_seconds": _round(median(times) if times else None),
+            "p90_seconds": _round(_percentile(times, 0.9))}
+
+
+def _grouped(parcels: list[dict], key: str, name: str) -> list[dict]:
+    groups: dict[int, list[dict]] = {}
+    for p in parcels:
+        if p[key] is not None:
+            groups.setdefault(p[key], []).append(p)
+    rows = [{name: ps[0][name], key: ident, **_rates(ps), "to_label": _to_label(ps)} for ident, ps in groups.items()]
+    return sorted(rows, key=lambda r: (r[name] or "", r[key]))
+
+
+def _packing_errors(warehouse_id: int, since: datetime, until: datetime) -> tuple[dict, dict]:
+    """(people's errors by kind, emulated stations' errors by kind), of the window by `created_at`."""
+    from server.models import Order, PackingError
+
+    station = aliased(Station)
+    emulated = case((station.emulated.is_(True), 1), else_=0).label("emulated")
+    rows = db.session.execute(
+        select(PackingError.kind, emulated, func.count())
+        .outerjoin(station, station.id == PackingError.station_id)
+        .outerjoin(Order, Order.id == PackingError.order_id)
+        .where(or_(Order.warehouse_id == warehouse_id, station.warehouse_id == warehouse_id),
+               PackingError.created_at >= since, PackingError.created_at < until)
+        .group_by(PackingError.kind, emulated)
+    ).all()
+    people: dict[str, int] = {}
+    bots: dict[str, int] = {}
+    for kind, emulated, n in rows:
+        target = bots if emulated else people
+        target[kind] = target.get(kind, 0) + int(n)
+    return dict(sorted(people.items())), dict(sorted(bots.items()))
+
+
+def _packing_figures(parcels: list[dict], errors: dict) -> dict:
+    return {**_rates(parcels), "to_label": _to_label(parcels), "errors_by_kind": errors,
+            "errors": sum(errors.values()),
+            "weight_mismatches": errors.get("weight_mismatch", 0),
+            "overrides": sum(1 for p in parcels if p["overridden"])}
+
+
+def packing_kpis(warehouse_id: int, since: datetime, until: datetime) -> dict:
+    """KPIs of packing in a warehouse for [since, until): people's work (totals, per packer, per
+    station), and apart from it (`emulated`) the work of emulated stations."""
+    since, until = _utc(since), _utc(until)
+    parcels = _packed_parcels(warehouse_id, since, until)
+    people = [p for p in parcels if not p["emulated"]]
+    bots = [p for p in parcels if p["emulated"]]
+    errors, emulated_errors = _packing_errors(warehouse_id, since, until)
+    return {
+        "warehouse_id": warehouse_id, "since": since, "until": until,
+        **_packing_figures(people, errors),
+        "per_packer": _grouped(people, "user_id", "user"),
+        "per_station": _grouped(people, "station_id", "station"),
+        "emulated": {**_packing_figures(bots, emulated_errors), "per_station": _grouped(bots, "station_id", "station")},
     }

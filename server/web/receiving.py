@@ -121,13 +121,21 @@ def index():
     kpis = _week_kpis() if current_user.has_any_role(ACCEPTERS) else None
     return render_template("receiving/index.html", current=current, later=later, closed=closed,
                            progress=_progress(ids), questions=_open_questions(ids), status_names=STATUS_NAMES,
-                           kpis=kpis)
+                           kpis=kpis, error_kinds=PACKING_ERROR_NAMES)
+
+
+PACKING_ERROR_NAMES = {
+    "wrong_item": _l("wrong item"), "extra_unit": _l("extra unit"), "other_order": _l("item of another order"),
+    "marking_repeat": _l("marking code repeated"), "bad_marking": _l("bad marking code"),
+    "unknown_code": _l("unknown code"), "weight_mismatch": _l("weight mismatch"), "missing": _l("missing item"),
+}
 
 
 def _week_kpis() -> list[dict]:
-    """Receiving KPIs of the last 7 local days (today among them) per warehouse, for supervisors
-    (the API has the details)."""
-    return [{"warehouse": w, **kpi.receiving_kpis(w.id, *kpi.recent_days(w.id))}
+    """Receiving and packing KPIs of the last 7 local days (today among them) per warehouse, for
+    supervisors (the API has the details)."""
+    return [{"warehouse": w, **kpi.receiving_kpis(w.id, *kpi.recent_days(w.id)),
+             "packing": kpi.packing_kpis(w.id, *kpi.recent_days(w.id))}
             for w in db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()]
 
 
