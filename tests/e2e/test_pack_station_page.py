@@ -37,6 +37,7 @@ def pack_site(app, db):
                             inner_height_mm=300, weight_g=300))
     packer = f.user("anna", roles=("packer",), badge="B-P1")
     packer.full_name = "Anna Petrova"
+    f.user("boss", roles=("supervisor",), badge="B-S1", pin="4321")
     o = Order(warehouse_id=s.wh.id, number="2001", status="picked", customer_name="Пётр",
               delivery_address="Невский пр., 28", carrier="local")
     _db.session.add(o)
@@ -78,6 +79,21 @@ def scan(page, code: str) -> None:
     page.keyboard.press("Enter")
 
 
+def open_station(chromium, live_server, viewport):
+    context = chromium.new_context(base_url=live_server, locale="en-US",
+                                   viewport={"width": viewport[0], "height": viewport[1]})
+    context.set_default_timeout(PAGE_WAIT_MS)
+    page = context.new_page()
+    page.goto("/sign-in")
+    scan(page, "B-P1")
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto("/stations/PACK-1")
+    expect(page.locator("#station")).to_have_attribute("data-live", "yes")
+    page.locator("#sign-in-station").click()
+    expect(page.locator("#worker")).to_have_text("Anna Petrova")
+    return context, page
+
+
 TEXTS = {
     "en": {"order": "Order 2001", "box": "Box: Box M", "wrong": "not on this order"},
     "ru": {"order": "Заказ 2001", "box": "Box M", "wrong": ""},
@@ -90,21 +106,11 @@ def test_pack_station_panel_verifies_weighs_and_packs(chromium, live_server, pac
     s.packer.locale = lang
     _db.session.commit()
     words = TEXTS[lang]
-    context = chromium.new_context(base_url=live_server, locale="en-US",
-                                   viewport={"width": viewport[0], "height": viewport[1]})
-    context.set_default_timeout(PAGE_WAIT_MS)
-    page = context.new_page()
+    context, page = open_station(chromium, live_server, viewport)
     try:
-        page.goto("/sign-in")
-        scan(page, "B-P1")
-        page.wait_for_url(re.compile(r"/$"))
-        page.goto("/stations/PACK-1")
         expect(page.locator("html")).to_have_attribute("lang", lang)
-        expect(page.locator("#station")).to_have_attribute("data-live", "yes")
         panel = page.locator("#packing-panel")
         expect(panel).to_have_attribute("data-state", "idle")
-        page.locator("#sign-in-station").click()
-        expect(page.locator("#worker")).to_have_text("Anna Petrova")
         expect(page.locator("#station-input")).to_be_focused()
 
         # The tote opens the order: its lines with verified/expected counts, the suggested box.
@@ -202,5 +208,42 @@ def test_pack_station_panel_verifies_weighs_and_packs(chromium, live_server, pac
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         if shots:
             page.screenshot(path=os.path.join(shots, f"station-pack-{lang}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_pack_station_panel_supervisor_override_with_pin(chromium, live_server, pack_site):
+    s = pack_site
+    context, page = open_station(chromium, live_server, (1280, 800))
+    try:
+        panel = page.locator("#packing-panel")
+        for code in ("TOTE-1", KETTLE, KETTLE, IRON):
+            scan(page, code)
+        expect(panel).to_have_attribute("data-state", "weighing")
+        weigh(live_server, s.auth, 4200)
+        expect(panel).to_have_attribute("data-state", "mismatch")
+        override = panel.locator('.pack-keys button[data-key="override"]')
+        expect(override).to_have_count(0)
+
+        # The supervisor's badge, scanned at the station, offers the override: PIN and reason.
+        scan(page, "B-S1")
+        expect(override).to_be_visible()
+        expect(panel.locator(".pack-note")).to_be_hidden()
+        override.click()
+        pin = panel.locator('.pack-override [name="pin"]')
+        expect(pin).to_be_focused()
+        assert (pin.get_attribute("type"), pin.get_attribute("inputmode")) == ("password", "numeric")
+        pin.fill("1111")
+        panel.locator('.pack-override [name="reason"]').fill("Heavier box")
+        panel.locator(".pack-override button[type=submit]").click()
+        expect(page.locator("#prompt")).to_have_class(re.compile(r"\bsound-error\b"))  # wrong PIN
+        expect(panel).to_have_attribute("data-state", "mismatch")
+        expect(page.locator("#station-input")).to_be_focused()
+        override.click()
+        pin.fill("4321")
+        panel.locator(".pack-override button[type=submit]").click()
+        expect(panel).to_have_attribute("data-state", "done")
+        expect(panel.locator(".pack-packed .tracking")).to_have_count(1)
+        assert "4321" not in page.content()
     finally:
         context.close()

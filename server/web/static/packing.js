@@ -107,10 +107,14 @@
         const button = el("button", "pack-key", k.label);
         button.type = "button";
         button.dataset.key = k.key;
+        if (FORM_KEYS.has(k.key)) button.dataset.keepFocus = ""; // its form takes the focus, not the scan field
         return button;
       }));
       const taken = new Set(list.map(function (k) { return k.key; }));
-      if (!taken.has("override")) overrideForm.hidden = true;
+      if (!taken.has("override")) {
+        overrideForm.hidden = true;
+        overrideForm.reset();
+      }
       if (!taken.has("missing")) missingForm.hidden = true;
       const note = q(".pack-note");
       const text = state === "mismatch" && !taken.has("override") ? T.override_hint
@@ -192,9 +196,7 @@
       overrideForm.elements.pin.value = "";
       overrideForm.hidden = true;
       keepFocus();
-      send({ kind: "button", key: "override", pin: pin, reason: reason }).then(function () {
-        overrideForm.elements.reason.value = "";
-      });
+      send({ kind: "button", key: "override", pin: pin, reason: reason }); // the reason stays for a retry
     });
     missingForm.addEventListener("submit", function (event) {
       event.preventDefault();
