@@ -287,12 +287,15 @@ class PackingScenario(FlowScenario):
     def weighed(self, ctx: Context, data: PackingState, payload: dict) -> Answer:
         session = self._session(data)
         parcel, within = service.weigh(session, service.grams(payload), ctx.user)
+        scale = {k: payload[k] for k in ("value", "unit") if k in payload}  # the screen's live weight
         if within:
-            return self._accept(ctx, data, session, parcel, _("Weight %(weight)s g accepted.", weight=parcel.weight_g))
+            answer = self._accept(ctx, data, session, parcel, _("Weight %(weight)s g accepted.", weight=parcel.weight_g))
+            answer.screen = {**answer.screen, "weight": scale}
+            return answer
         return Answer("mismatch", _("Weight %(weight)s g, expected %(expected)s g: re-check the contents, or a "
                                     "supervisor overrides.", weight=parcel.weight_g, expected=parcel.expected_weight_g),
                       "error", title=self._title(session),
-                      screen={"weight_g": parcel.weight_g, "expected_g": parcel.expected_weight_g})
+                      screen={"weight_g": parcel.weight_g, "expected_g": parcel.expected_weight_g, "weight": scale})
 
     def recheck(self, ctx: Context, data: PackingState, payload: dict) -> Answer:
         session = self._session(data)

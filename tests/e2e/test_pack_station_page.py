@@ -163,7 +163,7 @@ def test_pack_station_panel_verifies_weighs_and_packs(chromium, live_server, pac
         expect(weights.locator(".measured dd")).to_contain_text("9000")
         expect(weights.locator(".expected dd")).to_contain_text(str(expected))
         expect(weights.locator(".pack-tolerance")).to_contain_text("176")  # 5 % of 3520 g
-        expect(page.locator("#pack-weight")).to_contain_text("9000")
+        expect(page.locator("#pack-weight")).to_have_text("9 kg")
         expect(page.locator("body")).to_have_attribute("data-played", "error")
         expect(panel.locator('.pack-keys button[data-key="override"]')).to_have_count(0)  # no supervisor badge yet
         expect(panel.locator(".pack-note")).to_be_visible()
@@ -203,6 +203,7 @@ def test_pack_station_panel_verifies_weighs_and_packs(chromium, live_server, pac
         # A reload draws the same panel from the flow's view and the station's jobs.
         page.reload()
         expect(panel).to_have_attribute("data-state", "done")
+        expect(page.locator("#pack-weight")).to_have_text(f"{(expected + 40) / 1000} kg")
         expect(panel.locator(".pack-packed .tracking")).to_have_text(tracking)
         expect(label).to_have_class(re.compile(r"\bresult-paper_out\b"))
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

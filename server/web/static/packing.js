@@ -168,9 +168,9 @@
     // A prompt of the station: the packing flow's ones redraw the panel; any weight shows live.
     function update(prompt) {
       const screen = prompt.screen || {};
-      const live = document.getElementById("pack-weight");
-      if (screen.weight) live.textContent = screen.weight.value + " " + screen.weight.unit;
-      else if (prompt.scenario === "packing" && typeof screen.weight_g === "number") live.textContent = grams(screen.weight_g);
+      if (screen.weight) {
+        document.getElementById("pack-weight").textContent = screen.weight.value + " " + screen.weight.unit;
+      }
       if (prompt.scenario === "packing" && prompt.state) draw(prompt.state, prompt.keys, screen);
     }
 
