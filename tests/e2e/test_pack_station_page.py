@@ -248,3 +248,24 @@ def test_pack_station_panel_supervisor_override_with_pin(chromium, live_server, 
         assert "4321" not in page.content()
     finally:
         context.close()
+
+
+def test_pack_station_panel_reports_a_missing_unit(chromium, live_server, pack_site):
+    context, page = open_station(chromium, live_server, (1024, 600))
+    try:
+        panel = page.locator("#packing-panel")
+        scan(page, "TOTE-1")
+        scan(page, KETTLE)
+        expect(panel.locator(".pack-lines tbody tr").nth(0).locator(".verified")).to_have_text("1 / 2")
+        panel.locator('.pack-keys button[data-key="missing"]').click()
+        form = panel.locator(".pack-missing")
+        expect(form.locator("select")).to_be_focused()
+        form.locator("select").select_option(index=0)
+        expect(form.locator('[name="quantity"]')).to_have_value("1")  # the kettle line's one unit left
+        form.locator("button[type=submit]").click()
+        expect(panel).to_have_attribute("data-state", "held")
+        expect(panel.locator(".pack-note")).to_be_visible()
+        expect(panel.locator(".pack-keys button")).to_have_count(0)
+        expect(page.locator("#station-input")).to_be_focused()
+    finally:
+        context.close()
