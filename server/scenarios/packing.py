@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _
 from flask_babel import lazy_ngettext
+from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Order, User
@@ -113,8 +114,18 @@ class PackingScenario(FlowScenario):
 
     def screen(self, ctx: Context, state: str, data: PackingState) -> dict:
         session = self._session(data)
-        return {"packing": service.session_view(session) if session is not None else None,
-                "supervisor": data.supervisor_id is not None}
+        if session is None:
+            return {"packing": None, "supervisor": data.supervisor_id is not None}
+        view = service.session_view(session)
+        parcel = view["parcel"]
+        if parcel and parcel["expected_g"] is not None:
+            warehouse = db.session.get(service.Warehouse, db.session.get(Order, session.order_id).warehouse_id)
+            parcel["tolerance_g"] = round(service.tolerance(warehouse, parcel["expected_g"]))
+        view["packed"] = [{"seq": p.seq, "code": p.code, "tracking": p.tracking_number, "weight_g": p.weight_g}
+                          for p in db.session.execute(select(Parcel).where(
+                              Parcel.order_id == session.order_id, Parcel.status == "packed")
+                              .order_by(Parcel.seq)).scalars()]
+        return {"packing": view, "supervisor": data.supervisor_id is not None}
 
     def refuse(self, ctx: Context, state: str, data: PackingState, transition) -> Answer | None:
         if ctx.user is None and transition.step not in ("identify", "supervisor_badge"):
@@ -276,12 +287,15 @@ class PackingScenario(FlowScenario):
     def weighed(self, ctx: Context, data: PackingState, payload: dict) -> Answer:
         session = self._session(data)
         parcel, within = service.weigh(session, service.grams(payload), ctx.user)
+        scale = {k: payload[k] for k in ("value", "unit") if k in payload}  # the screen's live weight
         if within:
-            return self._accept(ctx, data, session, parcel, _("Weight %(weight)s g accepted.", weight=parcel.weight_g))
+            answer = self._accept(ctx, data, session, parcel, _("Weight %(weight)s g accepted.", weight=parcel.weight_g))
+            answer.screen = {**answer.screen, "weight": scale}
+            return answer
         return Answer("mismatch", _("Weight %(weight)s g, expected %(expected)s g: re-check the contents, or a "
                                     "supervisor overrides.", weight=parcel.weight_g, expected=parcel.expected_weight_g),
                       "error", title=self._title(session),
-                      screen={"weight_g": parcel.weight_g, "expected_g": parcel.expected_weight_g})
+                      screen={"weight_g": parcel.weight_g, "expected_g": parcel.expected_weight_g, "weight": scale})
 
     def recheck(self, ctx: Context, data: PackingState, payload: dict) -> Answer:
         session = self._session(data)

@@ -169,7 +169,8 @@ def screen(code: str):
     session = db.session.get(StationSession, station.id)
     worker = session.user if session is not None and session.user_id else None
     kind = StationKind(station.kind)
-    extra = _dock_context(station, session) if kind == StationKind.dock else {}
+    extra = _dock_context(station, session) if kind == StationKind.dock else \
+        _pack_context(station) if kind == StationKind.pack else {}
     return render_template(
         f"stations/{kind.value}.html", station=station, kind_names=KIND_NAMES, state_names=STATE_NAMES,
         job_state_names=JOB_STATE_NAMES, words=screen_words(), health=station_health(station), worker=worker,
@@ -213,6 +214,64 @@ def _dock_context(station: Station, session: StationSession | None) -> dict:
     return {"receiving_texts": receiving.page_texts(),
             "receiving_summary": receiving.service.delivery_summary(delivery) if delivery is not None else None,
             "dock_deliveries": receiving.deliveries_to_open(station.warehouse_id), "flow_keys": flow["keys"]}
+
+
+PACK_STATE_NAMES = {
+    "idle": _l("No order open"), "verify": _l("Verifying"), "weighing": _l("Weighing"),
+    "mismatch": _l("Weight mismatch"), "held": _l("Held"), "done": _l("Closed"),
+}
+PACK_DOCUMENTS = ("shipping-label", "packing-slip")
+
+
+def packing_texts() -> dict:
+    """What the pack station's packing panel shows, in the page's language."""
+    return {
+        "states": _names(PACK_STATE_NAMES),
+        "no_order": _("Scan a tote, an order number or a parcel code."),
+        "order": _("Order %(number)s", number="{number}"),
+        "box": _("Box: %(box)s", box="{box}"), "no_box": _("No box type fits: choose one."),
+        "sku": _("Item"), "verified": _("Scanned"), "left": _("Left"),
+        "no_picture": _("No picture"),
+        "units_left": plural_texts(lambda n: ngettext(
+            "%(count)s unit left to scan", "%(count)s units left to scan", n, count="{count}")),
+        "parcel": _("Parcel %(seq)s", seq="{seq}"),
+        "measured": _("Measured"), "expected": _("Expected"),
+        "tolerance": _("Tolerance: ± %(grams)s g", grams="{grams}"), "grams": _("%(grams)s g", grams="{grams}"),
+        "packed": _("Packed parcels"), "tracking": _("Tracking number"),
+        "held": _("The order went back to picking: leave the tote at the pack area."),
+        "closed": _("The order is packed."),
+        "pin": _("Supervisor PIN"), "reason": _("Reason"),
+        "override_hint": _("A supervisor scans their badge, then enters the PIN and the reason."),
+        "line": _("Line"), "quantity": _("Quantity"), "report_missing": _("Report missing"),
+        "missing_hint": _("Choose the line and how many units are missing."),
+        "documents": _("Label and slip"), "no_documents": _("Nothing printed yet."),
+        "document_states": {
+            "queued": _("waits for the printer"), "sent": _("printing…"), "printed": _("printed"),
+            "done": _("printed"), "paper_out": _("waits for paper"), "head_open": _("print head open"),
+            "failed": _("not printed"),
+        },
+        "templates": _names({k: TEMPLATE_NAMES[k] for k in PACK_DOCUMENTS}),
+    }
+
+
+def document_jobs(session, station_id: int) -> list[dict]:
+    """The station's last shipping-label and packing-slip jobs (newest first, one of each)."""
+    found = {}
+    for job in _recent_jobs(session, station_id, limit=RECENT * 4):
+        template = (job.payload or {}).get("template") if job.kind == "print" else None
+        if template in PACK_DOCUMENTS and template not in found:
+            found[template] = job_json(job)
+    return [found[t] for t in PACK_DOCUMENTS if t in found]
+
+
+def _pack_context(station: Station) -> dict:
+    """The pack station's packing panel: the flow's state, keys and screen, and the last label and slip."""
+    from server.scenarios.packing import PACKING
+
+    flow = PACKING.view(station=station)
+    view = {"state": flow["state"], "keys": flow["keys"], "screen": flow["screen"]}
+    return {"packing_texts": packing_texts(), "packing_view": view, "flow_keys": flow["keys"],
+            "packing_documents": document_jobs(db.session, station.id)}
 
 
 # --- input and jobs ----------------------------------------------------------------------------

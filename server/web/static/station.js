@@ -21,6 +21,7 @@
     let shownId = Number(root.dataset.lastId || 0);
     const answered = new Set(); // event_ids this page already showed from its own POST
     let receiving = null; // the dock's receiving panel, once mounted
+    let packing = null; // the pack station's packing panel, once mounted
 
     function keepFocus() {
       if (document.activeElement !== input) input.focus();
@@ -44,6 +45,7 @@
         weight.textContent = prompt.screen.weight.value + " " + prompt.screen.weight.unit;
       }
       if (receiving && prompt.screen) receiving.update(prompt.screen);
+      if (packing) packing.update(prompt);
       if (sound) play(prompt.sound);
     }
 
@@ -78,6 +80,7 @@
         el("span", "job-state", (T.job_states || {})[job.state] || job.state)];
       if (job.result && job.result !== "done") parts.push(" ", el("span", "job-result", (T.results || {})[job.result] || job.result));
       item.replaceChildren(...parts);
+      if (packing) packing.job(job);
       if (fresh) {
         // Newest first, by id.
         const after = Array.from(list.children).find(function (li) { return Number(li.dataset.jobId) < job.id; });
@@ -136,12 +139,14 @@
       if (code.trim()) sendInput({ kind: "scan", code: code });
     });
 
-    // A flow's panel (dock: receiving) draws itself from the prompts' screen data; its keys go
-    // to the station's scenario like a scan.
-    const panel = document.getElementById("receiving-panel");
-    receiving = panel && window.cellwmsReceiving ? window.cellwmsReceiving.mount(panel, {
-      send: sendInput, problem: showProblem, keepFocus: keepFocus,
-    }) : null;
+    // A flow's panel (dock: receiving, pack: packing) draws itself from the prompts' screen data;
+    // its keys go to the station's scenario like a scan.
+    const panel = document.getElementById("receiving-panel") || document.getElementById("packing-panel");
+    const options = { send: sendInput, problem: showProblem, keepFocus: keepFocus };
+    receiving = panel && panel.id === "receiving-panel" && window.cellwmsReceiving
+      ? window.cellwmsReceiving.mount(panel, options) : null;
+    packing = panel && panel.id === "packing-panel" && window.cellwmsPacking
+      ? window.cellwmsPacking.mount(panel, options) : null;
     root.addEventListener("click", function (event) {
       const button = event.target.closest("button[data-key]");
       if (!button || (panel && panel.contains(button))) return;
