@@ -261,6 +261,7 @@ def emulators(home: Path):
     from printers.profiles import load_profile as printer_profile
     from terminal.devices.scales.profile import load as scale_profile
     from terminal.devices.scanners import load_profile as scanner_profile
+    from terminal.emulators import all_running
     from terminal.emulators.escpos_printer import EscposPrinterEmulator
     from terminal.emulators.scale import ScaleEmulator
     from terminal.emulators.scanner import ScannerEmulator
@@ -273,15 +274,8 @@ def emulators(home: Path):
         "zpl": ZplPrinterEmulator(printer_profile("zebra-zd421-203")),
         "escpos": EscposPrinterEmulator(printer_profile("epson-tm-t20iii")),
     }
-    started = []
-    try:
-        for emulator in made.values():
-            emulator.start()
-            started.append(emulator)
+    with all_running(made):
         yield made
-    finally:
-        for emulator in reversed(started):
-            emulator.stop()
 
 
 def start_agent(home: Path, base: str, token: str, made: dict) -> Child:

@@ -212,6 +212,7 @@ def emulated_devices(tmp_path: Path, *, scale: bool = True):
     from printers.profiles import load_profile as printer_profile
     from terminal.devices.scales.profile import load as scale_profile
     from terminal.devices.scanners import load_profile as scanner_profile
+    from terminal.emulators import all_running
     from terminal.emulators.escpos_printer import EscposPrinterEmulator
     from terminal.emulators.mjpeg_camera import MjpegCameraEmulator
     from terminal.emulators.scale import ScaleEmulator
@@ -226,12 +227,5 @@ def emulated_devices(tmp_path: Path, *, scale: bool = True):
     made["zpl"] = ZplPrinterEmulator(printer_profile("zebra-zd421-203"))
     made["escpos"] = EscposPrinterEmulator(printer_profile("epson-tm-t20iii"))
     made["camera"] = MjpegCameraEmulator(width=640, height=360, fps=10)
-    started = []
-    try:
-        for emulator in made.values():
-            emulator.start()
-            started.append(emulator)
+    with all_running(made):
         yield made
-    finally:
-        for emulator in reversed(started):
-            emulator.stop()
