@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _
 from flask_babel import lazy_ngettext
-from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Order, User
@@ -117,14 +116,6 @@ class PackingScenario(FlowScenario):
         if session is None:
             return {"packing": None, "supervisor": data.supervisor_id is not None}
         view = service.session_view(session)
-        parcel = view["parcel"]
-        if parcel and parcel["expected_g"] is not None:
-            warehouse = db.session.get(service.Warehouse, db.session.get(Order, session.order_id).warehouse_id)
-            parcel["tolerance_g"] = round(service.tolerance(warehouse, parcel["expected_g"]))
-        view["packed"] = [{"seq": p.seq, "code": p.code, "tracking": p.tracking_number, "weight_g": p.weight_g}
-                          for p in db.session.execute(select(Parcel).where(
-                              Parcel.order_id == session.order_id, Parcel.status == "packed")
-                              .order_by(Parcel.seq)).scalars()]
         return {"packing": view, "supervisor": data.supervisor_id is not None}
 
     def refuse(self, ctx: Context, state: str, data: PackingState, transition) -> Answer | None:

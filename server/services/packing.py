@@ -440,10 +440,16 @@ def session_view(session: PackingSession) -> dict:
         lines.append({"id": line.id, "line_no": line.line_no, "sku": sku.code, "name": sku.name,
                       "image": getattr(sku, "image_url", None) or None,
                       "expected": line.quantity, "verified": done.get(line.id, 0)})
-    packed = db.session.execute(select(func.count(Parcel.id)).where(Parcel.order_id == order.id,
-                                                                    Parcel.status == "packed")).scalar() or 0
+    packed = [{"seq": p.seq, "code": p.code, "tracking": p.tracking_number, "weight_g": p.weight_g}
+              for p in db.session.execute(select(Parcel).where(
+                  Parcel.order_id == order.id, Parcel.status == "packed").order_by(Parcel.seq)).scalars()]
+    shown = None
+    if parcel:
+        shown = {"id": parcel.id, "seq": parcel.seq, "code": parcel.code, "units": parcel_units(parcel),
+                 "weight_g": parcel.weight_g, "expected_g": parcel.expected_weight_g}
+        if parcel.expected_weight_g is not None:
+            warehouse = db.session.get(Warehouse, order.warehouse_id)
+            shown["tolerance_g"] = round(tolerance(warehouse, parcel.expected_weight_g))
     return {"id": session.id, "status": session.status, "order": {"id": order.id, "number": order.number},
             "lines": lines, "box": {"id": box.id, "code": box.code, "name": box.name} if box else None,
-            "parcel": {"id": parcel.id, "seq": parcel.seq, "code": parcel.code, "units": parcel_units(parcel),
-                       "weight_g": parcel.weight_g, "expected_g": parcel.expected_weight_g} if parcel else None,
-            "parcels_packed": packed}
+            "parcel": shown, "parcels_packed": len(packed), "packed": packed}
