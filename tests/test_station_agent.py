@@ -12,7 +12,6 @@ import logging
 import socket
 import sqlite3
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -23,19 +22,9 @@ from werkzeug.serving import make_server
 from terminal.station.agent import Agent
 from terminal.station.link import ChecksumMismatch, Link, Offline
 from terminal.station.outbox import Outbox
-from tests.station_harness import read
+from tests.station_harness import read, wait_for
 
-WAIT = 20.0  # seconds a condition may take before the test fails with a message
-
-
-def wait_for(condition, what: str, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}")
+DRAIN_WAIT = 120.0  # seconds 2,000 events may take to drain on a loaded 2-CPU machine (a hang guard)
 
 
 def now_iso() -> str:
@@ -435,7 +424,7 @@ def test_kill_9_mid_upload_loses_and_doubles_nothing(tmp_path, db, server, stati
     agent, _, _ = make_agent(tmp_path, server.url, token)
     agent.start()
     try:
-        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the restarted agent to drain the outbox")
+        wait_for(lambda: agent.outbox.waiting()[0] == 0, "the restarted agent to drain the outbox", DRAIN_WAIT)
     finally:
         agent.stop()
     texts = [base64.b64decode(e["payload"]["raw_b64"]).decode() for e in stored_events(db, st)]

@@ -172,6 +172,30 @@ def test_stable_weights_are_sent_once_per_change(tmp_path, started):
         assert result["result"] == "done" and result["weight"]["value"] == 2.0
 
 
+@pytest.mark.parametrize("profile", ["cas-pdii", "mettler-toledo-ics425", "mettler-toledo-ariva-s-8217", "massa-k-mk-15-2-tb"])
+def test_a_load_that_never_settles_degrades_the_scale_until_it_does(tmp_path, started, profile):
+    model = scale_profile(profile)[1]
+    with ScaleEmulator(model, link=str(tmp_path / "scale"), settle=0.05) as emulator:
+        events = Events()
+        options = "options = {backoff_min = 0.02, backoff_max = 0.2, settle_timeout = 0.5}"
+        device = started(station(tmp_path, f'[devices.scale]\nkind = "scale"\nprofile = "{profile}"\n'
+                                           f'url = "{emulator.port}"\n{options}\n')["scale"], events)
+        wait_for(lambda: device.health()["state"] == "up", "scale up")
+        emulator.put(1.2)
+        emulator.motion()
+        wait_for(lambda: device.health() == {**device.health(), "state": "degraded", "detail": "not_settling"},
+                 "the scale degraded: not settling")
+        assert events.of("weight") == []                 # nothing unstable is sent as a weight
+        emulator.motion(False)
+        wait_for(lambda: [p["value"] for p, _ in events.of("weight")] == [1.2], "the weight once it settles")
+        wait_for(lambda: device.health()["state"] == "up", "scale up again")
+        assert events.states()[-2:] == ["degraded", "up"]
+        emulator.put(model["capacity"] + 1)
+        wait_for(lambda: device.health()["detail"] == "overload", "the scale degraded: overload")
+        emulator.put(0.5)
+        wait_for(lambda: device.health()["state"] == "up", "scale up once the load is off")
+
+
 def test_read_weight_on_an_unplugged_scale_fails_with_the_reason(tmp_path, started):
     model = scale_profile("cas-pdii")[1]
     with ScaleEmulator(model, link=str(tmp_path / "scale"), settle=0.05) as emulator:

@@ -187,7 +187,8 @@ class Scenario:
         if payload["state"] == "up":
             return None  # the health panel shows it; the worker's prompt stays
         name = ctx.event.device or payload.get("device_kind", "")
-        return Prompt(_("%(device)s: %(detail)s", device=name, detail=payload.get("detail") or payload["state"]),
+        detail = station_service.device_problem_text(payload.get("detail") or "") or payload["state"]
+        return Prompt(_("%(device)s: %(detail)s", device=name, detail=detail),
                       "error", title=_("Devices"))
 
     def on_job_result(self, ctx: Context, payload: dict) -> Prompt | None:

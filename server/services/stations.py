@@ -35,6 +35,30 @@ MEDIA_TYPES = {"photo": ("image/jpeg",), "clip": ("video/x-msvideo", "video/mp4"
 MEDIA_EXTENSIONS = {"image/jpeg": ".jpg", "video/x-msvideo": ".avi", "video/mp4": ".mp4"}
 SNIFF_BYTES = 12
 MAX_CHUNK = 8 * 1024 * 1024
+# The problems a device reports by name in its health detail (comma-separated), as a worker reads them.
+DEVICE_PROBLEMS = {
+    "paper_out": _("out of paper: load paper, the waiting label then prints"),
+    "head_open": _("print head open: close it, the waiting label then prints"),
+    "paused": _("paused: press the printer's pause key"),
+    "ribbon_out": _("ribbon out"),
+    "offline": _("offline"),
+    "error": _("printer error"),
+    "cutter_error": _("cutter error"),
+    "unrecoverable_error": _("printer fault: switch it off and on"),
+    "over_temperature": _("print head too hot: wait"),
+    "no_answer": _("does not answer"),
+    "overload": _("over the scale's capacity: take the load off"),
+    "not_settling": _("the weight does not settle: keep the parcel still, clear of the platform's edges"),
+}
+
+
+def device_problem_text(detail: str) -> str:
+    """A device's health detail in the reader's language: known problem names translated, the
+    rest (the agent's own words, e.g. an OS error) as it came."""
+    parts = [part.strip() for part in (detail or "").split(",")]
+    if not all(part in DEVICE_PROBLEMS for part in parts):
+        return detail
+    return ", ".join(str(DEVICE_PROBLEMS[part]) for part in parts)
 
 
 # --- jobs -----------------------------------------------------------------------------------

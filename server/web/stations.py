@@ -33,7 +33,7 @@ from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
 from server.services import dates, streams
-from server.services.stations import create_job, job_json, station_health
+from server.services.stations import DEVICE_PROBLEMS, create_job, job_json, station_health
 from server.web.handheld import event_id_of, key_payload, plural_texts, scan_payload
 
 stations = Blueprint("stations", __name__, template_folder="templates")
@@ -200,6 +200,7 @@ def screen_words() -> dict:
         "job_states": _names(JOB_STATE_NAMES),
         "devices": _names(DEVICE_NAMES), "jobs": _names(JOB_KIND_NAMES), "templates": _names(TEMPLATE_NAMES),
         "events": _names(EVENT_KIND_NAMES), "results": _names(JOB_RESULT_NAMES),
+        "problems": _names(DEVICE_PROBLEMS),
     }
 
 

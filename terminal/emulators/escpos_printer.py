@@ -79,10 +79,8 @@ class EscposPrinterEmulator(PrinterEmulator):
             self._end_receipt(session, complete=True)
 
     def decode(self, job: PrintedJob):
-        """The receipt decoded by printers.escpos_decode, or None when that module is not there yet."""
-        try:
-            from printers.escpos_decode import decode
-        except ImportError:
-            return None
+        """The receipt as printers.escpos_decode reads it (text lines, barcodes, cuts)."""
+        from printers.escpos_decode import decode
+
         code_page = getattr(self.profile, "cyrillic_code_page", None) or "CP866"
         return decode(job.data, code_page=code_page)

@@ -5,7 +5,8 @@ can close the pty (the driver sees the port vanish) and `replug()` re-points the
 pty, as a USB serial adapter that comes back as the same /dev/serial/by-id path.
 Physics: `put(kg)` loads the platform; the reading settles exponentially (settle seconds) with
 noise while moving, then is stable on the division grid. Zero, tare, overload above capacity,
-under zero below zero. Faults: `garbage(bytes)`, `partial()` (next frame cut short), unplug/replug.
+under zero below zero. Faults: `garbage(bytes)`, `partial()` (next frame cut short), unplug/replug,
+`motion()` (the load never settles, like a parcel rocking on the platform, until `put` or `motion(False)`).
 
 `HidScaleEmulator` stands in for a USB HID POS scale's /dev/hidrawN node: a FIFO at `link`
 that gets one 6-byte report (`hidpos.report`) per poll interval. unplug() removes the FIFO and
@@ -52,6 +53,7 @@ class ScaleEmulator:
         self.zero_offset, self.tare_value = 0.0, 0.0
         self.streaming = self.protocol == "cas"
         self._garbage, self._partial = b"", False
+        self._moving = False
         self.pty = PtyPort(self.link)
         self._stop = threading.Event()
         self._thread = None
@@ -98,14 +100,25 @@ class ScaleEmulator:
     # ---- physics ----
     def put(self, kg: float):
         with self.lock:
-            self.load, self.since = kg, time.monotonic()
+            self.load, self.since, self._moving = kg, time.monotonic(), False
+
+    def set_weight(self, kg: float):
+        self.put(kg)
+
+    def motion(self, on: bool = True):
+        """The load rocks (never stable) until `motion(False)`, then settles as after `put`."""
+        with self.lock:
+            self._moving = on
+            self.since = time.monotonic()
 
     def _state(self):
         """(value on display, stable, overload)."""
         with self.lock:
             t = time.monotonic() - self.since
             gross = self.load - self.zero_offset
-            if t < self.settle:
+            if self._moving:  # rocking around the load
+                value, stable = gross + self.rng.uniform(-3, 3) * self.division, False
+            elif t < self.settle:
                 moving = gross + (self.shown - gross) * math.exp(-5 * t / self.settle)
                 value = moving + self.rng.uniform(-3, 3) * self.division
                 stable = False
@@ -277,7 +290,6 @@ class HidScaleEmulator(ScaleEmulator):
         self.exponent = -self.decimals
         self._fd = None
         self._plugged = False
-        self._moving = False
         self.sent = 0
 
     # ---- life cycle ----
@@ -318,24 +330,9 @@ class HidScaleEmulator(ScaleEmulator):
     def replug(self):
         self._make_fifo()
 
-    # ---- physics ----
-    def put(self, kg: float):
-        with self.lock:
-            self._moving = False
-        super().put(kg)
-
-    set_weight = put
-
-    def motion(self, on: bool = True):
-        with self.lock:
-            self._moving = on
-            self.since = time.monotonic()
-
     # ---- reports ----
     def frame(self) -> bytes:
         with self.lock:
-            if self._moving:
-                self.since = time.monotonic()
             value, stable, over = self._state()
         if over:
             return hidpos.report(6, self.unit, self.exponent, 0)

@@ -83,6 +83,7 @@ class ScannerOptions(Table):  # [devices.<name>.options], per kind
 class ScaleOptions(ScannerOptions):
     emit_zero: bool | None = None
     read_timeout: NonNegativeFloat | None = None
+    settle_timeout: NonNegativeFloat | None = None
 
 
 class PrinterOptions(ScannerOptions):

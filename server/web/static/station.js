@@ -94,6 +94,12 @@
       state.className = "health state-" + health.state;
       state.textContent = (T.states || {})[health.state] || health.state;
       const devices = health.devices || {};
+      // A detail made of problem names the server knows reads in the page's language.
+      const problemText = function (detail) {
+        const parts = detail.split(",").map(function (p) { return p.trim(); });
+        return parts.every(function (p) { return (T.problems || {})[p]; })
+          ? parts.map(function (p) { return T.problems[p]; }).join(", ") : detail;
+      };
       document.querySelectorAll("ul.devices").forEach(function (list) {
         const kinds = (list.dataset.kinds || "").split(" ").filter(Boolean);
         const items = Object.keys(devices).sort()
@@ -104,7 +110,7 @@
             li.dataset.device = name;
             li.append(el("span", "name", (T.devices || {})[name] || name), " ",
               el("span", "state", (T.states || {})[d.state] || d.state || ""));
-            if (d.detail) li.append(" ", el("span", "detail", d.detail));
+            if (d.detail) li.append(" ", el("span", "detail", problemText(d.detail)));
             return li;
           });
         list.replaceChildren(...(items.length ? items : [el("li", "device none", T.no_device)]));
