@@ -164,6 +164,20 @@ def test_happy_path(client, site):
     assert all(m.media_file_id for m in media)
 
 
+def test_a_clip_part_sent_before_the_first_unit_is_kept_with_the_parcel_it_films(client, site):
+    s = site
+    start(client, s)
+    part = "c" * 64  # the camera was lost before any unit was scanned: part 1 closes, partial
+    send(client, s.auth, "clip", {"media": part, "size": 20, "role": "packing", "frames": 3, "partial": True,
+                                  "job_id": jobs("record_start")[0].id, "session": "packing"})
+    [parcel] = _db.session.execute(select(Parcel)).scalars().all()
+    assert (parcel.seq, parcel.status) == (1, "packing")
+    assert scan(client, s.auth, KETTLE)["state"] == "verify"  # the units go into that same parcel
+    assert _db.session.execute(select(func.count(Parcel.id))).scalar() == 1
+    media = _db.session.execute(select(ParcelMedia)).scalars().all()
+    assert [(m.parcel_id, m.kind, m.sha256, m.partial) for m in media] == [(parcel.id, "clip", part, True)]
+
+
 def test_each_refusal_writes_only_its_error(client, site):
     s = site
     start(client, s)

@@ -180,13 +180,15 @@ class Scenario:
 
     def on_clip(self, ctx: Context, payload: dict) -> Prompt | None:
         if payload.get("partial"):
-            return Prompt(_("The camera was lost: the video is cut short."), "error", title=_("Camera"))
+            return Prompt(_("The camera was lost: the video so far is kept, cut short; recording goes on when the "
+                            "camera is back."), "error", title=_("Camera"))
         return Prompt(_("Video saved."), "none", title=_("Camera"))
 
     def on_device_status(self, ctx: Context, payload: dict) -> Prompt | None:
         if payload["state"] == "up":
             return None  # the health panel shows it; the worker's prompt stays
         name = ctx.event.device or payload.get("device_kind", "")
+        name = station_service.DEVICE_NAMES.get(name, name)
         detail = station_service.device_problem_text(payload.get("detail") or "") or payload["state"]
         return Prompt(_("%(device)s: %(detail)s", device=name, detail=detail),
                       "error", title=_("Devices"))

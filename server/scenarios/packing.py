@@ -135,15 +135,15 @@ class PackingScenario(FlowScenario):
             return self.run(ctx, "weight", "weight", payload)
         return super().on_weight(ctx, payload)
 
+    # A packing job's still and clip arrive while the packer works on: kept with the parcel, the
+    # packer's prompt stays (only a clip cut short by a lost camera says so). Other media: as anywhere.
     def on_photo(self, ctx: Context, payload: dict):
-        if ctx.station is not None:
-            service.attach_media(ctx.station, "photo", payload, ctx.event.event_id)
-        return super().on_photo(ctx, payload)
+        kept = ctx.station is not None and service.attach_media(ctx.station, "photo", payload, ctx.event.event_id)
+        return None if kept else super().on_photo(ctx, payload)
 
     def on_clip(self, ctx: Context, payload: dict):
-        if ctx.station is not None:
-            service.attach_media(ctx.station, "clip", payload, ctx.event.event_id)
-        return super().on_clip(ctx, payload)
+        kept = ctx.station is not None and service.attach_media(ctx.station, "clip", payload, ctx.event.event_id)
+        return None if kept and not payload.get("partial") else super().on_clip(ctx, payload)
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -419,11 +419,21 @@ def attach_media(station: Station, kind: str, payload: dict, event_id: str | Non
     elif isinstance(facts.get("session_id"), int) and isinstance(facts.get("parcel_seq"), int):
         parcel = db.session.execute(select(Parcel).where(Parcel.packing_session_id == facts["session_id"],
                                                          Parcel.seq == facts["parcel_seq"])).scalar_one_or_none()
+        if parcel is None:  # a clip (part) that came before the parcel's first unit: the parcel it films
+            parcel = _parcel_being_filmed(facts["session_id"], facts["parcel_seq"])
     if parcel is None:
         return None
     media = station_service.expect_media(station, payload, kind, event_id)
     db.session.flush()
     return evidence.attach_media(parcel, media, "still" if kind == "photo" else "clip", bool(payload.get("partial")))
+
+
+def _parcel_being_filmed(session_id: int, seq: int) -> Parcel | None:
+    session = db.session.get(PackingSession, session_id)
+    if session is None or session.status in (PackingStatus.closed, PackingStatus.held):
+        return None
+    session = lock_session(session_id)
+    return open_parcel(session) if next_parcel_seq(session) == seq else None
 
 
 # --- views ---------------------------------------------------------------------------------------

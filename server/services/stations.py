@@ -35,6 +35,13 @@ MEDIA_TYPES = {"photo": ("image/jpeg",), "clip": ("video/x-msvideo", "video/mp4"
 MEDIA_EXTENSIONS = {"image/jpeg": ".jpg", "video/x-msvideo": ".avi", "video/mp4": ".mp4"}
 SNIFF_BYTES = 12
 MAX_CHUNK = 8 * 1024 * 1024
+# A station's devices by their names in the station profiles (the pack profile's and the demo's).
+DEVICE_NAMES = {
+    "scanner": _("Scanner"), "scale": _("Scale"), "label_printer": _("Label printer"),
+    "receipt_printer": _("Receipt printer"), "printer": _("Printer"), "overhead": _("Overhead camera"),
+    "packing": _("Packing camera"), "overhead_camera": _("Overhead camera"), "packing_camera": _("Packing camera"),
+    "camera": _("Camera"),
+}
 # The problems a device reports by name in its health detail (comma-separated), as a worker reads them.
 DEVICE_PROBLEMS = {
     "paper_out": _("out of paper: load paper, the waiting label then prints"),
@@ -48,6 +55,7 @@ DEVICE_PROBLEMS = {
     "over_temperature": _("print head too hot: wait"),
     "no_answer": _("does not answer"),
     "overload": _("over the scale's capacity: take the load off"),
+    "no_frames": _("stopped sending pictures: check its cable and power"),
     "not_settling": _("the weight does not settle: keep the parcel still, clear of the platform's edges"),
 }
 
@@ -58,6 +66,8 @@ def device_problem_text(detail: str) -> str:
     parts = [part.strip() for part in (detail or "").split(",")]
     if not all(part in DEVICE_PROBLEMS for part in parts):
         return detail
+    if len(parts) > 1:  # a printer pauses itself when out of paper or opened: the cause is what to fix
+        parts = [part for part in parts if part != "paused"]
     return ", ".join(str(DEVICE_PROBLEMS[part]) for part in parts)
 
 

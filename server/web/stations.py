@@ -33,7 +33,7 @@ from server.extensions import READ_ONLY_OPTION, db
 from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
 from server.services import dates, streams
-from server.services.stations import DEVICE_PROBLEMS, create_job, job_json, station_health
+from server.services.stations import DEVICE_NAMES, DEVICE_PROBLEMS, create_job, job_json, station_health
 from server.web.handheld import event_id_of, key_payload, plural_texts, scan_payload
 
 stations = Blueprint("stations", __name__, template_folder="templates")
@@ -51,11 +51,6 @@ STATE_NAMES = {"ok": _l("ok"), "degraded": _l("degraded"), "offline": _l("offlin
 JOB_STATE_NAMES = {"queued": _l("queued"), "sent": _l("sent"), "done": _l("done"), "failed": _l("failed")}
 DEVICE_STATE_NAMES = {"up": _l("working"), "down": _l("down"), "degraded": _l("degraded")}
 # Device names of the station profiles (firmware_profiles/stations); another name is shown as it is.
-DEVICE_NAMES = {
-    "scanner": _l("Scanner"), "scale": _l("Scale"), "label_printer": _l("Label printer"),
-    "receipt_printer": _l("Receipt printer"), "printer": _l("Printer"), "overhead": _l("Overhead camera"),
-    "packing": _l("Packing camera"), "camera": _l("Camera"),
-}
 JOB_KIND_NAMES = {
     "print": _l("Print"), "photo": _l("Photo"), "record_start": _l("Start recording"),
     "record_stop": _l("Stop recording"), "read_weight": _l("Read weight"), "beep": _l("Beep"),

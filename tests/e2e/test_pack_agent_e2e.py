@@ -332,3 +332,154 @@ def test_a_picked_tote_packed_through_the_agent_with_evidence(chromium, live_ser
         assert verify_pack(pack.body(), key) == []
     finally:
         context.close()
+
+
+@pytest.fixture
+def picked(db):
+    """Two picked orders in totes at the pack area, as picking leaves them: 3001 (two kettles,
+    marked) in TOTE-7 and 3002 (an iron) in TOTE-8."""
+    from server.models import OrderLine, Tote
+    from tests.picking_helpers import picking_warehouse
+
+    s = picking_warehouse()
+    s.wh.pack_tolerance_g, s.wh.pack_tolerance_pct, s.wh.pack_filler_g = 30, 5.0, 20
+    for sku, dims, grams in ((s.kettle, (200, 150, 250), 1000), (s.iron, (300, 120, 150), 1200)):
+        sku.length_mm, sku.width_mm, sku.height_mm = dims
+        sku.weight_g = grams
+    _db.session.add(BoxType(warehouse_id=s.wh.id, code="M", name="Box M", inner_length_mm=400, inner_width_mm=300,
+                            inner_height_mm=300, weight_g=300))
+    ids = {}
+    for number, sku, quantity, tote in (("3001", s.kettle, 2, "TOTE-7"), ("3002", s.iron, 1, "TOTE-8")):
+        o = Order(warehouse_id=s.wh.id, number=number, status="picked", customer_name="Пётр Иванов",
+                  delivery_address="Невский пр., 28", carrier="local")
+        _db.session.add(o)
+        _db.session.flush()
+        _db.session.add(OrderLine(order_id=o.id, line_no=1, sku_id=sku.id, quantity=quantity, reserved=0,
+                                  picked=quantity))
+        _db.session.add(Tote(warehouse_id=s.wh.id, code=tote, status="at_pack", order_id=o.id, cell_id=s.pack.id))
+        ids[number] = o.id
+    f.user("anna", roles=("packer",), badge="B-P1").full_name = "Анна Петрова"
+    f.user("olga", ("supervisor",), password="s3cret-pass")
+    station, auth = f.station(s.wh, code="PACK-1", kind="pack")
+    out = {**ids, "station": station.id, "token": auth["Authorization"].removeprefix("Bearer ")}
+    _db.session.rollback()
+    return out
+
+
+def scan_events(db, station_id: int) -> int:
+    from server.models import StationEvent
+
+    return count(db, StationEvent, StationEvent.station_id == station_id, StationEvent.kind == "scan")
+
+
+def test_pack_station_failures_each_give_a_clear_state_and_lose_nothing(chromium, live_server, db, picked,
+                                                                        tmp_path):
+    from server.services.evidence import verify_pack
+
+    expected = 2 * 1000 + 300 + 20
+    with pack_station(tmp_path, live_server, picked["token"], settle_timeout=1.0) as station:
+        agent, scanner, scale, zpl, escpos = (station[k] for k in ("agent", "scanner", "scale", "zpl", "escpos"))
+        all_up(db, picked["station"], agent)
+        context, page = open_station_screen(chromium, live_server)
+        scans = 0
+
+        def scan(code: str, aim: str) -> None:
+            nonlocal scans
+            scanner.scan(code, aim)
+            scans += 1
+
+        try:
+            panel = page.locator("#packing-panel")
+
+            def device(name: str):
+                return page.locator(f'ul.devices li[data-device="{name}"]').first
+            scan("B-P1", "]C0")
+            expect(page.locator("#worker")).to_have_text("Анна Петрова", timeout=LIVE)
+            scan("TOTE-7", "]C0")
+            expect(panel).to_have_attribute("data-state", "verify", timeout=LIVE)
+            wait_for(lambda: any(j["state"] == "done" for j in jobs_of(db, picked["station"], "record_start")),
+                     "the packing camera recording", on_fail=lambda: tail(agent.log))
+            before = station["packing"].frames_sent
+            wait_for(lambda: station["packing"].frames_sent >= before + 5, "a few frames of the clip")
+
+            # The packing camera is lost mid-clip: the part so far is kept (partial), recording goes on.
+            station["packing"].unplug()
+            shown(page, "error", "The camera was lost: the video so far is kept")
+            expect(device("packing_camera")).to_have_class(
+                re.compile(r"\bstate-down\b"), timeout=LIVE)
+            wait_for(lambda: parcel_media(db, picked["3001"]).get("clip", {}).get("partial") is True,
+                     "the partial clip kept with the parcel", on_fail=lambda: tail(agent.log))
+            station["packing"].replug()
+            expect(device("packing_camera")).to_have_class(
+                re.compile(r"\bstate-up\b"), timeout=LIVE)
+
+            # An item of another order: refused, named; nothing packed.
+            scan(IRON, "]E0")
+            shown(page, "error", "3002")
+            # A marking code already packed: refused; the unit is recorded once.
+            scan(marking("K-1001"), "]d2")
+            shown(page, "ok", "verified")
+            scan(marking("K-1001"), "]d2")
+            shown(page, "error", "already packed")
+            assert count(db, MarkingCode) == 1 and count(db, ParcelItem) == 1
+            assert count(db, PackingError, PackingError.kind.in_(("other_order", "marking_repeat"))) == 2
+            scan(marking("K-1002"), "]d2")
+            expect(panel).to_have_attribute("data-state", "weighing", timeout=LIVE)
+
+            # A scale that never settles: the station says so; nothing is accepted while it rocks.
+            zpl.set_paper(False)  # and the label printer is out of paper
+            scale.put(expected / 1000)
+            scale.motion()
+            shown(page, "error", "does not settle")
+            expect(device("scale").locator(".detail")).to_contain_text("does not settle")
+            assert panel.get_attribute("data-state") == "weighing"
+            assert parcels_of(db, picked["3001"])[0]["status"] == "packing"
+
+            # It settles: the parcel is accepted; the slip prints, the label waits for paper.
+            scale.motion(False)
+            expect(panel).to_have_attribute("data-state", "done", timeout=LIVE)
+            wait_for(lambda: escpos.complete_jobs(), "the packing slip printed", on_fail=lambda: tail(agent.log))
+            label = panel.locator('.pack-document[data-template="shipping-label"]')
+            expect(label.locator(".device-problem")).to_contain_text("out of paper", timeout=LIVE)
+            expect(label).not_to_have_class(re.compile(r"\bresult-printed\b"))
+            expect(device("label_printer")).to_contain_text("out of paper")
+            assert zpl.complete_jobs() == []
+            [parcel] = parcels_of(db, picked["3001"])
+            assert parcel["status"] == "packed"
+
+            # The paper is back: the label prints, once.
+            zpl.set_paper(True)
+            expect(label).to_have_class(re.compile(r"\bresult-printed\b"), timeout=LIVE)
+            expect(label.locator(".device-problem")).to_have_count(0)
+            [printed] = zpl.complete_jobs()
+            assert parcel["tracking"] in decoded_label(zpl, printed)
+            assert [j["result"] for j in jobs_of(db, picked["station"], "print", "shipping-label")] == ["printed"]
+        finally:
+            context.close()
+
+        # Nothing lost: every scan reached the server, the outbox is empty, both clip parts are kept.
+        wait_for(lambda: (agent.status() or {}).get("waiting") == 0 and agent.status()["media_waiting"] == 0
+                 and agent.status()["media_refused"] == 0, "the agent's outbox drained",
+                 on_fail=lambda: f"{agent.status()}\n{tail(agent.log)}")
+        assert scan_events(db, picked["station"]) == scans
+        wait_for(lambda: len(clip_rows(db, picked["3001"])) == 2, "both parts of the clip stored",
+                 on_fail=lambda: tail(agent.log))
+        assert sorted(clip_rows(db, picked["3001"])) == [False, True]  # the part before the loss is partial
+
+    context, office = signed_in_office(chromium, live_server)
+    try:
+        office.goto(f"/orders/{picked['3001']}")
+        expect(office.locator(".media-partial")).to_have_count(1)
+        expect(office.locator(".clip-player")).to_have_count(2)
+        key = office.request.get("/api/v1/evidence/public-key").json()["pem"]
+        pack = office.request.get(office.locator("a.evidence-pack").get_attribute("href"))
+        assert verify_pack(pack.body(), key) == []
+    finally:
+        context.close()
+
+
+def clip_rows(db, order_id: int) -> list[bool]:
+    """The partial flag of each clip file kept with the order's parcels."""
+    return read(db, lambda: [row.partial for row in db.session.execute(
+        select(ParcelMedia).join(Parcel, Parcel.id == ParcelMedia.parcel_id)
+        .where(Parcel.order_id == order_id, ParcelMedia.kind == "clip")).scalars()])

@@ -18,6 +18,8 @@
     const T = JSON.parse(panel.dataset.texts || "{}");
     const send = options.send;
     const keepFocus = options.keepFocus || function () {};
+    const problemText = options.problemText || function (detail) { return detail; };
+    let devices = {}; // the station's devices' health, from the station's stream
     const q = function (selector) { return panel.querySelector(selector); };
     const overrideForm = q(".pack-override");
     const missingForm = q(".pack-missing");
@@ -152,6 +154,12 @@
         li.dataset.template = job.payload.template;
         li.append(el("span", "what", (T.templates || {})[job.payload.template] || job.payload.template), ": ",
           el("b", "outcome", states[outcome] || outcome));
+        // A document not printed yet says what its printer waits for (paper, a closed head).
+        const printer = devices[job.device] || {};
+        if (!job.result && printer.state && printer.state !== "up" && printer.detail) {
+          li.classList.add("device-waits");
+          li.append(" — ", el("span", "device-problem", problemText(printer.detail)));
+        }
         return li;
       }));
     }
@@ -210,7 +218,12 @@
     const view = JSON.parse(panel.dataset.view || "{}");
     draw(view.state || "idle", view.keys, view.screen);
     JSON.parse(panel.dataset.documents || "[]").forEach(job);
-    return { update: update, job: job };
+    function health(byName) {
+      devices = byName || {};
+      drawDocuments();
+    }
+
+    return { update: update, job: job, health: health };
   }
 
   window.cellwmsPacking = { mount: mount };

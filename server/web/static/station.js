@@ -27,6 +27,15 @@
       if (document.activeElement !== input) input.focus();
     }
 
+    // A device's detail made of problem names the server knows reads in the page's language.
+    function problemText(detail) {
+      const parts = detail.split(",").map(function (p) { return p.trim(); });
+      if (!parts.every(function (p) { return (T.problems || {})[p]; })) return detail;
+      // a printer pauses itself when out of paper or opened: the cause is what to fix
+      const causes = parts.length > 1 ? parts.filter(function (p) { return p !== "paused"; }) : parts;
+      return causes.map(function (p) { return T.problems[p]; }).join(", ");
+    }
+
     function showPrompt(prompt, sound) {
       if (!prompt) return;
       promptBox.className = "prompt sound-" + (prompt.sound || "none");
@@ -94,12 +103,7 @@
       state.className = "health state-" + health.state;
       state.textContent = (T.states || {})[health.state] || health.state;
       const devices = health.devices || {};
-      // A detail made of problem names the server knows reads in the page's language.
-      const problemText = function (detail) {
-        const parts = detail.split(",").map(function (p) { return p.trim(); });
-        return parts.every(function (p) { return (T.problems || {})[p]; })
-          ? parts.map(function (p) { return T.problems[p]; }).join(", ") : detail;
-      };
+      if (packing) packing.health(devices);
       document.querySelectorAll("ul.devices").forEach(function (list) {
         const kinds = (list.dataset.kinds || "").split(" ").filter(Boolean);
         const items = Object.keys(devices).sort()
@@ -148,7 +152,7 @@
     // A flow's panel (dock: receiving, pack: packing) draws itself from the prompts' screen data;
     // its keys go to the station's scenario like a scan.
     const panel = document.getElementById("receiving-panel") || document.getElementById("packing-panel");
-    const options = { send: sendInput, problem: showProblem, keepFocus: keepFocus };
+    const options = { send: sendInput, problem: showProblem, keepFocus: keepFocus, problemText: problemText };
     receiving = panel && panel.id === "receiving-panel" && window.cellwmsReceiving
       ? window.cellwmsReceiving.mount(panel, options) : null;
     packing = panel && panel.id === "packing-panel" && window.cellwmsPacking

@@ -78,7 +78,7 @@ class CameraDevice(StationDevice):
             backoff.reset()
             self._set_health("up", "")
             self._resume_clip()
-            why = "camera stopped delivering frames"
+            why = "no_frames"  # a problem name the server words for the worker
             try:
                 while frame is not None and not self._stop.is_set():
                     self._on_frame(frame)
@@ -102,12 +102,12 @@ class CameraDevice(StationDevice):
 
     def _gone(self, why: str) -> None:
         """The camera went away: close the clip (playable, partial) and say so; then down."""
-        with self._clip_lock:
+        self._set_health("down", why)
+        with self._clip_lock:  # the partial clip's event after the status: the station shows it last
             clip = self._clip
             if clip is not None and clip["recorder"] is not None:
                 self._finish_clip(clip, partial=True)
                 clip["recorder"] = None
-        self._set_health("down", why)
 
     def _close(self) -> None:
         close_quietly(self, "camera")
