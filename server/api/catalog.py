@@ -187,6 +187,7 @@ class SkuBarcodeView(MethodView):
 # --- pictures ----------------------------------------------------------------------------------
 
 PICTURE_WRITERS = (Role.supervisor, Role.integration)
+PICTURE_READERS = (*MASTER_READ, Role.integration)  # station screens (packers), and who uploads
 PICTURE_TYPES = tuple(sku_pictures.EXTENSIONS)
 
 
@@ -208,7 +209,7 @@ def _upload() -> tuple[bytes, str]:
 
 @blp.route("/skus/<int:sku_id>/picture", endpoint="SkuPicture")
 class SkuPictureView(MethodView):
-    @roles_required(*MASTER_READ)
+    @roles_required(*PICTURE_READERS)
     @blp.doc(responses={
         "200": {"description": "The picture, with the type its bytes show",
                 "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PICTURE_TYPES}},

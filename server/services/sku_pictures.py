@@ -147,7 +147,7 @@ def set_picture(actor: User | None, sku_id: int, data: bytes, filename: str = ""
     replaced = image.stored_name if image is not None else None
     if image is None:
         image = SkuImage(sku_id=sku.id)
-        db.session.add(image)
+        sku.picture = image
     image.sha256, image.size, image.content_type = sha256, len(data), content_type
     image.width, image.height, image.stored_name = width, height, stored_name
     image.filename = "".join(ch for ch in (filename or "") if ch.isprintable())[:MAX_FILENAME]
