@@ -15,6 +15,7 @@ from server.services.stations import media_dir
 from tests import factories as f
 from tests.assertions import assert_problem
 from tests.test_packing import site, start  # noqa: F401 (the packing site fixture)
+from tests.test_pages import csrf_token, sign_in_password
 
 API = "/api/v1"
 
@@ -155,3 +156,41 @@ def test_migration_down_and_up(app, db):
     assert "sku_images" not in inspect(_db.engine).get_table_names()
     flask_migrate.upgrade()
     assert "sku_images" in inspect(_db.engine).get_table_names()
+
+
+# --- the admin SKU pages ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def boss(client, sku):
+    f.user("boss", ("supervisor",), password="boss-pass-1")
+    _db.session.commit()
+    assert sign_in_password(client, "boss", "boss-pass-1").status_code == 302
+    return client
+
+
+def test_the_admin_page_uploads_shows_and_removes_it(boss, sku):
+    page = f"/admin/skus/{sku.id}"
+    html = boss.get(page).get_data(as_text=True)
+    assert 'id="upload-picture"' in html and 'enctype="multipart/form-data"' in html
+    r = boss.post(f"{page}/picture", content_type="multipart/form-data",
+                  data={"csrf_token": csrf_token(boss, page), "file": (io.BytesIO(picture()), "kettle.jpg")})
+    assert r.status_code == 302
+    url = sku_pictures.picture_url(_db.session.get(SkuImage, sku.id).sku)
+    html = boss.get(page).get_data(as_text=True)
+    assert f'src="{url.replace("&", "&amp;")}"' in html and 'alt="Чайник"' in html
+    assert url.replace("&", "&amp;") in boss.get("/admin/skus?q=KET").get_data(as_text=True)
+    assert boss.get(url).mimetype == "image/jpeg"  # a signed-in session loads it
+
+    refused = boss.post(f"{page}/picture", content_type="multipart/form-data",
+                        data={"csrf_token": csrf_token(boss, page), "file": (io.BytesIO(b"text"), "a.jpg")})
+    assert refused.status_code == 422
+    assert "JPEG, PNG or WebP" in refused.get_data(as_text=True)
+    assert len(stored_files()) == 1
+
+    no_token = boss.post(f"{page}/picture/remove", data={})
+    assert no_token.status_code in (400, 403) and len(stored_files()) == 1
+    assert boss.post(f"{page}/picture/remove", data={"csrf_token": csrf_token(boss, page)}).status_code == 302
+    assert stored_files() == [] and _db.session.get(SkuImage, sku.id) is None
+    actions = _db.session.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars().all()
+    assert actions == ["sku.picture", "sku.picture.remove"]
