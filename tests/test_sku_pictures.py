@@ -194,3 +194,24 @@ def test_the_admin_page_uploads_shows_and_removes_it(boss, sku):
     assert stored_files() == [] and _db.session.get(SkuImage, sku.id) is None
     actions = _db.session.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars().all()
     assert actions == ["sku.picture", "sku.picture.remove"]
+
+
+def test_the_demo_gives_its_packing_skus_pictures(app, db):
+    from datetime import date
+
+    from server.models import Order, OrderLine
+    from server.services.demo import seed_demo
+    from tests.test_demo import SMALL
+
+    seed_demo(SMALL, today=date(2025, 3, 1))
+    _db.session.commit()
+    at_packing = set(_db.session.execute(select(OrderLine.sku_id).join(Order).where(
+        Order.status.in_(("picked", "packed")))).scalars())
+    assert at_packing
+    pictured = {i.sku_id: i for i in _db.session.execute(select(SkuImage)).scalars()}
+    assert at_packing <= set(pictured)
+    assert all(i.content_type == "image/jpeg" and (i.width, i.height) == (256, 256) for i in pictured.values())
+    assert all(sku_pictures.path_of(i).exists() for i in pictured.values())
+    seed_demo(SMALL, today=date(2025, 3, 2))  # a second start replaces none
+    assert {i.sku_id: i.stored_name for i in _db.session.execute(select(SkuImage)).scalars()} == {
+        k: v.stored_name for k, v in pictured.items()}
