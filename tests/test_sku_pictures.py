@@ -215,3 +215,14 @@ def test_the_demo_gives_its_packing_skus_pictures(app, db):
     seed_demo(SMALL, today=date(2025, 3, 2))  # a second start replaces none
     assert {i.sku_id: i.stored_name for i in _db.session.execute(select(SkuImage)).scalars()} == {
         k: v.stored_name for k, v in pictured.items()}
+
+
+def test_the_admin_list_says_when_it_shows_only_the_first(boss, monkeypatch):
+    from server.web import admin_catalog
+
+    monkeypatch.setattr(admin_catalog, "LIST_LIMIT", 1)
+    f.sku("KET-2", "Чайник 2")
+    _db.session.commit()
+    html = boss.get("/admin/skus").get_data(as_text=True)
+    assert "Only the first 1 SKU is shown" in html and 'data-sku="KET-1"' in html and 'data-sku="KET-2"' not in html
+    assert 'data-sku="KET-2"' in boss.get("/admin/skus?q=KET-2").get_data(as_text=True)
