@@ -242,6 +242,9 @@ def test_the_openapi_publishes_each_operations_callers(app):
     assert seen > 50
     skus = spec["paths"]["/api/v1/skus"]
     assert skus["post"]["x-roles"] == ["admin", "supervisor"]
+    picture = spec["paths"]["/api/v1/skus/{sku_id}/picture"]
+    assert picture["put"]["x-roles"] == picture["delete"]["x-roles"] == ["admin", "integration", "supervisor"]
+    assert {"packer", "picker", "integration"} <= set(picture["get"]["x-roles"])  # station screens load it
     assert spec["paths"]["/api/v1/stations/me/events"]["post"]["x-callers"] == ["station-token"]
 
 

@@ -4,13 +4,13 @@ GTIN barcodes (EAN-8, UPC-A, EAN-13, GTIN-14) are checked by their check digit a
 14 digits; each barcode also shows its printed form. Internal barcodes are free text.
 """
 
-from flask import url_for
+from flask import request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from server.api.docs import problems
+from server.api.docs import problem_doc, problems
 from server.api.pagination import SelectPage
 from server.api.schemas import (
     MASTER_READ,
@@ -25,10 +25,11 @@ from server.api.schemas import (
     flush_or_conflict,
     get_or_404,
 )
-from server.auth import roles_required
+from server.auth import current_principal, roles_required
 from server.extensions import db
-from server.models import BarcodeKind, Sku, SkuBarcode
+from server.models import BarcodeKind, Role, Sku, SkuBarcode
 from server.problems import Problem
+from server.services import sku_pictures
 from server.services.barcodes import (
     PRINTED_LENGTH,
     BarcodeError,
@@ -100,7 +101,7 @@ class Skus(MethodView):
     @blp.paginate(SelectPage)
     def get(self, args):
         """List SKUs by code; search a part of the code or name, or find by any barcode form"""
-        stmt = select(Sku).options(selectinload(Sku.barcodes)).order_by(Sku.code)
+        stmt = select(Sku).options(selectinload(Sku.barcodes), selectinload(Sku.picture)).order_by(Sku.code)
         if "q" in args:
             q = args["q"].strip()
             stmt = stmt.where(or_(Sku.code.icontains(q, autoescape=True), Sku.name.icontains(q, autoescape=True)))
@@ -180,4 +181,91 @@ class SkuBarcodeView(MethodView):
             raise Problem(404, "not-found", "The SKU has no such barcode.", resource="barcode", barcode=barcode)
         db.session.delete(row)
         db.session.flush()
+        return None
+
+
+# --- pictures ----------------------------------------------------------------------------------
+
+PICTURE_WRITERS = (Role.supervisor, Role.integration)
+PICTURE_READERS = (*MASTER_READ, Role.integration)  # station screens (packers), and who uploads
+PICTURE_TYPES = tuple(sku_pictures.EXTENSIONS)
+
+
+def _upload() -> tuple[bytes, str]:
+    """(bytes, file name) of a picture upload: a multipart form's `file`, else the raw body (a
+    declared length past the limit is refused before reading)."""
+    limit = sku_pictures.MAX_BYTES
+    if request.mimetype == "multipart/form-data":
+        if request.content_length and request.content_length > limit + 64 * 1024:
+            raise sku_pictures.picture_too_large()
+        upload = request.files.get("file")
+        if upload is None:
+            raise Problem(422, "picture-file-missing", "Send the picture as the form's `file` field.")
+        return upload.stream.read(limit + 1), upload.filename or ""
+    if request.content_length and request.content_length > limit:
+        raise sku_pictures.picture_too_large()
+    return request.get_data(cache=True), ""  # cached: an Idempotency-Key's hash reads it again
+
+
+@blp.route("/skus/<int:sku_id>/picture", endpoint="SkuPicture")
+class SkuPictureView(MethodView):
+    @roles_required(*PICTURE_READERS)
+    @blp.doc(responses={
+        "200": {"description": "The picture, with the type its bytes show",
+                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PICTURE_TYPES}},
+        "404": problem_doc("No such SKU, or it has no picture"),
+    })
+    def get(self, sku_id):
+        """The SKU's picture (JPEG, PNG or WebP)
+
+        Served with its verified type, `X-Content-Type-Options: nosniff` and `Content-Disposition:
+        inline`; the ETag is its sha256. The SKU's `picture_url` carries a version, so a replaced
+        picture is never the cached one.
+        """
+        sku = get_or_404(Sku, sku_id, "SKU")
+        image = sku.picture
+        path = sku_pictures.path_of(image) if image is not None else None
+        if path is None or not path.exists():
+            raise Problem(404, "sku-picture-not-found", "The SKU has no picture.", resource="picture", sku=sku.code)
+        with open(path, "rb") as stored:
+            content_type = sku_pictures.sniff_type(stored.read(12))
+        if content_type != image.content_type:  # the stored bytes are not what was checked
+            raise Problem(404, "sku-picture-not-found", "The SKU's picture file is damaged.", resource="picture")
+        response = send_file(path, mimetype=content_type, conditional=True, etag=image.sha256)
+        response.headers["Cache-Control"] = "private, max-age=86400"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="{sku_id}{sku_pictures.EXTENSIONS[content_type]}"')
+        return response
+
+    @roles_required(*PICTURE_WRITERS)
+    @blp.doc(
+        requestBody={"required": True, "content": {
+            **{t: {"schema": {"type": "string", "format": "binary"}} for t in PICTURE_TYPES},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}}}},
+            "description": f"The picture's bytes (raw body, or a form's `file`), at most {sku_pictures.MAX_BYTES} "
+                          f"bytes and {sku_pictures.MAX_PIXELS} pixels."},
+        responses={"413": problem_doc("picture-too-large"),
+                   "422": problem_doc("picture-refused (not a JPEG, PNG or WebP by its bytes, or damaged), "
+                                      "picture-too-many-pixels, picture-empty")},
+    )
+    @blp.response(200, SkuSchema)
+    @problems(blp, {404: "No such SKU"})
+    def put(self, sku_id):
+        """Set or replace the SKU's picture (JPEG, PNG or WebP, checked by its bytes)"""
+        get_or_404(Sku, sku_id, "SKU")
+        data, filename = _upload()
+        principal = current_principal()
+        sku_pictures.set_picture(principal.user if principal else None, sku_id, data, filename)
+        return db.session.get(Sku, sku_id)
+
+    @roles_required(*PICTURE_WRITERS)
+    @blp.response(204)
+    @problems(blp, {404: "No such SKU, or it has no picture (sku-picture-not-found)"})
+    def delete(self, sku_id):
+        """Remove the SKU's picture (its file too)"""
+        get_or_404(Sku, sku_id, "SKU")
+        principal = current_principal()
+        sku_pictures.remove_picture(principal.user if principal else None, sku_id)
         return None

@@ -19,6 +19,7 @@ from server.problems import Problem
 from server.services.barcodes import printed_form
 from server.services.dates import check_zone
 from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, check_format
+from server.services.sku_pictures import picture_url
 
 # Who may do what with master data (admins always pass).
 MASTER_READ = (*sorted(WORKER_ROLES), Role.supervisor)
@@ -227,7 +228,12 @@ class SkuSchema(Schema):
     track_marking = fields.Bool(load_default=False)
     active = fields.Bool(load_default=True)
     barcodes = fields.List(fields.Nested(BarcodeSchema), load_default=list)
+    picture_url = fields.Method("_picture_url", dump_only=True, allow_none=True, metadata={
+        "description": "where the SKU's picture is served (PUT it at /skus/<id>/picture); null when none"})
     created_at = UtcDateTime(dump_only=True)
+
+    def _picture_url(self, sku):
+        return picture_url(sku)
 
 
 class SkuPatchSchema(Schema):

@@ -2,7 +2,7 @@
 
 from server.models.audit import AuditEntry
 from server.models.carriers import CarrierCounter
-from server.models.catalog import BarcodeKind, Sku, SkuBarcode
+from server.models.catalog import BarcodeKind, Sku, SkuBarcode, SkuImage
 from server.models.events import ScanEvent
 from server.models.idempotency import IdempotencyRecord
 from server.models.inbound import (
@@ -69,7 +69,7 @@ __all__ = [
     "CountRequest", "CountRequestStatus",
     "KIND_EFFECTS", "ApiToken", "StreamLease", "AuditEntry", "CarrierCounter", "BarcodeKind", "Cell", "CellStatus", "CellType", "IdempotencyRecord", "JobState",
     "MediaFile", "Movement", "MovementKind", "Order", "OrderStatus", "Parcel", "ParcelItem", "ParcelMedia", "BoxType", "MarkingCode", "PackingError", "PackingErrorKind", "PackingSession", "PackingStatus", "Quant", "Role", "ScanEvent",
-    "SignInFailure", "Sku", "SkuBarcode", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
+    "SignInFailure", "Sku", "SkuBarcode", "SkuImage", "Station", "StationEvent", "StationJob", "StationKind", "StationSession",
     "Tote", "User", "Warehouse", "Zone", "ZoneKind",
     "Batch", "BatchOrder", "BatchStatus", "OrderEvent", "OrderLine", "OrderReservation", "OrderSource",
     "PickLine", "PickLineStatus", "PostponedReason", "Wave", "WaveStatus",

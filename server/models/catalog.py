@@ -1,12 +1,13 @@
-"""SKUs and their barcodes."""
+"""SKUs, their barcodes and pictures."""
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.models.base import Timestamped
+from server.models.base import Timestamped, UtcDateTime, utcnow
 
 
 class BarcodeKind(StrEnum):
@@ -44,6 +45,8 @@ class Sku(Timestamped, db.Model):
     barcodes: Mapped[list["SkuBarcode"]] = relationship(
         back_populates="sku", cascade="all, delete-orphan", order_by="SkuBarcode.id"
     )
+    picture: Mapped["SkuImage | None"] = relationship(back_populates="sku", cascade="all, delete-orphan",
+                                                      uselist=False)
 
     @property
     def volume_cm3(self) -> int:
@@ -64,3 +67,25 @@ class SkuBarcode(Timestamped, db.Model):
     units: Mapped[int] = mapped_column(Integer, default=1)
 
     sku: Mapped[Sku] = relationship(back_populates="barcodes")
+
+
+class SkuImage(db.Model):
+    """A SKU's picture: an uploaded JPEG, PNG or WebP whose bytes were checked, stored as the file
+    MEDIA_DIR/`stored_name` (skus/<sku id>/<sha256 prefix>-<random>.<ext>: a file per upload, so
+    no two rows share one; server/services/sku_pictures.py). One per SKU."""
+
+    __tablename__ = "sku_images"
+    __table_args__ = (CheckConstraint("size > 0 AND width > 0 AND height > 0", name="image_nonempty"),)
+
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(32))  # image/jpeg, image/png, image/webp
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    stored_name: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str] = mapped_column(String(200), default="")  # as uploaded, shown only
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    sku: Mapped[Sku] = relationship(back_populates="picture")

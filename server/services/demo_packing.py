@@ -5,7 +5,9 @@ every line and drops the totes at the pack area: those orders wait `picked` in t
 PACK-1. The first of them (when the batch has more than one) is packed at PACK-1 by the demo
 packer: every unit scanned, weighed at its expected weight, labelled by the carrier adapter, a
 still (JPEG) and a short clip (MJPG AVI) stored under MEDIA_DIR through the station upload store.
-PACK-1 is an emulated station, so the KPIs keep this parcel apart from people's work.
+PACK-1 is an emulated station, so the KPIs keep this parcel apart from people's work. The SKUs of
+the orders at packing get a picture (a generated coloured square with the SKU's code, no photo)
+through the SKU picture service, so the station screen shows its thumbnails.
 Each part is done once: a demo that already has a dropped batch or a packed parcel gets nothing.
 """
 
@@ -23,6 +25,8 @@ from server.models import (
     BatchStatus,
     Cell,
     Order,
+    OrderLine,
+    OrderStatus,
     Parcel,
     Sku,
     SkuBarcode,
@@ -32,7 +36,7 @@ from server.models import (
     Warehouse,
     Zone,
 )
-from server.services import evidence, packing, picking
+from server.services import evidence, packing, picking, sku_pictures
 from server.services.scan import classify
 from server.services.stations import open_upload, write_chunk
 
@@ -154,6 +158,40 @@ def seed_packed(warehouse: Warehouse, picked: list[str]) -> Parcel | None:
     return parcel
 
 
+# --- pictures of the packing SKUs ------------------------------------------------------------------
+
+PICTURE_COLOURS = ((46, 110, 180), (200, 90, 40), (60, 150, 90), (150, 70, 160), (190, 160, 30), (90, 100, 110))
+
+
+def sku_picture_jpeg(code: str, n: int = 0) -> bytes:
+    """A 256 x 256 plain coloured square with the SKU's code: a stand-in picture, not a photo."""
+    image = Image.new("RGB", (256, 256), PICTURE_COLOURS[n % len(PICTURE_COLOURS)])
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((16, 16, 239, 239), outline=(255, 255, 255), width=4)
+    draw.text((128, 128), code, fill=(255, 255, 255), anchor="mm", font_size=28)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def seed_pictures(warehouse: Warehouse) -> list[str]:
+    """A picture for each SKU of the warehouse's orders at packing (picked, packing, packed) that has
+    none. Returns their codes."""
+    skus = db.session.execute(
+        select(Sku).where(Sku.id.in_(select(OrderLine.sku_id).join(Order, Order.id == OrderLine.order_id).where(
+            Order.warehouse_id == warehouse.id,
+            Order.status.in_((OrderStatus.picked, OrderStatus.packing, OrderStatus.packed)))))
+        .order_by(Sku.code)).scalars().all()
+    given = []
+    for n, sku in enumerate(skus):
+        if sku.picture is None:
+            sku_pictures.set_picture(None, sku.id, sku_picture_jpeg(sku.code, n), f"{sku.code}.jpg", via="demo")
+            given.append(sku.code)
+    return given
+
+
 def seed_pack_demo(warehouse: Warehouse) -> Parcel | None:
-    """Picked totes at the pack area and one packed parcel (each once)."""
-    return seed_packed(warehouse, seed_picked(warehouse))
+    """Picked totes at the pack area, one packed parcel (each once), pictures of their SKUs."""
+    parcel = seed_packed(warehouse, seed_picked(warehouse))
+    seed_pictures(warehouse)
+    return parcel

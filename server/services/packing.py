@@ -33,6 +33,7 @@ from server.services import picking as picking_service
 from server.services import stations as station_service
 from server.services.errors import DomainError
 from server.services.scan import Classification, Kind
+from server.services.sku_pictures import picture_url
 
 OPENS = (OrderStatus.picked, OrderStatus.packing)
 ACTIVE = (PackingStatus.open, PackingStatus.weighing, PackingStatus.mismatch)
@@ -448,7 +449,7 @@ def session_view(session: PackingSession) -> dict:
     for line in sorted(order.lines, key=lambda x: x.line_no):
         sku = db.session.get(Sku, line.sku_id)
         lines.append({"id": line.id, "line_no": line.line_no, "sku": sku.code, "name": sku.name,
-                      "image": getattr(sku, "image_url", None) or None,
+                      "image": picture_url(sku),
                       "expected": line.quantity, "verified": done.get(line.id, 0)})
     packed = [{"seq": p.seq, "code": p.code, "tracking": p.tracking_number, "weight_g": p.weight_g}
               for p in db.session.execute(select(Parcel).where(

@@ -4,6 +4,7 @@
 def init_web(app) -> None:
     from server.extensions import login_manager
     from server.web import (
+        admin_catalog,  # noqa: F401 (its pages join the admin blueprint)
         admin_layout,
         admin_packing,  # noqa: F401 (its pages join the admin blueprint)
         errors,

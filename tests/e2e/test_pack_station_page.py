@@ -269,3 +269,35 @@ def test_pack_station_panel_reports_a_missing_unit(chromium, live_server, pack_s
         expect(page.locator("#station-input")).to_be_focused()
     finally:
         context.close()
+
+
+def test_pack_station_lines_show_the_sku_pictures(chromium, live_server, pack_site):
+    """A SKU with a picture shows it as a thumbnail on its line (alt: the SKU's name), loaded by the
+    signed-in packer's screen; a SKU without one shows its initial. On a 360-wide screen."""
+    import io
+
+    from PIL import Image
+
+    from server.services import sku_pictures
+
+    s = pack_site
+    out = io.BytesIO()
+    Image.new("RGB", (120, 120), (40, 110, 180)).save(out, "JPEG")
+    sku_pictures.set_picture(None, s.kettle.id, out.getvalue(), "kettle.jpg")
+    _db.session.commit()
+    context, page = open_station(chromium, live_server, (360, 740))
+    try:
+        scan(page, "TOTE-1")
+        panel = page.locator("#packing-panel")
+        expect(panel).to_have_attribute("data-state", "verify")
+        thumb = panel.locator(f'tr.pack-line:has(.sku-code:text-is("{s.kettle.code}")) img.pack-picture')
+        expect(thumb).to_have_attribute("alt", s.kettle.name)
+        expect(thumb).to_have_attribute("src", sku_pictures.picture_url(s.kettle))
+        page.wait_for_function("img => img.complete && img.naturalWidth === 120", arg=thumb.element_handle())
+        box = thumb.bounding_box()
+        assert box["width"] <= 60 and box["height"] <= 60 and box["x"] + box["width"] <= 360
+        other = panel.locator(f'tr.pack-line:has(.sku-code:text-is("{s.iron.code}")) .pack-picture')
+        expect(other).to_have_class(re.compile(r"\bnone\b"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    finally:
+        context.close()

@@ -28,17 +28,24 @@
 
     function grams(value) { return fill(T.grams, { grams: value }); }
 
-    function picture(line) {
-      if (line.image) {
-        const img = el("img", "pack-picture");
-        img.src = line.image;
-        img.alt = line.name || line.sku || "";
-        img.loading = "lazy";
-        return img;
-      }
+    function initial(line) {
       const none = el("span", "pack-picture none", (line.name || line.sku || "?").slice(0, 1).toUpperCase());
       none.title = T.no_picture;
       return none;
+    }
+
+    // The SKU's picture as a small thumbnail (the SKU's name its alt text); its initial when it has
+    // none or the picture does not load.
+    function picture(line) {
+      if (!line.image) return initial(line);
+      const img = el("img", "pack-picture");
+      img.alt = line.name || line.sku || "";
+      img.width = 48;
+      img.height = 48;
+      img.decoding = "async";
+      img.addEventListener("error", function () { img.replaceWith(initial(line)); }, { once: true });
+      img.src = line.image;
+      return img;
     }
 
     function drawLines(view) {
