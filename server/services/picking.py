@@ -10,7 +10,7 @@ slot, walks the pick lines in route order and drops the totes at the pack area.
   a ledger `pick` movement (picker, cart, tote in its reference), the pick line, the reservation,
   the order line and the batch's walked metres. A refused check records nothing.
 - `short(line, found)`: picks what was found, releases the rest in that cell, re-reserves it from
-  other cells (`orders.reserve_again`) as new pick lines and routes the open lines again from the
+  other cells (`reservation.reserve_again`) as new pick lines and routes the open lines again from the
   cell where the picker stands; with no stock left the order gets an `order.short` event. The cell
   goes onto the count list (`CountRequest`).
 - `skip(line)`: the line goes to the end of the route.
@@ -54,6 +54,7 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services import orders
+from server.services import reservation as reservation_service
 from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.stock import Actor, apply_movement
@@ -359,7 +360,7 @@ def short(line: PickLine, found: int, user: User | None, *, station_id: int | No
     reservation = db.session.get(OrderReservation, line.reservation_id, with_for_update=True, populate_existing=True)
     order_line = db.session.get(OrderLine, line.order_line_id, with_for_update=True, populate_existing=True)
     order = db.session.get(Order, line.order_id, with_for_update=True, populate_existing=True)
-    orders.release_reservation(reservation, rest, user, reason="pick-short")
+    reservation_service.release_reservation(reservation, rest, user, reason="pick-short")
     line.status, line.picker_user_id, line.picked_at = PickLineStatus.short, (user.id if user else None), utcnow()
     if not found:
         _walk_to(batch, cell_id)
@@ -367,7 +368,7 @@ def short(line: PickLine, found: int, user: User | None, *, station_id: int | No
     outcome = {"picked": found, "reserved_again": 0, "flagged": False, "new_line_ids": []}
     try:
         with db.session.begin_nested():
-            reservations = orders.reserve_again(order_line, rest, exclude_cell_ids=[cell_id], user=user)
+            reservations = reservation_service.reserve_again(order_line, rest, exclude_cell_ids=[cell_id], user=user)
     except DomainError as error:
         if error.slug != "insufficient-stock":
             raise
