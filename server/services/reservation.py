@@ -147,7 +147,8 @@ def reserve_many(order_ids, user: User | None = None, *, skip_locked: bool = Fal
     """`reserve` for many orders in one pass (an import, stock that arrived, a rush): they are locked
     in id order, then served in the order given, each all or nothing as `reserve` does. Orders that
     cannot be reserved in their status are left as they are. Returns the orders now reserved."""
-    orders = [order for order in order_service.lock_orders(order_ids, skip_locked=skip_locked) if _refusal(order) is None]
+    orders = [order for order in order_service.lock_orders(order_ids, skip_locked=skip_locked)
+              if _refusal(order) is None]
     _reserve_locked(orders, user)
     return [order for order in orders if order.status == OrderStatus.reserved]
 
@@ -178,8 +179,8 @@ def _reserve_locked(orders: list[Order], user: User | None) -> None:
     insert_rows(OrderReservation, reservations)
     db.session.flush()
     order_service.set_statuses(reserved, OrderStatus.reserved, user=user,
-                 detail_of=lambda order: {"partial": bool(missing_of[order.id]) or None,
-                                          "missing": missing_of[order.id] or None})
+                               detail_of=lambda order: {"partial": bool(missing_of[order.id]) or None,
+                                                        "missing": missing_of[order.id] or None})
     retry_at = utcnow() + STOCK_RETRY
     newly = []
     for order in postponed:
@@ -188,8 +189,8 @@ def _reserve_locked(orders: list[Order], user: User | None) -> None:
         else:
             newly.append(order)
     order_service.set_statuses(newly, OrderStatus.postponed, user=user,
-                 postponed_reason=PostponedReason.awaiting_stock, retry_at=retry_at,
-                 detail_of=lambda order: {"missing": missing_of[order.id]})
+                               postponed_reason=PostponedReason.awaiting_stock, retry_at=retry_at,
+                               detail_of=lambda order: {"missing": missing_of[order.id]})
 
 
 def reserve_again(line: OrderLine, quantity: int, *, exclude_cell_ids=(), user: User | None = None,
@@ -205,8 +206,8 @@ def reserve_again(line: OrderLine, quantity: int, *, exclude_cell_ids=(), user: 
                           available=held)
     reservations = [_hold(order, line, quant, units, user) for line, quant, units in takes]
     db.session.flush()
-    order_service.record_event(order, "order.reserved_again", from_status=order.status, user=user, line_no=line.line_no,
-                 units=held, cells=sorted({r.cell_id for r in reservations}))
+    order_service.record_event(order, "order.reserved_again", from_status=order.status, user=user,
+                               line_no=line.line_no, units=held, cells=sorted({r.cell_id for r in reservations}))
     return reservations
 
 
