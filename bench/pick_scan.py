@@ -42,7 +42,7 @@ def _batches(db, n_lines: int, rng: random.Random) -> tuple[int, int, int]:
         Wave,
         Zone,
     )
-    from server.services.picking import reroute
+    from server.services.pick_scans import reroute
     from server.services.stock import apply_movement
 
     pack_zone = Zone(warehouse_id=1, code="P", name="Pack", kind="packing")

@@ -8,7 +8,7 @@ hold the demo), migrated, `seed_demo()`; N orders of 1-5 lines created through
 `orders.create_order` (SKUs drawn with a fixed seed from the stocked ones, 1-3 units each within
 what is available, a third of them with a carrier cutoff within 6 hours, a fifth with priority 1),
 as orders awaiting confirmation, committed (no ANALYZE: a fresh database plans as well). Timed (wall):
-`orders.reserve_many` of the N orders (the path of an import or of stock arriving for many
+`reservation.reserve_many` of the N orders (the path of an import or of stock arriving for many
 postponed orders), then `waves.release_wave`, then the commit: `seconds`.
 
 Walks (metres, along aisles and cross aisles, depot to depot): `walk_m`, the batches' routes as
@@ -85,7 +85,7 @@ def measure(count: int, url: str) -> dict:
     from server.extensions import db
     from server.models import Cell, Order, PickLine, Warehouse
     from server.models.base import utcnow
-    from server.services import orders, waves
+    from server.services import reservation, waves
     from server.services.demo import seed_demo
     from server.services.geometry import warehouse_geometry
 
@@ -102,7 +102,7 @@ def measure(count: int, url: str) -> dict:
             db.session.expunge_all()
 
             started, cpu = time.perf_counter(), time.process_time()
-            orders.reserve_many(ids)
+            reservation.reserve_many(ids)
             wave = waves.release_wave(warehouse_id, now=now)
             db.session.commit()
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from server.extensions import db
 from server.models import Batch, BatchOrder, Order, OrderLine, OrderReservation, PickLine, Wave
 from server.services.barcodes import check_digit
-from server.services.picking import reroute
+from server.services.pick_scans import reroute
 from server.services.stock import apply_movement
 from tests import factories as f
 from tests.putaway_helpers import putaway_warehouse

@@ -20,16 +20,8 @@ from server.commands.demo_stations import DEMO_STATIONS, _station_toml, demo_cod
 from server.models import Cell, Delivery, DeliveryLine, Movement, Quant, Sku, SkuBarcode, Station, User, Zone
 from server.models.people import Role
 from server.services.barcodes import is_valid_gtin
-from server.services.demo import (
-    DEMO_ASN_BLIND,
-    DEMO_ASN_LOTS,
-    DEMO_ASN_SHORT,
-    DEMO_USERS,
-    DemoRefused,
-    DemoSize,
-    issue_station_tokens,
-    seed_demo,
-)
+from server.services.demo import DEMO_USERS, DemoRefused, DemoSize, issue_station_tokens, seed_demo
+from server.services.demo_flows import DEMO_ASN_BLIND, DEMO_ASN_LOTS, DEMO_ASN_SHORT
 from server.services.stock import check_quants
 from tests import factories
 from tests.assertions import count

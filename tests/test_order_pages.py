@@ -8,7 +8,7 @@ from datetime import timedelta
 from server.extensions import db as _db
 from server.models import Order, OrderStatus, PostponedReason
 from server.models.base import utcnow
-from server.services import dates
+from server.services import dates, reservation
 from server.services import orders as service
 from server.services.stock import apply_movement
 from tests import factories as f
@@ -173,7 +173,7 @@ def test_the_confirm_page_confirms_postpones_and_cancels(client, db):
     assert fresh(three.id).status == OrderStatus.cancelled
     assert re.findall(r'data-order="([^"]+)"', page(client, "/orders/confirm")) == []
 
-    service.retry_due(now=later + timedelta(minutes=1))  # the time came: on the list again
+    reservation.retry_due(now=later + timedelta(minutes=1))  # the time came: on the list again
     _db.session.commit()
     assert re.findall(r'data-order="([^"]+)"', page(client, "/orders/confirm")) == ["N-2"]
 

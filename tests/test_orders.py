@@ -23,6 +23,7 @@ from server.models import (
 )
 from server.models.base import utcnow
 from server.services import orders as service
+from server.services import reservation
 from server.services.stock import apply_movement, check_quants
 from tests import factories as f
 from tests.assertions import assert_problem, count
@@ -194,8 +195,8 @@ def test_confirmation_by_phone_no_answer_then_back_on_the_list(client, db):
     r = client.post(f"/api/v1/orders/{wait['id']}/no-answer", json={"retry_at": later}, headers=s["boss"])
     assert (r.json["status"], r.json["postponed_reason"]) == ("postponed", "awaiting_customer")
     assert_problem(client.post(f"/api/v1/orders/{wait['id']}/reserve", headers=s["boss"]), 409)
-    assert service.retry_due(utcnow()) == [] and _status(db, wait["id"]) == "postponed"
-    service.retry_due(utcnow() + timedelta(hours=4))
+    assert reservation.retry_due(utcnow()) == [] and _status(db, wait["id"]) == "postponed"
+    reservation.retry_due(utcnow() + timedelta(hours=4))
     db.session.commit()
     assert _status(db, wait["id"]) == "new" and [o.number for o in service.to_confirm()] == ["3002"]
     past = (utcnow() - timedelta(minutes=1)).isoformat()
@@ -276,7 +277,7 @@ def test_reserve_many_serves_the_orders_in_turn_each_whole_or_postponed(client, 
     made = [service.create_order(s["wh"].id, number, [{"sku": "KET-1", "quantity": units}],
                                  needs_confirmation=True)[0]
             for number, units in (("3101", 3), ("3102", 3), ("3103", 1))]
-    reserved = service.reserve_many([o.id for o in made])
+    reserved = reservation.reserve_many([o.id for o in made])
     db.session.commit()
     assert [o.number for o in reserved] == ["3101", "3103"]
     assert [(o.status, o.postponed_reason) for o in made] == [
@@ -305,7 +306,7 @@ def test_two_bulk_reservations_at_once_never_oversell(app, db):
         try:
             with app.app_context():
                 start.wait(timeout=30)
-                got.append([o.number for o in service.reserve_many(order_ids)])
+                got.append([o.number for o in reservation.reserve_many(order_ids)])
                 _db.session.commit()
                 _db.session.remove()
         except Exception as error:  # noqa: BLE001 (reported below)
@@ -376,7 +377,7 @@ def test_500_orders_for_the_last_100_units_at_once(app, db):
                 select(Order.number).where(Order.status == OrderStatus.postponed).order_by(Order.created_at, Order.id)
             ).scalars().all()
             apply_movement("receive", kettle_id, RUSH_ARRIVING, to_cell_id=last_cell_id)
-            reserved = service.retry_awaiting_stock(wh_id)
+            reserved = reservation.retry_awaiting_stock(wh_id)
             _db.session.commit()
             assert [o.number for o in reserved] == postponed[:RUSH_ARRIVING]
             assert _db.session.scalar(select(func.sum(Quant.reserved))) == RUSH_UNITS + RUSH_ARRIVING

@@ -24,6 +24,7 @@ from server.models import (
 )
 from server.scenarios import handheld_input
 from server.scenarios.picking import PICKING
+from server.services import pick_scans
 from server.services import picking as service
 from server.services.errors import DomainError
 from server.services.stock import check_quants
@@ -210,7 +211,7 @@ def test_the_service_refuses_a_pick_that_skipped_a_check(db, site):
                        ((line.cell_id, site.kettle.id, 4, tote.id), "too-many"),
                        ((line.cell_id, site.kettle.id, 1, other.id), "wrong-tote")):
         with pytest.raises(DomainError) as caught:
-            service.pick(line, *args, site.picker)
+            pick_scans.pick(line, *args, site.picker)
         db.session.rollback()
         assert caught.value.slug == slug
         assert snapshot(db) == before
@@ -256,7 +257,7 @@ def test_a_short_with_no_stock_elsewhere_flags_the_order(db, site):
     service.assign_tote(batch, 1, "TOTE-0001")
     service.assign_tote(batch, 2, "TOTE-0002")
     iron = db.session.query(PickLine).filter_by(sku_id=site.iron.id).one()
-    outcome = service.short(iron, 0, site.picker)
+    outcome = pick_scans.short(iron, 0, site.picker)
     db.session.commit()
     assert outcome == {"picked": 0, "reserved_again": 0, "flagged": True, "new_line_ids": []}
     event = db.session.query(OrderEvent).filter_by(order_id=site.o2.id, kind="order.short").one()

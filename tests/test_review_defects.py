@@ -144,7 +144,8 @@ def test_the_base_install_has_neither_the_servers_libraries_nor_opencv():
 
 def test_a_demo_dock_has_nothing_to_scan_once_its_asn_is_received(db):
     from server.commands.demo_stations import DEMO_STATIONS, demo_codes
-    from server.services.demo import DEMO_ASN_SHORT, DemoSize, seed_demo
+    from server.services.demo import DemoSize, seed_demo
+    from server.services.demo_flows import DEMO_ASN_SHORT
 
     seed_demo(DemoSize(blocks=2, aisles=3, bays=4, levels=2, skus=60, stocked_share=0.5), today=date(2025, 3, 1))
     db.session.commit()

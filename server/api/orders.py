@@ -13,6 +13,7 @@ from server.extensions import db
 from server.models import Order, OrderLine, OrderStatus, PostponedReason, Role, Sku, Warehouse
 from server.problems import Problem
 from server.services import orders as service
+from server.services import reservation
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Customer orders")
 
@@ -252,7 +253,7 @@ class OrderReserve(MethodView):
     @problems(blp, {409: "The order cannot be reserved in its status"})
     def post(self, order_id):
         """Try the reservation now (a confirmed or postponed-for-stock order)."""
-        return service.order_payload(service.reserve(_order(order_id), _user()))
+        return service.order_payload(reservation.reserve(_order(order_id), _user()))
 
 
 @blp.route("/orders/<int:order_id>/cancel")

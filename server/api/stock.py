@@ -17,7 +17,7 @@ from server.extensions import db
 from server.models import Cell, Movement, MovementKind, OrderReservation, Quant, Role, Sku
 from server.models.stock import NO_EXPIRY
 from server.problems import Problem
-from server.services import orders, stock_queries
+from server.services import reservation, stock_queries
 from server.services.stock import Actor, apply_movement, reserve_fefo
 
 blp = Blueprint("stock", __name__, url_prefix="/api/v1", description="Stock and the movement ledger")
@@ -286,7 +286,7 @@ class Movements(MethodView):
         )
         if kind in ARRIVALS:
             cell = db.session.get(Cell, recorded.to_cell_id or recorded.from_cell_id)
-            orders.stock_arrived(cell.warehouse_id, [recorded.sku_id])
+            reservation.stock_arrived(cell.warehouse_id, [recorded.sku_id])
         return recorded
 
 

@@ -27,7 +27,8 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Cell, Delivery, DeliveryLine, Sku, SkuBarcode, Station
 from server.models.inbound import DeliveryStatus
-from server.services.demo import DEMO_ASN_SHORT, DEMO_USERS
+from server.services.demo import DEMO_USERS
+from server.services.demo_flows import DEMO_ASN_SHORT
 from server.services.stations import create_job
 
 

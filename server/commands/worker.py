@@ -63,9 +63,9 @@ class Worker:
 
 
 def _retry_due_orders(now) -> int:
-    from server.services import orders
+    from server.services import reservation
 
-    retried = orders.retry_due(now)
+    retried = reservation.retry_due(now)
     db.session.commit()
     return len(retried) if isinstance(retried, list | tuple) else int(retried or 0)
 

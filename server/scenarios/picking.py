@@ -16,7 +16,7 @@ from server.extensions import db
 from server.models import Batch, BatchStatus, PickLine, PickLineStatus, Sku
 from server.scenarios.base import Context
 from server.scenarios.machine import ANY, Answer, Flow, FlowScenario, FlowState, State, key, scan
-from server.services import flow_states
+from server.services import flow_states, pick_scans
 from server.services import picking as service
 from server.services.errors import DomainError
 from server.services.scan import Classification, Kind, classify
@@ -209,7 +209,7 @@ class PickingScenario(FlowScenario):
 
     def at_cell(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
-        cell = service.check_cell(line, result.entity_id)
+        cell = pick_scans.check_cell(line, result.entity_id)
         data.cell_id = cell.id
         sku = db.session.get(Sku, line.sku_id)
         return Answer("item", _("Cell %(cell)s: take %(num)s × %(sku)s.", num=service.left_of(line),
@@ -224,9 +224,9 @@ class PickingScenario(FlowScenario):
     def goods(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
         gs1 = result.gs1 or {}
-        sku = service.check_item(line, result.entity_id, gs1.get("lot"), gs1.get("expiry"))
+        sku = pick_scans.check_item(line, result.entity_id, gs1.get("lot"), gs1.get("expiry"))
         units = (result.entity or {}).get("units") or 1
-        service.check_quantity(line, units)
+        pick_scans.check_quantity(line, units)
         data.sku_id, data.lot, data.expiry, data.count = sku.id, gs1.get("lot") or "", gs1.get("expiry") or "", units
         return Answer("quantity", self._counted(line, data, sku))
 
@@ -237,15 +237,15 @@ class PickingScenario(FlowScenario):
     def one_more(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
         gs1 = result.gs1 or {}
-        sku = service.check_item(line, result.entity_id, gs1.get("lot"), gs1.get("expiry"))
+        sku = pick_scans.check_item(line, result.entity_id, gs1.get("lot"), gs1.get("expiry"))
         units = (result.entity or {}).get("units") or 1
-        service.check_quantity(line, data.count + units)
+        pick_scans.check_quantity(line, data.count + units)
         data.count += units
         return Answer("quantity", self._counted(line, data, sku))
 
     def set_quantity(self, ctx: Context, data: PickingState, payload: dict) -> Answer:
         line = self._line(data)
-        data.count = service.check_quantity(line, payload.get("quantity"))
+        data.count = pick_scans.check_quantity(line, payload.get("quantity"))
         view = service.line_view(line)
         return Answer("tote", lazy_ngettext("%(num)s unit: scan tote %(tote)s (slot %(slot)s).",
                                             "%(num)s units: scan tote %(tote)s (slot %(slot)s).", data.count,
@@ -265,7 +265,7 @@ class PickingScenario(FlowScenario):
 
     def put(self, ctx: Context, data: PickingState, result: Classification) -> Answer:
         line = self._line(data)
-        service.pick(line, data.cell_id, data.sku_id, data.count, result.entity_id, ctx.user,
+        pick_scans.pick(line, data.cell_id, data.sku_id, data.count, result.entity_id, ctx.user,
                      lot=data.lot or None, expiry=data.expiry or None,
                      station_id=ctx.station.id if ctx.station else None)
         view_sku = db.session.get(Sku, line.sku_id)
@@ -277,7 +277,7 @@ class PickingScenario(FlowScenario):
     def short(self, ctx: Context, data: PickingState, payload: dict) -> Answer:
         line = self._line(data)
         found = payload.get("found", 0)
-        outcome = service.short(line, found, ctx.user, station_id=ctx.station.id if ctx.station else None)
+        outcome = pick_scans.short(line, found, ctx.user, station_id=ctx.station.id if ctx.station else None)
         if outcome["flagged"]:
             message = _("Short reported: no stock elsewhere, the order is flagged. The cell goes on the count list.")
         else:
@@ -290,7 +290,7 @@ class PickingScenario(FlowScenario):
         return self._next(ctx, data, message)
 
     def skip(self, ctx: Context, data: PickingState, payload: dict) -> Answer:
-        line = service.skip(self._line(data))
+        line = pick_scans.skip(self._line(data))
         data.reset_line()
         batch = self._batch(data)
         self._where(batch, data, "")

@@ -36,7 +36,7 @@ from server.models import (
     Warehouse,
     Zone,
 )
-from server.services import evidence, packing, picking, sku_pictures
+from server.services import evidence, packing, pick_scans, picking, sku_pictures
 from server.services.scan import classify
 from server.services.stations import open_upload, write_chunk
 
@@ -77,7 +77,7 @@ def seed_picked(warehouse: Warehouse) -> list[str]:
         number += 1
     while (line := picking.next_line(batch)) is not None:
         place = picking.slot_of(batch, line.order_id)
-        picking.pick(line, line.cell_id, line.sku_id, picking.left_of(line), place.tote_id, picker)
+        pick_scans.pick(line, line.cell_id, line.sku_id, picking.left_of(line), place.tote_id, picker)
     picking.drop_off(batch, cell.id, picker)
     return [db.session.get(Order, p.order_id).number for p in sorted(batch.orders, key=lambda p: p.slot)]
 

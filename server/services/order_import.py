@@ -9,14 +9,14 @@ All or nothing: every row is checked, every problem reported as (line, field, re
 is written if there is one. An order number that exists with the same lines is skipped (the file
 imported again); with other lines it is an error. Otherwise each order goes through
 `orders.create_order`, in the caller's transaction; those that need no confirmation are then
-reserved together in file order (`orders.reserve_many`)."""
+reserved together in file order (`reservation.reserve_many`)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from server.models import OrderStatus
-from server.services import orders
+from server.services import orders, reservation
 from server.services.errors import DomainError
 from server.services.importer.records import ImportFailed, Record, RowError
 from server.services.importer.values import _BAD, _Bad, _flag, _Rows, _text, _warehouse, _whole
@@ -156,7 +156,7 @@ def import_orders(records: list[Record], *, warehouse_code: str | None = None, w
         report.units += sum(q for *_x, q in order.lines)
         made.append(created)
     if not errors:  # reserved together, in file order: one read of the stock
-        orders.reserve_many([o.id for o in made if o.status == OrderStatus.new and not o.needs_confirmation], user)
+        reservation.reserve_many([o.id for o in made if o.status == OrderStatus.new and not o.needs_confirmation], user)
     for created in made:
         report.statuses[created.status] = report.statuses.get(created.status, 0) + 1
     if errors:

@@ -28,7 +28,7 @@ from server.models.shipping import (
     ParcelItem,
     ParcelMedia,
 )
-from server.services import boxes, carriers, evidence, orders, parcel_documents
+from server.services import boxes, carriers, evidence, orders, parcel_documents, reservation
 from server.services import picking as picking_service
 from server.services import stations as station_service
 from server.services.errors import DomainError
@@ -385,7 +385,7 @@ def report_missing(session: PackingSession, line_id, quantity, user: User | None
         db.session.delete(parcel)
     try:
         with db.session.begin_nested():
-            held = orders.reserve_again(line, quantity, user=user, partial=True)
+            held = reservation.reserve_again(line, quantity, user=user, partial=True)
     except DomainError as error:
         if error.slug != "insufficient-stock":
             raise

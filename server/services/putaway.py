@@ -33,7 +33,7 @@ from server.models import (
     ZoneKind,
 )
 from server.models.base import utcnow
-from server.services import orders
+from server.services import reservation
 from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.placement import check_placement
@@ -281,7 +281,7 @@ def confirm_putaway(task: PutawayTask, cell: Cell, user: User | None, *, reason:
     task.done_at = now
     db.session.flush()
     forget_slot_index()
-    orders.stock_arrived(task.warehouse_id, [task.sku_id])  # orders postponed for these goods
+    reservation.stock_arrived(task.warehouse_id, [task.sku_id])  # orders postponed for these goods
     return task
 
 

@@ -1,7 +1,7 @@
 """Order pages for supervisors: the list of orders with filters, one order's card (lines,
 reservations, timeline, cancel and reserve now), and the confirmation page of the operator who
 calls customers (confirmed, no answer: call again at, cancelled with a reason). Every change goes
-through server.services.orders; a refused one is flashed and nothing is written."""
+through server.services.orders and server.services.reservation; a refused one is flashed and nothing is written."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from server.models import (
     User,
 )
 from server.models.base import utcnow
-from server.services import dates
+from server.services import dates, reservation
 from server.services import orders as service
 from server.services.errors import DomainError
 
@@ -212,7 +212,7 @@ def cancel(order_id: int):
 def reserve(order_id: int):
     order = db.get_or_404(Order, order_id)
     try:
-        order = service.reserve(order, signed_in_user())
+        order = reservation.reserve(order, signed_in_user())
         db.session.commit()  # still short: postponed awaiting stock, tried again later
     except DomainError as error:
         db.session.rollback()
