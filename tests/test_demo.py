@@ -354,7 +354,7 @@ def test_demo_packed_order_page_shows_still_clip_and_evidence_pack(app, client, 
     sign_in_password(client, "supervisor", "supervisor-demo")
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert order.number in html and parcel.tracking_number in html
-    assert "<img src=" in html and "<video controls" in html and 'class="evidence-pack"' in html
+    assert "<img src=" in html and 'class="clip-player"' in html and 'class="evidence-pack"' in html
     media = re.findall(r'src="(/api/v1/media/\d+)"', html)
     assert len(media) == 2
     clip = client.get(media[1])
