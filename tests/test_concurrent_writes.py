@@ -184,3 +184,40 @@ def test_a_twin_that_waits_too_long_for_its_first_call_gets_503_with_retry_after
     assert twin.json["type"] == "urn:cellwms:problem:database-busy" and twin.headers["Retry-After"] == "1"
     db.session.expire_all()
     assert db.session.execute(select(func.count()).select_from(Movement)).scalar_one() == 0
+
+
+def test_two_print_again_presses_for_one_failed_label_queue_one_label(app, db):
+    from server.models import StationJob
+    from server.services.stations import create_job
+    from tests.conftest import FreshClient
+    from tests.test_station_pages import csrf_token, sign_in_badge
+
+    wh = f.warehouse()
+    station, _auth = f.station(wh, "PACK-1", "pack")
+    f.user("pavel", ("packer",), badge="B-2002")
+    failed = create_job(station, "print", {"template": "shipping-label", "data": {}}, device="label_printer")
+    failed.state, failed.result = "failed", "paper_out"
+    db.session.commit()
+    failed_id = failed.id
+    db.session.rollback()
+    clients = []
+    app.test_client_class = FreshClient  # each request with an empty `g`, as in production
+    for _ in range(2):
+        client = app.test_client()
+        sign_in_badge(client, "B-2002")
+        clients.append((client, csrf_token(client, "/stations/PACK-1")))
+    db.session.rollback()  # the sign-ins ran in this thread's session: no transaction left open
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def press(n):
+        client, token = clients[n]
+        with app.app_context():
+            start.wait(timeout=JOIN_TIMEOUT)
+            answers[n] = client.post("/stations/PACK-1/jobs", json={"button": "reprint", "job_id": failed_id},
+                                     headers={"X-CSRFToken": token}).status_code
+
+    _run_together(press, 2, "print again")
+    assert sorted(answers) == [201, 409], answers
+    db.session.expire_all()
+    assert db.session.execute(select(func.count(StationJob.id))).scalar() == 2

@@ -212,6 +212,37 @@ def test_job_buttons_queue_jobs(client, db, place):
     assert response.status_code == 422 and response.content_type == "application/problem+json"
 
 
+def test_a_label_that_did_not_print_is_printed_again_once(client, db, place):
+    station = place["pack"]
+    label = {"template": "shipping-label", "data": {"tracking": "RA000000001RU"}}
+    failed = station_service.create_job(station, "print", label, device="label_printer")
+    printed = station_service.create_job(station, "print", {"template": "packing-slip", "data": {}},
+                                         device="receipt_printer")
+    other = station_service.create_job(place["dock"], "print", label, device="label_printer")
+    for job, result in ((failed, "paper_out"), (printed, "printed"), (other, "failed")):
+        job.state, job.result = ("done" if result == "printed" else "failed"), result
+    db.session.commit()
+    ids = {"failed": failed.id, "printed": printed.id, "other": other.id}
+    sign_in_badge(client, "B-2002")
+
+    def reprint(job_id):
+        return post_json(client, "/stations/PACK-1/jobs", {"button": "reprint", "job_id": job_id}, "/stations/PACK-1")
+
+    response = reprint(ids["failed"])
+    assert response.status_code == 201, response.get_json()
+    again = response.get_json()
+    assert (again["kind"], again["state"], again["device"], again["payload"]) == ("print", "queued",
+                                                                                  "label_printer", label)
+    for job_id, status, slug in ((ids["failed"], 409, "job-reprinted"), (ids["printed"], 409, "job-not-failed"),
+                                 (ids["other"], 404, "job-not-found"), (10**30, 422, "bad-job"),
+                                 ("1", 422, "bad-job"), (True, 422, "bad-job")):
+        answer = reprint(job_id)
+        assert (answer.status_code, answer.get_json()["type"].rsplit(":", 1)[-1]) == (status, slug), job_id
+    db.session.expire_all()
+    assert db.session.get(StationJob, ids["failed"]).detail["reprinted_by"] == again["id"]
+    assert db.session.query(StationJob).filter_by(kind="print").count() == 4
+
+
 def test_sign_out_key(client, db, place):
     sign_in_badge(client, "B-2002")
     signed = post_json(client, "/stations/PACK-1/input", {"kind": "button", "key": "sign_in"}, "/stations/PACK-1")

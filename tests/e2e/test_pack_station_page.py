@@ -200,12 +200,22 @@ def test_pack_station_panel_verifies_weighs_and_packs(chromium, live_server, pac
         if lang == "en":
             expect(label).to_contain_text("waits for paper")
 
+        # "Print again" queues the label once more with the same data, for the same printer.
+        label.locator("button.reprint").click()
+        expect(label).to_have_class(re.compile(r"\bresult-queued\b"))
+        expect(label.locator("button.reprint")).to_have_count(0)
+        [again] = [j for j in agent_jobs(live_server, s.auth) if j["kind"] == "print"]
+        assert (again["payload"], again["device"]) == (docs["shipping-label"]["payload"], "label_printer")
+        agent(live_server, s.auth, "job_result", {"job_id": again["id"], "result": "printed", "detail": ""},
+              "label_printer")
+        expect(label).to_have_class(re.compile(r"\bresult-printed\b"))
+
         # A reload draws the same panel from the flow's view and the station's jobs.
         page.reload()
         expect(panel).to_have_attribute("data-state", "done")
         expect(page.locator("#pack-weight")).to_have_text(f"{(expected + 40) / 1000} kg")
         expect(panel.locator(".pack-packed .tracking")).to_have_text(tracking)
-        expect(label).to_have_class(re.compile(r"\bresult-paper_out\b"))
+        expect(label).to_have_class(re.compile(r"\bresult-printed\b"))
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         if shots:
             page.screenshot(path=os.path.join(shots, f"station-pack-{lang}.png"), full_page=True)

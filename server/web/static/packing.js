@@ -167,6 +167,12 @@
           li.classList.add("device-waits");
           li.append(" — ", el("span", "device-problem", problemText(printer.detail)));
         }
+        if (job.state === "failed" && !(job.detail || {}).reprinted_by && options.reprint) {
+          const again = el("button", "reprint", T.reprint);
+          again.type = "button";
+          again.dataset.reprint = String(job.id);
+          li.append(" ", again);
+        }
         return li;
       }));
     }
@@ -190,6 +196,15 @@
     }
 
     panel.addEventListener("click", function (event) {
+      const again = event.target.closest("button[data-reprint]");
+      if (again) {
+        again.disabled = true;
+        keepFocus();
+        options.reprint(Number(again.dataset.reprint)).then(function (queued) {
+          if (queued) job(queued); else again.disabled = false;
+        });
+        return;
+      }
       const button = event.target.closest("button[data-key]");
       if (!button) return;
       const name = button.dataset.key;

@@ -152,7 +152,20 @@
     // A flow's panel (dock: receiving, pack: packing) draws itself from the prompts' screen data;
     // its keys go to the station's scenario like a scan.
     const panel = document.getElementById("receiving-panel") || document.getElementById("packing-panel");
-    const options = { send: sendInput, problem: showProblem, keepFocus: keepFocus, problemText: problemText };
+    // A label or slip that did not print, queued again (pack panel): the new job, or null after the problem shows.
+    async function reprint(jobId) {
+      try {
+        const r = await post(root.dataset.jobsUrl, { button: "reprint", job_id: jobId });
+        if (!r.ok) { showProblem(r.body.title || T.no_answer); return null; }
+        showJob(r.body);
+        return r.body;
+      } catch (err) {
+        showProblem(T.no_answer);
+        return null;
+      }
+    }
+    const options = { send: sendInput, problem: showProblem, keepFocus: keepFocus, problemText: problemText,
+                      reprint: reprint };
     receiving = panel && panel.id === "receiving-panel" && window.cellwmsReceiving
       ? window.cellwmsReceiving.mount(panel, options) : null;
     packing = panel && panel.id === "packing-panel" && window.cellwmsPacking
