@@ -122,7 +122,8 @@ def open_session(station: Station, user: User | None, order: Order, tote: Tote |
 def verified_by_line(order_id: int) -> dict[int, int]:
     rows = db.session.execute(
         select(ParcelItem.order_line_id, func.sum(ParcelItem.quantity)).join(Parcel, Parcel.id == ParcelItem.parcel_id)
-        .where(Parcel.order_id == order_id).group_by(ParcelItem.order_line_id)).all()
+        .where(Parcel.order_id == order_id, Parcel.status != "cancelled")  # a cancelled parcel's units are packed again
+        .group_by(ParcelItem.order_line_id)).all()
     return {line_id: int(n) for line_id, n in rows}
 
 
@@ -340,7 +341,9 @@ def accept(session: PackingSession, parcel: Parcel, user: User | None) -> dict:
     parcel.station_id, parcel.packed_at, parcel.status = session.station_id, utcnow(), "packed"
     left = units_left(order)
     shipment = carriers.ship_parcel(parcel, order)
-    label = parcel_documents.shipping_label_data(parcel, order, shipment, parcel.seq, parcel.seq + (1 if left else 0))
+    n = db.session.execute(select(func.count(Parcel.id)).where(  # cancelled parcels are not counted
+        Parcel.order_id == order.id, Parcel.seq <= parcel.seq, Parcel.status != "cancelled")).scalar()
+    label = parcel_documents.shipping_label_data(parcel, order, shipment, n, n + (1 if left else 0))
     parcel.label = json.dumps(label, ensure_ascii=False)
     finished = left == 0
     if finished:
