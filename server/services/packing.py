@@ -432,6 +432,17 @@ def attach_media(station: Station, kind: str, payload: dict, event_id: str | Non
 # --- views ---------------------------------------------------------------------------------------
 
 
+def station_expected_g(station_id: int) -> int | None:
+    """The expected weight of the parcel being packed at the station (None: no parcel with units)."""
+    session = db.session.execute(select(PackingSession).where(
+        PackingSession.station_id == station_id, PackingSession.status.in_(ACTIVE))
+        .order_by(PackingSession.id.desc()).limit(1)).scalar_one_or_none()
+    parcel = open_parcel(session, create=False) if session is not None else None
+    if parcel is None or parcel_units(parcel) == 0:
+        return None
+    return expected_weight(parcel)
+
+
 def session_view(session: PackingSession) -> dict:
     order = db.session.get(Order, session.order_id)
     done = verified_by_line(order.id)
