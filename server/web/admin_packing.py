@@ -24,7 +24,7 @@ WRITERS = (Role.supervisor,)  # and admins, always
 ACTION_NAMES.update({
     "box_type.create": _l("box type created"), "box_type.activate": _l("box type activated"),
     "box_type.deactivate": _l("box type deactivated"), "box_type.change": _l("box type changed"),
-    "sku.weight": _l("SKU weight corrected"),
+    "sku.weight": _l("SKU weight corrected"), "parcel.cancel": _l("parcel cancelled at the carrier"),
 })
 DIMENSION_MM = (1, 5000)
 WEIGHT_G = (0, 100_000)
