@@ -51,6 +51,38 @@ def test_box_types_round_trip(client, db, sup, packer):
     assert db.session.get(BoxType, box["id"]).active is False
 
 
+def _audit(db, action):
+    return [(e.actor, e.target, e.detail) for e in
+            db.session.query(AuditEntry).filter_by(action=action).order_by(AuditEntry.id)]
+
+
+def test_box_type_api_writes_are_audited(client, db, sup, packer):
+    wh = f.warehouse()
+    db.session.commit()
+    body = {"warehouse_id": wh.id, "code": "M", "name": "M", "inner_length_mm": 300, "inner_width_mm": 200,
+            "inner_height_mm": 150, "weight_g": 180, "price": "25.50"}
+    box_id = client.post(f"{API}/box-types", json=body, headers=sup).get_json()["id"]
+    ((actor, target, detail),) = _audit(db, "box_type.create")
+    assert (actor, target, detail["via"]) == ("sup", "W1/M", "api")
+    assert detail["after"] == {"code": "M", "name": "M", "inner_length_mm": 300, "inner_width_mm": 200,
+                               "inner_height_mm": 150, "weight_g": 180, "price": "25.50", "active": True}
+    r = client.patch(f"{API}/box-types/{box_id}", json={"inner_height_mm": 160, "price": None, "name": "M"},
+                     headers=sup)
+    assert r.status_code == 200
+    ((actor, target, detail),) = _audit(db, "box_type.change")
+    assert (detail["before"], detail["after"]) == ({"inner_height_mm": 150, "price": "25.50"},
+                                                   {"inner_height_mm": 160, "price": None})
+    client.patch(f"{API}/box-types/{box_id}", json={"weight_g": 180}, headers=sup)  # changes nothing
+    client.patch(f"{API}/box-types/{box_id}", json={"weight_g": 1}, headers=packer)  # refused
+    assert len(_audit(db, "box_type.change")) == 1
+    client.post(f"{API}/box-types/{box_id}/deactivate", headers=sup)
+    client.post(f"{API}/box-types/{box_id}/deactivate", headers=sup)  # already inactive
+    assert [d for _a, _t, d in _audit(db, "box_type.deactivate")] == [
+        {"before": {"active": True}, "after": {"active": False}, "via": "api"}]
+    assert client.post(f"{API}/box-types", json=body, headers=sup).status_code == 409  # refused: not audited
+    assert len(_audit(db, "box_type.create")) == 1
+
+
 @pytest.mark.parametrize("field,value", [
     ("inner_length_mm", 0), ("inner_width_mm", 5001), ("inner_height_mm", -1), ("weight_g", 100_001),
     ("weight_g", -1), ("price", "1000000000.01"), ("price", "-1"), ("price", "NaN"), ("code", ""),
@@ -179,6 +211,9 @@ def test_box_types_page(client, db):
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(BoxType, box.id).active is False
+    (entry,) = db.session.query(AuditEntry).filter_by(action="box_type.deactivate").all()
+    assert (entry.actor, entry.target, entry.detail) == ("boss", "W1/XL", {"before": {"active": True},
+                                                                            "after": {"active": False}})
 
 
 def test_box_types_page_is_read_only_for_admins_readers(client, db):

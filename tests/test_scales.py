@@ -288,6 +288,45 @@ def test_cli_probe_against_emulator_in_a_subprocess(tmp_path):
     assert missing.exit_code != 0 and "no scale, scanner or camera profile" in missing.output
 
 
+def test_cli_emulator_takes_loads_from_stdin(tmp_path):
+    """`emulate scale --stdin`: each line puts a load on (the demo's pack station screen writes them);
+    the first ends the --loads script; a line that is not a load changes nothing."""
+    import subprocess
+    import sys
+
+    from terminal.devices.scales.driver import ScaleDriver
+    from terminal.devices.scales.profile import load
+
+    link = tmp_path / "scale"
+    emu = subprocess.Popen([sys.executable, "-m", "terminal.cli", "emulate", "scale", "--profile",
+                            "mettler-toledo-ics425", "--link", str(link), "--load", "0", "--loads", "0.5,0.7",
+                            "--every", "0.5", "--stdin"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert emu.stdout.readline().strip() == str(link)
+        with ScaleDriver(load("mettler-toledo-ics425")[1], str(link), say=lambda _text: None) as driver:
+
+            def put(text):
+                emu.stdin.write(text + "\n")
+                emu.stdin.flush()
+
+            put("1.234")
+            assert settled(driver, 1.234) is not None
+            put("not a load")
+            put("-1")
+            put("2,5")  # a decimal comma
+            assert settled(driver, 2.5) is not None
+            time.sleep(1.2)  # the --loads script would have put 0.5 or 0.7 on by now
+            later = list(driver.readings(count=10, timeout=2))[-3:]
+            assert later and all(x.value == pytest.approx(2.5) for x in later), later
+            put("0")  # the parcel taken off
+            assert settled(driver, 0.0) is not None
+    finally:
+        emu.terminate()
+        _out, err = emu.communicate(timeout=5)
+    assert "'not a load'" in err and "'-1'" in err
+
+
 # ---- USB HID POS scale against a FIFO standing in for /dev/hidrawN ----
 
 def test_hid_driver_against_emulator_settles_and_survives_unplug(tmp_path):

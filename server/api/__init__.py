@@ -116,9 +116,10 @@ def init_api(app) -> None:
                    webhooks, totes, waves, evidence):
         api.register_blueprint(module.blp)
 
-    from server.api import boxes  # box types (packing)
+    from server.api import boxes, parcels  # box types and parcels (packing)
 
     api.register_blueprint(boxes.blp)
+    api.register_blueprint(parcels.blp)
 
     @app.errorhandler(DomainError)
     def on_problem(error: DomainError):

@@ -24,9 +24,10 @@ from server.api.schemas import (
     get_or_404,
     get_or_422,
 )
-from server.auth import roles_required
+from server.auth import current_principal, roles_required
 from server.extensions import db
-from server.models import BoxType, Warehouse
+from server.models import BoxType, User, Warehouse
+from server.services.boxes import audit_box_type, box_type_facts
 
 blp = Blueprint("boxes", __name__, url_prefix="/api/v1", description="Box types")
 
@@ -70,12 +71,23 @@ class BoxTypeQuerySchema(Schema):
     code = Text(validate=validate.Length(min=1, max=32))
 
 
+def _actor() -> User | None:
+    principal = current_principal()
+    return principal.user if principal is not None else None
+
+
 def _check_code(warehouse_id: int, code: str, own_id: int | None = None) -> None:
     stmt = select(BoxType.id).where(BoxType.warehouse_id == warehouse_id, BoxType.code == code)
     if own_id is not None:
         stmt = stmt.where(BoxType.id != own_id)
     if exists(stmt):
         raise duplicate("code", f"Box type {code!r} already exists in this warehouse.")
+
+
+def _locked(box_type_id: int) -> BoxType:
+    """The box type, its row locked and read fresh (so the audit's "before" is what changed), or 404."""
+    box = db.session.get(BoxType, box_type_id, with_for_update=True, populate_existing=True)
+    return box if box is not None else get_or_404(BoxType, box_type_id, "box type")
 
 
 @blp.route("/box-types")
@@ -103,6 +115,7 @@ class BoxTypes(MethodView):
         box = BoxType(**data)
         db.session.add(box)
         flush_or_conflict("A box type with this code already exists in the warehouse.")
+        audit_box_type(_actor(), "create", box, via="api")
         return box, 201, {"Location": url_for("boxes.BoxType", box_type_id=box.id)}
 
 
@@ -120,11 +133,13 @@ class BoxTypeView(MethodView):
     @problems(blp, {409: "Another box type of the warehouse has this code (duplicate, conflict)"})
     def patch(self, data, box_type_id):
         """Change a box type (active: false deactivates it, true brings it back)"""
-        box = get_or_404(BoxType, box_type_id, "box type")
+        box = _locked(box_type_id)
         if "code" in data:
             _check_code(box.warehouse_id, data["code"], box.id)
+        before = box_type_facts(box)
         apply_fields(box, data)
         flush_or_conflict("A box type with this code already exists in the warehouse.")
+        audit_box_type(_actor(), "change", box, before, via="api")
         return box
 
 
@@ -134,7 +149,9 @@ class BoxTypeDeactivate(MethodView):
     @blp.response(200, BoxTypeSchema)
     def post(self, box_type_id):
         """Deactivate a box type: no longer suggested or offered; parcels packed in it keep it"""
-        box = get_or_404(BoxType, box_type_id, "box type")
+        box = _locked(box_type_id)
+        before = box_type_facts(box)
         box.active = False
         db.session.flush()
+        audit_box_type(_actor(), "deactivate", box, before, via="api")
         return box

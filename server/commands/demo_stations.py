@@ -5,7 +5,9 @@ scanner up, a worker's badge, then the station's demo codes once each, typed int
 stdin every SCAN_EVERY_S seconds (codes.txt; the dock receives ASN-DEMO-0001 once, and only while
 it is still expected, so a restarted demo does not receive it again and the receiving KPIs hold
 one delivery's worth of the demo receiver's work, not an endless bot's),
-scales on ptys where the station weighs, ZPL and ESC/POS printers on TCP, and one MJPEG network
+scales on ptys where the station weighs (a finite script of loads that ends empty, then only the
+loads the station screen's demo control writes to the emulator's stdin: `put_on_scale`), ZPL and
+ESC/POS printers on TCP, and one MJPEG network
 camera shared by the stations that take photos. A station profile (TOML) naming those devices is
 written under instance/demo-stations/, then `python -m terminal.cli station` runs the agent, which
 talks to the demo server over HTTP like a real station. The server never imports `terminal`.
@@ -55,7 +57,7 @@ DEMO_STATIONS = (
     DemoStation("HANDOFF-1", "handoff", "dispatcher", "honeywell-voyager-1450g", receipt_printer="epson-tm-t20iii"),
 )
 SCAN_EVERY_S = 4.0
-SCALE_LOADS = "0,1.25,0,2.4,0,0.85"
+SCALE_LOADS = "0,1.25,0,2.4,0,0.85,0"  # ends empty: the packer's parcel goes on from the screen
 SCALE_EVERY_S = 7.0
 
 
@@ -138,6 +140,8 @@ class DemoStations:
         self.camera_url: str | None = None
         self.scanners: dict[str, subprocess.Popen] = {}  # station -> scanner emulator (codes go to its stdin)
         self.scripts: dict[str, list[str]] = {}  # station -> its demo script (scanned once after the badge)
+        self.scales: dict[str, subprocess.Popen] = {}  # station -> scale emulator (loads go to its stdin)
+        self._scale_lock = threading.Lock()
 
     def _spawn(self, argv, ready, what, stdin: bool = False):
         child, value = start_child(argv, ready, what, stdin=stdin)
@@ -181,8 +185,10 @@ class DemoStations:
         if station.scale:
             scale = self._spawn(
                 _terminal("emulate", "scale", "--profile", station.scale, "--link", str(home / "scale"),
-                          "--load", "0", "--loads", SCALE_LOADS, "--every", str(SCALE_EVERY_S), "--once"),
-                lambda line: line or None, f"the {station.code} scale emulator")
+                          "--load", "0", "--loads", SCALE_LOADS, "--every", str(SCALE_EVERY_S), "--once",
+                          "--stdin"),
+                lambda line: line or None, f"the {station.code} scale emulator", stdin=True)
+            self.scales[station.code] = self.children[-1]
             devices["scale"] = {"kind": "scale", "profile": station.scale, "url": scale}
         prints = self.root.parent / "demo-prints" / station.code
         for name, profile in (("label_printer", station.label_printer), ("receipt_printer", station.receipt_printer)):
@@ -238,6 +244,24 @@ class DemoStations:
         if scanner is not None and scanner.poll() is None:
             scanner.stdin.write(text + "\n")
             scanner.stdin.flush()
+
+    def has_scale(self, code: str) -> bool:
+        """Whether station `code` has an emulated scale that is running."""
+        scale = self.scales.get(code)
+        return scale is not None and scale.poll() is None
+
+    def put_on_scale(self, code: str, kg: float) -> bool:
+        """Put `kg` on station `code`'s emulated scale (0 empties it); False when it is not running."""
+        scale = self.scales.get(code)
+        with self._scale_lock:
+            if scale is None or scale.poll() is not None:
+                return False
+            try:
+                scale.stdin.write(f"{kg:.3f}\n")
+                scale.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                return False
+        return True
 
     def stop(self) -> None:
         for child in self.children:

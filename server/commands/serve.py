@@ -20,6 +20,7 @@ from server.commands.demo_stations import DemoStations, queue_first_jobs
 from server.commands.demo_webhooks import DemoWebhooks
 from server.commands.printing import print_every_template
 from server.extensions import db
+from server.web.stations import DEMO_SCALES
 
 
 def _serve(app, host: str, port: int, banner) -> None:
@@ -144,6 +145,7 @@ def demo(port, host, no_stations):
             with app.app_context():
                 described = stations.start_devices()
                 db.session.remove()
+            app.extensions[DEMO_SCALES] = stations  # the pack stations' demo control puts loads on
             printed = print_every_template({p: stations.printers["PACK-1"][name] for name, p in
                                             (("label_printer", "zebra-zd421-203"),
                                              ("receipt_printer", "epson-tm-t20iii"))})

@@ -11,12 +11,17 @@ median) are dropped, and the median
 of the rest is offered when at least `min_parcels` parcels back it and it differs from the SKU's
 weight by more than the warehouse's tolerance (the larger of pack_tolerance_g and
 pack_tolerance_pct of the SKU's weight). `apply_weight` writes one to the SKU, audited.
+
+`audit_box_type` records a box type's creation or change in the audit log ("box_type.<action>",
+target "<warehouse code>/<box code>"): its fields after a creation, the changed fields before and
+after a change (nothing when nothing changed).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from statistics import median
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +33,27 @@ from server.services import audit
 from server.services.errors import DomainError
 
 Unit = tuple[int, int, int, int]  # length_mm, width_mm, height_mm, quantity
+AUDITED = ("code", "name", "inner_length_mm", "inner_width_mm", "inner_height_mm", "weight_g", "price", "active")
+
+
+def box_type_facts(box: BoxType) -> dict:
+    """The audited fields of a box type, as plain JSON values (the price as a string)."""
+    return {name: str(value) if isinstance(value, Decimal) else value
+            for name, value in ((name, getattr(box, name)) for name in AUDITED)}
+
+
+def audit_box_type(actor: User | None, action: str, box: BoxType, before: dict | None = None, **detail):
+    """Record `box_type.<action>` (see the module docstring); None when a change changed nothing."""
+    warehouse = db.session.get(Warehouse, box.warehouse_id)
+    target = f"{warehouse.code if warehouse else box.warehouse_id}/{box.code}"
+    after = box_type_facts(box)
+    if before is None:
+        return audit.record(actor, f"box_type.{action}", target, after=after, **detail)
+    changed = [name for name in AUDITED if before.get(name) != after[name]]
+    if not changed:
+        return None
+    return audit.record(actor, f"box_type.{action}", target, before={name: before.get(name) for name in changed},
+                        after={name: after[name] for name in changed}, **detail)
 
 
 def units_of(skus_and_quantities) -> list[Unit]:

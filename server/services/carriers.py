@@ -6,7 +6,9 @@ The interface (`CarrierAdapter`), for an adapter of a real carrier's API:
   tracking number, the parcel's SSCC (or None) and `label`, extra fields the carrier wants on the
   shipping label (merged into the label data). It does not write to the parcel: the caller stores
   `tracking_number` and `sscc` on it.
-- `cancel(tracking_number) -> None`: withdraw a shipment (a parcel re-packed or cancelled).
+- `cancel(tracking_number) -> None`: withdraw a shipment (a labelled parcel cancelled before its
+  handover, `services/parcels.cancel_parcel`), in the caller's transaction; raise a DomainError when
+  the carrier refuses (the parcel then stays labelled).
 - `label_data(parcel, order, shipment) -> dict`: optional; the fields it returns override the
   shipping label's data (by default the shipment's `label`).
 
@@ -27,6 +29,8 @@ parcels at once never get the same number: the UPDATE locks the row until commit
 - SSCC (GS1 AI 00): extension digit 0, the company prefix (setting `CELLWMS_GS1_COMPANY_PREFIX`,
   7 to 10 digits; default "2000000", a GS1 prefix for use inside a company: set your own), a serial
   reference from the counter "sscc:<prefix>" filling 17 digits, and the GS1 mod-10 check digit.
+- cancel: marks the tracking number void (a row "void:<tracking number>" in `carrier_counters`;
+  `is_void` reads it). The counter never goes back, so a void number is never given out again.
 """
 
 from __future__ import annotations
@@ -147,7 +151,22 @@ class LocalAdapter(CarrierAdapter):
                         sscc=new_sscc())
 
     def cancel(self, tracking_number: str) -> None:
-        """Nothing to withdraw: a local number is never given out again."""
+        """Mark the number void (once); the counter stays where it is."""
+        name = _void_name(tracking_number)
+        if db.session.get(CarrierCounter, name) is None:
+            hold_advisory_lock("carrier_counter", name)
+            if db.session.get(CarrierCounter, name, populate_existing=True) is None:
+                db.session.add(CarrierCounter(name=name, last_number=0))
+                db.session.flush()
+
+
+def _void_name(tracking_number: str) -> str:
+    return f"void:{tracking_number}"[:80]
+
+
+def is_void(tracking_number: str | None) -> bool:
+    """Whether the local adapter cancelled this tracking number."""
+    return bool(tracking_number) and db.session.get(CarrierCounter, _void_name(tracking_number)) is not None
 
 
 _ADAPTERS: dict[str, Callable[[str], CarrierAdapter]] = {}

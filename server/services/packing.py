@@ -123,7 +123,8 @@ def open_session(station: Station, user: User | None, order: Order, tote: Tote |
 def verified_by_line(order_id: int) -> dict[int, int]:
     rows = db.session.execute(
         select(ParcelItem.order_line_id, func.sum(ParcelItem.quantity)).join(Parcel, Parcel.id == ParcelItem.parcel_id)
-        .where(Parcel.order_id == order_id).group_by(ParcelItem.order_line_id)).all()
+        .where(Parcel.order_id == order_id, Parcel.status != "cancelled")  # a cancelled parcel's units are packed again
+        .group_by(ParcelItem.order_line_id)).all()
     return {line_id: int(n) for line_id, n in rows}
 
 
@@ -341,7 +342,9 @@ def accept(session: PackingSession, parcel: Parcel, user: User | None) -> dict:
     parcel.station_id, parcel.packed_at, parcel.status = session.station_id, utcnow(), "packed"
     left = units_left(order)
     shipment = carriers.ship_parcel(parcel, order)
-    label = parcel_documents.shipping_label_data(parcel, order, shipment, parcel.seq, parcel.seq + (1 if left else 0))
+    n = db.session.execute(select(func.count(Parcel.id)).where(  # cancelled parcels are not counted
+        Parcel.order_id == order.id, Parcel.seq <= parcel.seq, Parcel.status != "cancelled")).scalar()
+    label = parcel_documents.shipping_label_data(parcel, order, shipment, n, n + (1 if left else 0))
     parcel.label = json.dumps(label, ensure_ascii=False)
     finished = left == 0
     if finished:
@@ -438,6 +441,17 @@ def _parcel_being_filmed(session_id: int, seq: int) -> Parcel | None:
 
 
 # --- views ---------------------------------------------------------------------------------------
+
+
+def station_expected_g(station_id: int) -> int | None:
+    """The expected weight of the parcel being packed at the station (None: no parcel with units)."""
+    session = db.session.execute(select(PackingSession).where(
+        PackingSession.station_id == station_id, PackingSession.status.in_(ACTIVE))
+        .order_by(PackingSession.id.desc()).limit(1)).scalar_one_or_none()
+    parcel = open_parcel(session, create=False) if session is not None else None
+    if parcel is None or parcel_units(parcel) == 0:
+        return None
+    return expected_weight(parcel)
 
 
 def session_view(session: PackingSession) -> dict:

@@ -16,15 +16,15 @@ from server.auth import signed_in, signed_in_user
 from server.core.bounds import parse_whole
 from server.extensions import db
 from server.models import BoxType, Role, Sku, Warehouse
-from server.services import audit
-from server.services.boxes import apply_weight, weight_suggestions
+from server.services.boxes import apply_weight, audit_box_type, box_type_facts, weight_suggestions
 from server.services.errors import DomainError
 from server.web.admin import ACTION_NAMES, READERS, admin, form_text
 
 WRITERS = (Role.supervisor,)  # and admins, always
 ACTION_NAMES.update({
     "box_type.create": _l("box type created"), "box_type.activate": _l("box type activated"),
-    "box_type.deactivate": _l("box type deactivated"), "sku.weight": _l("SKU weight corrected"),
+    "box_type.deactivate": _l("box type deactivated"), "box_type.change": _l("box type changed"),
+    "sku.weight": _l("SKU weight corrected"), "parcel.cancel": _l("parcel cancelled at the carrier"),
 })
 DIMENSION_MM = (1, 5000)
 WEIGHT_G = (0, 100_000)
@@ -99,8 +99,7 @@ def create_box_type():
                       price=_price())
         db.session.add(box)
         db.session.flush()
-        audit.record(signed_in_user(), "box_type.create", f"{warehouse.code}/{box.code}",
-                     mm=[box.inner_length_mm, box.inner_width_mm, box.inner_height_mm], weight_g=box.weight_g)
+        audit_box_type(signed_in_user(), "create", box)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -112,11 +111,11 @@ def create_box_type():
 @admin.post("/box-types/<int:box_type_id>/active")
 @signed_in(*WRITERS)
 def box_type_active(box_type_id: int):
-    box = db.get_or_404(BoxType, box_type_id)
+    db.get_or_404(BoxType, box_type_id)
+    box = db.session.get(BoxType, box_type_id, with_for_update=True, populate_existing=True)
+    before = box_type_facts(box)
     box.active = request.form.get("active") == "1"
-    warehouse = db.session.get(Warehouse, box.warehouse_id)
-    audit.record(signed_in_user(), "box_type.activate" if box.active else "box_type.deactivate",
-                 f"{warehouse.code}/{box.code}")
+    audit_box_type(signed_in_user(), "activate" if box.active else "deactivate", box, before)
     db.session.commit()
     flash(_("Box type %(code)s activated.", code=box.code) if box.active
           else _("Box type %(code)s deactivated: it is no longer suggested.", code=box.code), "ok")

@@ -86,6 +86,10 @@ KIND_BUTTONS = {
     StationKind.returns: ("photo", "read_weight", "print_test", "beep"),
 }
 RECENT = 12  # events and jobs shown on the screen
+# app.extensions key of the demo's emulated scales (`cellwms demo` sets it: has_scale(code),
+# put_on_scale(code, kg)); without it the demo scale control and its endpoint do not exist.
+DEMO_SCALES = "cellwms.demo_scales"
+MAX_DEMO_KG = 1000
 
 
 def _job_for(station: Station, button: str) -> tuple[str, dict]:
@@ -286,7 +290,39 @@ def _pack_context(station: Station) -> dict:
     flow = PACKING.view(station=station)
     view = {"state": flow["state"], "keys": flow["keys"], "screen": flow["screen"]}
     return {"packing_texts": packing_texts(), "packing_view": view, "flow_keys": flow["keys"],
-            "packing_documents": document_jobs(db.session, station.id)}
+            "packing_documents": document_jobs(db.session, station.id), "demo_scale": demo_scale(station) is not None}
+
+
+def demo_scale(station: Station):
+    """The demo's emulated scales when this station is an emulated one with a running scale, else None."""
+    feed = current_app.extensions.get(DEMO_SCALES)
+    return feed if feed is not None and station.emulated and feed.has_scale(station.code) else None
+
+
+@stations.post("/stations/<code>/demo-scale")
+@signed_in(*VIEWERS, json=True, own_station=True)
+def demo_scale_load(code: str):
+    """Demo only: put a load on the station's emulated scale, {"kg": 1.234} (0 empties it) or
+    {"load": "expected"} (the expected weight of the parcel being packed). 404 outside the demo."""
+    from server.services.packing import station_expected_g
+
+    station = _station(code)
+    feed = demo_scale(station)
+    if feed is None:
+        raise Problem(404, "not-found", _("No emulated scale here: this control exists only in the demo."))
+    body = _body()
+    if body.get("load") == "expected":
+        grams = station_expected_g(station.id)
+        if grams is None:
+            raise Problem(409, "nothing-to-weigh", _("No parcel is being packed here: scan its units first."))
+        kg = grams / 1000
+    else:
+        kg = body.get("kg")
+        if isinstance(kg, bool) or not isinstance(kg, int | float) or not 0 <= kg <= MAX_DEMO_KG:
+            raise Problem(422, "bad-load", _("The load is a number of kg from 0 to %(num)s.", num=MAX_DEMO_KG))
+    if not feed.put_on_scale(station.code, float(kg)):
+        raise Problem(409, "scale-emulator-stopped", _("The emulated scale is not running."))
+    return {"kg": round(float(kg), 3), "emulated": True}
 
 
 # --- input and jobs ----------------------------------------------------------------------------

@@ -7,7 +7,9 @@ scanners and cameras to their own probe functions.
 
 import glob
 import json
+import math
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -139,7 +141,10 @@ def probe_scale(profile_name, url, count, as_json, timeout=5.0):
 @click.option("--loads", default="", help="comma-separated loads in kg to put on in turn, e.g. 0,1.25,0,2.4")
 @click.option("--every", type=float, default=5.0, show_default=True, help="seconds between --loads")
 @click.option("--once", is_flag=True, help="put the --loads on once, in order, then keep the last")
-def scale(profile_name, link, load_kg, loads, every, once):
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="also take loads from stdin, one a line in kg (1.234 puts 1.234 kg on, 0 empties the "
+                   "platform); the first ends the --loads script")
+def scale(profile_name, link, load_kg, loads, every, once, from_stdin):
     """Run a scale emulator on a new pty; prints its path and runs until stopped."""
     from terminal.devices.scales.profile import load
     from terminal.emulators.scale import ScaleEmulator
@@ -149,23 +154,48 @@ def scale(profile_name, link, load_kg, loads, every, once):
         emu = ScaleEmulator(profile, link=link)
     except (ProfileError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    stop = threading.Event()
+    stop, taken_over = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         cycle = [float(kg) for kg in loads.split(",") if kg.strip()]
     except ValueError:
         raise click.BadParameter(f"not a list of numbers: {loads!r}", param_hint="--loads") from None
+
+    def from_lines():
+        for line in sys.stdin:
+            kg = stdin_load(line)
+            if kg is None:
+                if line.strip():
+                    click.echo(f"not a load in kg (a number from 0): {line.strip()[:40]!r}", err=True)
+                continue
+            taken_over.set()
+            emu.put(kg)
+
     with emu:
         emu.put(load_kg)
         click.echo(emu.port, nl=True)
+        if from_stdin:
+            threading.Thread(target=from_lines, daemon=True, name="scale-stdin").start()
         turn = 0
         try:
             while not stop.wait(every if cycle else 0.2):
-                if cycle and not (once and turn >= len(cycle)):
+                if cycle and not taken_over.is_set() and not (once and turn >= len(cycle)):
                     emu.put(cycle[turn % len(cycle)])
                     turn += 1
         except KeyboardInterrupt:
             pass
+
+
+MAX_STDIN_KG = 100_000.0
+
+
+def stdin_load(line: str) -> float | None:
+    """A load typed on the emulator's stdin ("1.234", "1,234", "0"), None when it is not one."""
+    try:
+        kg = float(line.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return kg if math.isfinite(kg) and 0 <= kg <= MAX_STDIN_KG else None
 
 
 commands = [("devices", list_devices), ("devices", probe), ("emulate", scale)]
