@@ -298,16 +298,16 @@ def agent_process(index: int, base: str, tokens: list[str], codes: list[str], pe
 
 
 def _time_batches(agent, records: list) -> None:
-    """Wrap the agent's real Link.post_events to record each batch's round trip."""
-    post = agent.link.post_events
+    """Wrap the agent's real Link.send_events to record each batch's round trip."""
+    post = agent.link.send_events
 
-    def timed(events):
+    def timed(events, **options):
         start = time.monotonic()
-        outcomes = post(events)
+        outcomes, jobs = post(events, **options)
         records.append((start, time.monotonic(), len(outcomes)))
-        return outcomes
+        return outcomes, jobs
 
-    agent.link.post_events = timed
+    agent.link.send_events = timed
 
 
 def run_agents(base: str, tokens: list[str], codes: list[str], processes: int, warmup: float, duration: float,

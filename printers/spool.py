@@ -116,9 +116,11 @@ class PrinterSpool:
         if self._worker:
             self._worker.shutdown(wait=True)
 
-    def print(self, data: bytes) -> PrintResult:
+    def print(self, data: bytes, *, transport=None, status: PrinterStatus | None = None) -> PrintResult:
+        """Print `data`. `transport` and `status`: a connection the caller just asked the status on,
+        and that answer; the job goes on over it and does not ask the same again (the spool closes it)."""
         with self._lock:
-            return _Job(self, bytes(data)).run()
+            return _Job(self, bytes(data), transport, status).run()
 
 
 def print_job(url: str, profile, data: bytes, **options) -> PrintResult:
@@ -126,8 +128,9 @@ def print_job(url: str, profile, data: bytes, **options) -> PrintResult:
 
 
 class _Job:
-    def __init__(self, spool: PrinterSpool, data: bytes):
+    def __init__(self, spool: PrinterSpool, data: bytes, transport=None, status: PrinterStatus | None = None):
         self.spool, self.data = spool, data
+        self.given, self.asked = transport, status  # a connection and the status just read on it
         self.protocol = getattr(spool.profile, "status", "") or ""
         self.started = time.monotonic()
         self.waited = 0.0
@@ -170,7 +173,13 @@ class _Job:
         return status.ready and (not drained or status.formats_in_buffer == 0)
 
     def _wait_ready(self, transport, drained: bool):
-        """Poll until ready; reconnects when the connection fails. Returns the live transport."""
+        """Poll until ready; reconnects when the connection fails. Returns the live transport.
+        The status the caller read just before on this connection counts as the first answer."""
+        asked, self.asked = self.asked, None
+        if asked is not None:
+            self.status = asked
+            if asked.ready and (not drained or asked.formats_in_buffer == 0):
+                return transport
         while True:
             try:
                 if self._ready(transport, drained):
@@ -186,7 +195,11 @@ class _Job:
             self._sleep(reason)
 
     def run(self) -> PrintResult:
-        transport = self._connect()
+        if self.given is not None:
+            transport, self.given = self.given, None
+            self.attempts += 1
+        else:
+            transport, self.asked = self._connect(), None
         try:
             if not self.protocol or not transport.can_read:
                 transport.write(self.data)

@@ -274,6 +274,59 @@ def test_a_job_without_result_is_sent_again_after_its_lease(client, db, setup):
     assert (again["id"], again["attempts"]) == (job["id"], 2)
 
 
+def take_jobs(client, auth, *events):
+    return client.post(EVENTS, json={"events": list(events), "take_jobs": True}, headers=auth)
+
+
+def test_an_events_answer_with_take_jobs_hands_out_the_jobs_due_once(client, db, setup):
+    job = queue_job(client, setup)
+    queue_job(client, setup, "beep", {"sound": "ok"}, station_id=setup["other"].id)
+    r = post(client, setup["auth"], event("device_status", {"state": "up", "detail": ""}))
+    assert r.status_code == 200 and "jobs" not in r.json  # asked for nothing: the long-poll's
+    r = take_jobs(client, setup["auth"], event("device_status", {"state": "up", "detail": ""}))
+    assert r.status_code == 200, r.json
+    (sent,) = r.json["jobs"]  # this station's only
+    assert (sent["id"], sent["state"], sent["attempts"]) == (job["id"], "sent", 1) and sent["sent_at"]
+    row = db.session.get(StationJob, job["id"], populate_existing=True)
+    assert (row.state, row.attempts) == ("sent", 1)
+    assert client.get(JOBS + "?wait=0", headers=setup["auth"]).json == {"jobs": []}  # not again
+    assert take_jobs(client, setup["auth"], event("device_status", {"state": "up", "detail": ""})).json["jobs"] == []
+
+
+def test_a_lost_events_answer_brings_its_jobs_again(client, db, setup):
+    db.session.commit()
+    first = event("button", {"key": "print_sticker"})
+    job = queue_job(client, setup)
+    db.session.execute(update(StationJob).values(created_by_event=first["event_id"]))
+    db.session.commit()
+    (sent,) = take_jobs(client, setup["auth"], first).json["jobs"]  # ... and this answer is lost
+    assert (sent["id"], sent["attempts"]) == (job["id"], 1)
+    again = take_jobs(client, setup["auth"], first).json  # the agent sends the batch again
+    assert again["outcomes"][0]["status"] == "duplicate"
+    assert [(j["id"], j["attempts"]) for j in again["jobs"]] == [(job["id"], 2)]
+    # a finished job is not sent again, however often its event comes back
+    post(client, setup["auth"], event("job_result", {"job_id": job["id"], "result": "printed", "detail": ""},
+                                      device="label_printer"))
+    assert take_jobs(client, setup["auth"], first).json["jobs"] == []
+
+
+def test_a_job_handed_out_in_a_lost_answer_comes_by_long_poll_after_its_lease(client, db, setup):
+    job = queue_job(client, setup)
+    (sent,) = take_jobs(client, setup["auth"], event("device_status", {"state": "up", "detail": ""})).json["jobs"]
+    assert sent["id"] == job["id"]
+    assert client.get(JOBS + "?wait=0", headers=setup["auth"]).json["jobs"] == []
+    db.session.execute(update(StationJob).values(sent_at=utcnow() - timedelta(seconds=61)))
+    db.session.commit()
+    (again,) = client.get(JOBS + "?wait=0", headers=setup["auth"]).json["jobs"]
+    assert (again["id"], again["attempts"]) == (job["id"], 2)
+
+
+def test_take_jobs_is_a_boolean(client, db, setup):
+    r = client.post(EVENTS, json={"events": [event("device_status", {"state": "up"})], "take_jobs": "soon"},
+                    headers=setup["auth"])
+    assert_problem(r, 422)
+
+
 def test_a_job_result_closes_the_job_and_a_second_changes_nothing(client, db, setup):
     job = queue_job(client, setup)
     client.get(JOBS + "?wait=0", headers=setup["auth"])

@@ -178,6 +178,26 @@ def test_a_clip_part_sent_before_the_first_unit_is_kept_with_the_parcel_it_films
     assert [(m.parcel_id, m.kind, m.sha256, m.partial) for m in media] == [(parcel.id, "clip", part, True)]
 
 
+def test_the_accepted_weights_answer_carries_its_label_job(client, site):
+    """The agent asks for the jobs with its batch: the label goes back in the weight's answer, once."""
+    s = site
+    start(client, s)
+    for code in (KETTLE, KETTLE, IRON):
+        scan(client, s.auth, code)
+    client.get("/api/v1/stations/me/jobs?wait=0", headers=s.auth)  # the photo and clip jobs so far
+    weight = event("weight", {"value": 3.52, "unit": "kg", "stable": True})
+    r = client.post(EVENTS, json={"events": [weight], "take_jobs": True}, headers=s.auth)
+    assert r.json["outcomes"][0]["prompt"]["state"] == "done", r.json
+    handed = r.json["jobs"]
+    assert [(j["kind"], j["payload"].get("template"), j["attempts"]) for j in handed] == [
+        ("print", "shipping-label", 1), ("print", "packing-slip", 1), ("record_stop", None, 1)]
+    assert client.get("/api/v1/stations/me/jobs?wait=0", headers=s.auth).json["jobs"] == []
+    again = client.post(EVENTS, json={"events": [weight], "take_jobs": True}, headers=s.auth).json
+    assert again["outcomes"][0]["status"] == "duplicate"
+    assert [(j["id"], j["attempts"]) for j in again["jobs"]] == [(j["id"], 2) for j in handed]
+    assert len(jobs("print")) == 2  # sent again, never made twice
+
+
 def test_each_refusal_writes_only_its_error(client, site):
     s = site
     start(client, s)

@@ -335,6 +335,41 @@ def test_a_job_runs_once_even_when_sent_again(tmp_path, db, server, station):
     assert job()["result"] == "printed" and job()["detail"]["detail"] == "2 copies"
 
 
+def test_a_job_in_a_lost_events_answer_comes_with_the_batch_sent_again_and_runs_once(tmp_path, db, server,
+                                                                                    station):
+    """The events answer carries the jobs the batch made; when that answer is lost, the agent sends
+    the batch again and the answer to it carries them again (the long-poll would wait out the lease)."""
+    from server.models import Station as StationRow
+    from server.models import StationJob
+    from server.services.stations import create_job
+
+    st, token = station
+    box = Outbox(tmp_path / "outbox.db")
+    event_id = box.put("button", {"key": "print_sticker"}, "scanner")
+    job_id = create_job(db.session.get(StationRow, st), "print", {"template": "sku-sticker", "data": {}, "copies": 1},
+                        event_id=event_id).id
+    db.session.commit()
+    db.session.rollback()
+    outcomes, jobs = Link(server.url, token).send_events(box.pending(), take_jobs=True)  # this answer is lost
+    assert [j["id"] for j in jobs] == [job_id] and outcomes[0]["status"] == "stored"
+    box.close()
+
+    def job():
+        return read(db, lambda: (lambda j: (j.state, j.attempts, j.result))(db.session.get(StationJob, job_id)))
+
+    assert job() == ("sent", 1, None)
+    agent, _, printer = make_agent(tmp_path, server.url, token)
+    agent.start()
+    try:
+        wait_for(lambda: job()[2] == "printed", "the job's result")
+        polls = len(server.answered("GET", "/jobs"))
+        wait_for(lambda: len(server.answered("GET", "/jobs")) >= polls + 2, "two more long-polls")
+    finally:
+        agent.stop()
+    assert printer.printed == [job_id]
+    assert job() == ("done", 2, "printed")  # sent twice (lost answer, batch again), never by the long-poll
+
+
 def test_a_bad_token_stops_the_agent_with_a_clear_message(tmp_path, db, server, station):
     agent, scanner, _ = make_agent(tmp_path, server.url, "not-the-token", status_port=None)
     agent.start()

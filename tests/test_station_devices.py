@@ -250,6 +250,24 @@ def test_out_of_paper_job_waits_then_prints_once(tmp_path, started, kind, profil
         assert events.states()[0] == "degraded" and events.states()[-1] == "up"
 
 
+@pytest.mark.parametrize(("kind", "profile", "template"), [
+    ("zpl", "zebra-zd421-203", "sku-sticker"), ("escpos", "epson-tm-t20iii", "packing-slip")])
+def test_a_job_asks_the_ready_printer_its_status_once_on_the_connection_it_prints_on(tmp_path, started, kind,
+                                                                                     profile, template):
+    emulator_class = ZplPrinterEmulator if kind == "zpl" else EscposPrinterEmulator
+    with emulator_class(printer_profile(profile)) as emulator:
+        device = started(station(tmp_path, f'[devices.printer]\nkind = "printer"\nprofile = "{profile}"\n'
+                                           f'url = "{emulator.url}"\ntemplates = ["{template}"]\n'
+                                           "options = {backoff_min = 0.02, backoff_max = 0.2, status_interval = 600}\n"
+                                 )["printer"], Events())
+        wait_for(lambda: device.health()["state"] == "up", "up")
+        before = emulator.connections
+        result = device.run_job({"id": 13, "kind": "print", "payload": {"template": template, "data": sample(template)}})
+        assert result["result"] == "printed", result
+        assert emulator.connections == before + 1  # the status asked, the job sent, on one connection
+        assert len(emulator.complete_jobs()) == 1 and device.health()["state"] == "up"
+
+
 def test_head_open_too_long_answers_head_open(tmp_path, started):
     with EscposPrinterEmulator(printer_profile("epson-tm-t20iii")) as emulator:
         emulator.open_head()

@@ -1,7 +1,7 @@
 """Wake a station's job long-poll as soon as a job is queued for it.
 
-On PostgreSQL `create_job` sends NOTIFY on JOB_CHANNEL with the station id (delivered when its
-transaction commits); one LISTEN connection per server process hears it and wakes that process's
+On PostgreSQL `create_job` marks the station, and NOTIFY on JOB_CHANNEL with the station id goes
+once per transaction before it commits (delivered when it commits); one LISTEN connection per server process hears it and wakes that process's
 long-polls for the station. It is only a hint: the long-poll still reads its jobs from the
 database, and looks every few seconds anyway, so a lost notification only delays a job. On
 SQLite (one process, no NOTIFY) long-polls simply look every POLL_S seconds.
@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential
 
 from server.extensions import db
@@ -24,11 +24,30 @@ SAFETY_POLL_S = 5.0  # PostgreSQL: how often a long-poll looks without a notific
 log = logging.getLogger("cellwms.stations")
 
 
+_TO_NOTIFY = "cellwms_jobs_to_notify"  # db.session.info: station ids with a job made in this transaction
+
+
 def notify_job(station_id: int) -> None:
-    """Tell every server process that `station_id` has a new job (sent at commit)."""
+    """Tell every server process that `station_id` has a new job (sent at commit). One NOTIFY per
+    station and transaction, however many jobs it made: the listener only needs to hear one."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_notify(:channel, :station)"),
-                           {"channel": JOB_CHANNEL, "station": str(station_id)})
+        db.session.info.setdefault(_TO_NOTIFY, set()).add(station_id)
+
+
+@event.listens_for(db.session, "before_commit")
+def _send_notifications(session) -> None:
+    # Also before a savepoint is released: a NOTIFY sent there goes out when the whole
+    # transaction commits, and is dropped with it on a rollback, as its jobs are.
+    stations = session.info.pop(_TO_NOTIFY, None)
+    for station_id in sorted(stations or ()):
+        session.execute(text("SELECT pg_notify(:channel, :station)"),
+                        {"channel": JOB_CHANNEL, "station": str(station_id)})
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_notifications(session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended (rolled back: its jobs are gone)
+        session.info.pop(_TO_NOTIFY, None)
 
 
 class JobSignals:

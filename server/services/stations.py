@@ -90,11 +90,16 @@ def create_job(station: Station, kind: str, payload: dict, *, device: str | None
     return job
 
 
-def claim_jobs(station: Station, limit: int = 20) -> list[StationJob]:
-    """Jobs to send now: queued ones, and sent ones whose lease ran out, oldest first. Marks them sent."""
+def claim_jobs(station: Station, limit: int = 20, *, again_for: list[str] | tuple = ()) -> list[StationJob]:
+    """Jobs to send now: queued ones, and sent ones whose lease ran out, oldest first. Marks them sent.
+
+    `again_for`: event ids the agent sent again (its answer was lost); the sent jobs those events
+    created are sent again at once too, without waiting for their lease (the agent de-duplicates)."""
     now = utcnow()
-    due = (StationJob.state == JobState.queued) | (
-        (StationJob.state == JobState.sent) & (StationJob.sent_at < now - JOB_LEASE))
+    resend = StationJob.sent_at < now - JOB_LEASE
+    if again_for:
+        resend = resend | StationJob.created_by_event.in_(list(again_for))
+    due = (StationJob.state == JobState.queued) | ((StationJob.state == JobState.sent) & resend)
     query = (select(StationJob).where(StationJob.station_id == station.id, due)
              .order_by(StationJob.id).limit(limit).with_for_update(skip_locked=True))
     jobs = list(db.session.execute(query).scalars())

@@ -1,7 +1,8 @@
 """The station agent: devices -> outbox -> server, and device jobs back.
 
-Threads: uploader (outbox -> events, in order, one batch in flight), media uploader, job poller
-(long-poll, one worker queue per device so a device's jobs run in order), heartbeat (every N s
+Threads: uploader (outbox -> events, in order, one batch in flight; the answer brings the jobs the
+batch made), media uploader, job poller (long-poll, one worker queue per device so a device's jobs
+run in order), heartbeat (every N s
 and at once when a device's state changes), and an optional local status endpoint for the
 station page ("offline, N events waiting").
 """
@@ -163,8 +164,12 @@ class Agent:
             if not batch:
                 self._events_ready.wait(1.0)
                 continue
+            jobs = []
             try:
-                outcomes = self.link.post_events(batch)
+                # The answer carries the jobs the batch made (a label to print): they start now, not
+                # after the next long-poll. A lost answer: the batch goes again and the server sends
+                # those jobs again (or the long-poll does after their lease); run once by job id.
+                outcomes, jobs = self.link.send_events(batch, take_jobs=True)
             except Unauthorized as error:
                 return self._fail(str(error))
             except Offline as error:
@@ -180,6 +185,8 @@ class Agent:
                     continue
             backoff.reset()
             self._set_online(True)
+            for job in jobs:
+                self._dispatch(job)
             sent = {event["event_id"] for event in batch}
             self.outbox.ack([o["event_id"] for o in outcomes if o.get("event_id") in sent])
             for outcome in outcomes:

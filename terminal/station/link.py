@@ -172,8 +172,14 @@ class Link:
 
     def post_events(self, events: list[dict]) -> list[dict]:
         """Send a batch (in order); returns one outcome per event, in the same order."""
-        answer = self._json("POST", f"{API}/events", {"events": events}, timeout=max(self.timeout, 30.0))
-        return answer.get("outcomes", [])
+        return self.send_events(events)[0]
+
+    def send_events(self, events: list[dict], *, take_jobs: bool = False) -> tuple[list[dict], list[dict]]:
+        """Send a batch; (outcomes, jobs). With `take_jobs` the server answers with the jobs due now
+        (those the batch made among them), marked sent as the long-poll marks them."""
+        body = {"events": events, "take_jobs": True} if take_jobs else {"events": events}
+        answer = self._json("POST", f"{API}/events", body, timeout=max(self.timeout, 30.0))
+        return answer.get("outcomes", []), answer.get("jobs") or []
 
     def poll_jobs(self, wait: float = 25) -> list[dict]:
         """Long-poll for device jobs; [] after `wait` seconds without any."""

@@ -22,6 +22,7 @@ from server.auth import roles_required
 from server.extensions import db
 from server.models import Station, StationEvent
 from server.scenarios import StationInput, handle_inputs, store_failed
+from server.services import stations
 from server.services.db_errors import is_transient
 from server.services.errors import DomainError
 
@@ -39,6 +40,8 @@ class MyEvents(MethodView):
         """Send a batch of events; one outcome per event, in order
 
         Each `event_id` is stored once: a retried event answers `duplicate` with its first prompt.
+        With `take_jobs` the answer also carries the station's jobs due now (`jobs`, marked sent as
+        the long-poll marks them), and again the unfinished jobs of the events the batch repeats.
         A payload that cannot be used is stored as `rejected` with the reason (not retried).
         A passing database conflict (deadlock, serialization failure) answers 503 with
         Retry-After and stores nothing of the batch: send it again.
@@ -50,7 +53,11 @@ class MyEvents(MethodView):
                   for e in data["events"]]
         outcomes = _store(station, inputs)
         # Answer with the ids as the agent wrote them (it matches its outbox by them).
-        return {"outcomes": [{**o, "event_id": text} for o, text in zip(outcomes, sent, strict=True)]}
+        answer = {"outcomes": [{**o, "event_id": text} for o, text in zip(outcomes, sent, strict=True)]}
+        if data["take_jobs"]:  # the jobs these events made go back with this answer: no long-poll round
+            again = [i.event_id for i, o in zip(inputs, outcomes, strict=True) if o["status"] == "duplicate"]
+            answer["jobs"] = [stations.job_json(job) for job in stations.claim_jobs(station, again_for=again)]
+        return answer
 
 
 def _store(station: Station, inputs: list[StationInput]) -> list[dict]:

@@ -43,6 +43,9 @@ class EventBatchSchema(Schema):
     events = fields.List(fields.Nested(EventInSchema), required=True,
                          validate=validate.Length(min=1, max=MAX_BATCH),
                          metadata={"description": f"1 to {MAX_BATCH} events, in the order they happened."})
+    take_jobs = fields.Boolean(load_default=False, metadata={
+        "description": "Answer with the station's jobs due now (`jobs`, marked sent as the long-poll marks "
+                       "them), and again with the jobs of events this batch repeats whose result is not in."})
 
 
 class PromptSchema(Schema):
@@ -72,6 +75,8 @@ class OutcomeSchema(Schema):
 
 class OutcomesSchema(Schema):
     outcomes = fields.List(fields.Nested(OutcomeSchema), metadata={"description": "One per event, same order."})
+    jobs = fields.List(fields.Dict(), metadata={"description": "With `take_jobs` only: jobs now marked sent "
+                                                               "(attempts + 1), as the long-poll answers them."})
 
 
 class JobPollSchema(Schema):

@@ -1,5 +1,7 @@
 """`PrinterDevice`: job `print`: render locally, wait while the printer is not ready (health
-degraded with the reason), then PrinterSpool; `paper_out` / `head_open` after `max_wait`; `beep`.
+degraded with the reason), then PrinterSpool on the connection the ready status was read on (the
+status is asked once per job, not again by the spool); `paper_out` / `head_open` after
+`max_wait`; `beep`.
 """
 
 from __future__ import annotations
@@ -37,21 +39,34 @@ class PrinterDevice(StationDevice):
 
     def _check(self):
         """(state, detail, PrinterStatus or None) as the printer reports it now."""
+        state, detail, status, transport = self._ask()
+        if transport is not None:
+            transport.close()
+        return state, detail, status
+
+    def _ask(self):
+        """(state, detail, PrinterStatus or None, transport or None): the printer's status, and the
+        connection it was asked on while the printer is up (the caller closes it), else None."""
         from printers.status import StatusError, query_status
         from printers.transports import TransportError, open_transport
 
         if not self.reports_status:
-            return "up", "", None
+            return "up", "", None, None
+        transport = None
         try:
-            with open_transport(self.url, timeout=self.io_timeout) as transport:
-                status = query_status(transport, self.protocol, min(2.0, self.io_timeout))
+            transport = open_transport(self.url, timeout=self.io_timeout)
+            status = query_status(transport, self.protocol, min(2.0, self.io_timeout))
         except (TransportError, OSError) as error:
-            return "down", str(error), None
+            if transport is not None:
+                transport.close()
+            return "down", str(error), None, None
         except StatusError as error:
-            return "degraded", f"bad status answer: {error}", None
+            transport.close()
+            return "degraded", f"bad status answer: {error}", None, None
         if status.ready:
-            return "up", "", status
-        return "degraded", ", ".join(status.problems()), status
+            return "up", "", status, transport
+        transport.close()
+        return "degraded", ", ".join(status.problems()), status, None
 
     def _supervise(self) -> None:
         while not self._stop.is_set():
@@ -78,7 +93,7 @@ class PrinterDevice(StationDevice):
         with self._io:
             backoff = Backoff(self.backoff)
             while True:  # nothing is sent while the printer is not ready
-                state, detail, status = self._check()
+                state, detail, status, transport = self._ask()
                 self._set_health(state, detail, new_detail=True)
                 if state == "up":
                     break
@@ -89,10 +104,19 @@ class PrinterDevice(StationDevice):
                     return failed(f"station stopping; {template} not printed ({detail})")
             self.spool.timeout = max(1.0, self.max_wait - (time.monotonic() - started))
             try:
-                result = self.spool.print(data)  # waits (health degraded, with why) while the printer is not ready
+                # The job goes on over the connection the status was just read on: asked once, not twice.
+                result = self.spool.print(data, transport=transport, status=status)
             except SpoolError as error:
+                state, detail, _ = self._check()
+                self._set_health(state, detail, new_detail=True)
                 return self._gave_up("degraded", str(error), error.status)
-            finally:
+            except BaseException:
+                state, detail, _ = self._check()
+                self._set_health(state, detail, new_detail=True)
+                raise
+            if result.status is not None and result.status.ready:  # the spool's last answer, after the job
+                self._set_health("up", "", new_detail=True)
+            else:
                 state, detail, _ = self._check()
                 self._set_health(state, detail, new_detail=True)
         self.printed += 1
