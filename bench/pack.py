@@ -22,7 +22,7 @@ object for one backend.
   sample may be up to 1 ms long.
 - Stages (`stages_ms`, p50/p95 each; server times are when the request handler stamped them):
   upload (t0 -> the server's received_at of the weight event), server (-> the label job's
-  created_at), job_poll (-> its sent_at, the agent's long-poll took it), print (-> t1: the agent
+  created_at), job_poll (-> its sent_at: the agent took it, from its upload's answer or its long-poll), print (-> t1: the agent
   renders, checks the printer's status, sends).
 """
 
