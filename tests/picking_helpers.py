@@ -84,6 +84,30 @@ def picking_warehouse() -> SimpleNamespace:
                            receiving=receiving)
 
 
+BOX_TYPES = {"S": ((200, 200, 100), 100), "M": ((400, 300, 300), 300), "L": ((600, 400, 400), 600)}
+
+
+def ready_to_pack(s: SimpleNamespace, boxes: str = "M", milk_g: int = 0) -> SimpleNamespace:
+    """`s` (a picking warehouse) as packing needs it: tolerance 30 g / 5 %, filler 20 g, the
+    kettle's and the iron's sizes and weights (the milk's too with `milk_g`), and the box types
+    `boxes` (of S, M, L). Flushed."""
+    from server.models import BoxType
+
+    s.wh.pack_tolerance_g, s.wh.pack_tolerance_pct, s.wh.pack_filler_g = 30, 5.0, 20
+    sizes = [(s.kettle, (200, 150, 250), 1000), (s.iron, (300, 120, 150), 1200)]
+    if milk_g:
+        sizes.append((s.milk, (70, 70, 200), milk_g))
+    for sku, dims, grams in sizes:
+        sku.length_mm, sku.width_mm, sku.height_mm = dims
+        sku.weight_g = grams
+    for code in boxes:
+        (length, width, height), grams = BOX_TYPES[code]
+        db.session.add(BoxType(warehouse_id=s.wh.id, code=code, name=f"Box {code}", inner_length_mm=length,
+                               inner_width_mm=width, inner_height_mm=height, weight_g=grams))
+    db.session.flush()
+    return s
+
+
 def picking_site() -> SimpleNamespace:
     """`picking_warehouse` with order 1001 (3 kettles, 2 milk L1) and 1002 (2 irons, 1 kettle) in
     one ready batch. Committed."""

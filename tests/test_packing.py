@@ -14,7 +14,6 @@ from printers import labels, receipts
 from server.extensions import db as _db
 from server.models import Order, OrderLine, OrderReservation, StationEvent, StationJob, Tote
 from server.models.shipping import (
-    BoxType,
     MarkingCode,
     PackingError,
     PackingSession,
@@ -24,7 +23,7 @@ from server.models.shipping import (
 )
 from server.services import packing as service
 from tests import factories as f
-from tests.picking_helpers import IRON, KETTLE, MILK, picking_warehouse
+from tests.picking_helpers import IRON, KETTLE, MILK, picking_warehouse, ready_to_pack
 
 EVENTS = "/api/v1/stations/me/events"
 GS = "\x1d"
@@ -49,13 +48,7 @@ def picked_order(s, number, lines, tote_code):
 @pytest.fixture
 def site(db):
     s = picking_warehouse()
-    s.wh.pack_tolerance_g, s.wh.pack_tolerance_pct, s.wh.pack_filler_g = 30, 5.0, 20
-    for sku, dims, grams in ((s.kettle, (200, 150, 250), 1000), (s.iron, (300, 120, 150), 1200)):
-        sku.length_mm, sku.width_mm, sku.height_mm = dims
-        sku.weight_g = grams
-    for code, dims, grams in (("S", (200, 200, 100), 100), ("M", (400, 300, 300), 300), ("L", (600, 400, 400), 600)):
-        _db.session.add(BoxType(warehouse_id=s.wh.id, code=code, name=f"Box {code}", inner_length_mm=dims[0],
-                                inner_width_mm=dims[1], inner_height_mm=dims[2], weight_g=grams))
+    ready_to_pack(s, boxes="SML")
     f.user("anna", roles=("packer",), badge="B-P1")
     f.user("boss", roles=("supervisor",), badge="B-S1", pin="4321")
     s.o1 = picked_order(s, "2001", [(s.kettle, 2), (s.iron, 1)], "TOTE-1")

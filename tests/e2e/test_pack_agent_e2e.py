@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db as _db
 from server.models import Order, StationJob
-from server.models.shipping import BoxType, MarkingCode, PackingError, Parcel, ParcelItem, ParcelMedia
+from server.models.shipping import MarkingCode, PackingError, Parcel, ParcelItem, ParcelMedia
 from tests import factories as f
 from tests.e2e.conftest import PAGE_WAIT_MS
 from tests.e2e.picking_steps import (
@@ -34,7 +34,15 @@ from tests.e2e.picking_steps import (
     sign_in_and_open_picking,
     take_batch_and_scan_totes,
 )
-from tests.picking_helpers import IRON, KETTLE, L1_EXPIRY, MILK, picking_site
+from tests.picking_helpers import (
+    IRON,
+    KETTLE,
+    L1_EXPIRY,
+    MILK,
+    picking_site,
+    picking_warehouse,
+    ready_to_pack,
+)
 from tests.station_harness import AgentProcess, read, tail, wait_for, write_profile
 
 pytestmark = pytest.mark.browser
@@ -56,14 +64,7 @@ MILK_L1 = f"01{MILK.zfill(14)}17{L1_EXPIRY:%y%m%d}10L1"  # GS1-128, aim ]C1
 @pytest.fixture
 def site(db):
     """The picking site (orders 1001 and 1002 in one ready batch) with what packing needs."""
-    s = picking_site()
-    s.wh.pack_tolerance_g, s.wh.pack_tolerance_pct, s.wh.pack_filler_g = 30, 5.0, 20
-    for sku, dims, grams in ((s.kettle, (200, 150, 250), 1000), (s.iron, (300, 120, 150), 1200),
-                             (s.milk, (70, 70, 200), 1030)):
-        sku.length_mm, sku.width_mm, sku.height_mm = dims
-        sku.weight_g = grams
-    _db.session.add(BoxType(warehouse_id=s.wh.id, code="M", name="Box M", inner_length_mm=400, inner_width_mm=300,
-                            inner_height_mm=300, weight_g=300))
+    s = ready_to_pack(picking_site(), milk_g=1030)
     for o in (s.o1, s.o2):
         o.customer_name, o.delivery_address, o.carrier = "Пётр Иванов", "Санкт-Петербург, Невский пр., 28", "local"
     packer = f.user("anna", roles=("packer",), badge="B-P1")
@@ -339,15 +340,8 @@ def picked(db):
     """Two picked orders in totes at the pack area, as picking leaves them: 3001 (two kettles,
     marked) in TOTE-7 and 3002 (an iron) in TOTE-8."""
     from server.models import OrderLine, Tote
-    from tests.picking_helpers import picking_warehouse
 
-    s = picking_warehouse()
-    s.wh.pack_tolerance_g, s.wh.pack_tolerance_pct, s.wh.pack_filler_g = 30, 5.0, 20
-    for sku, dims, grams in ((s.kettle, (200, 150, 250), 1000), (s.iron, (300, 120, 150), 1200)):
-        sku.length_mm, sku.width_mm, sku.height_mm = dims
-        sku.weight_g = grams
-    _db.session.add(BoxType(warehouse_id=s.wh.id, code="M", name="Box M", inner_length_mm=400, inner_width_mm=300,
-                            inner_height_mm=300, weight_g=300))
+    s = ready_to_pack(picking_warehouse())
     ids = {}
     for number, sku, quantity, tote in (("3001", s.kettle, 2, "TOTE-7"), ("3002", s.iron, 1, "TOTE-8")):
         o = Order(warehouse_id=s.wh.id, number=number, status="picked", customer_name="Пётр Иванов",
@@ -427,7 +421,8 @@ def test_pack_station_failures_each_give_a_clear_state_and_lose_nothing(chromium
             expect(panel).to_have_attribute("data-state", "weighing", timeout=LIVE)
 
             # A scale that never settles: the station says so; nothing is accepted while it rocks.
-            zpl.set_paper(False)  # and the label printer is out of paper
+            zpl.set_paper(False)  # and the label printer is out of paper (its report comes first)
+            expect(device("label_printer")).to_contain_text("out of paper", timeout=LIVE)
             scale.put(expected / 1000)
             scale.motion()
             shown(page, "error", "does not settle")
@@ -442,7 +437,6 @@ def test_pack_station_failures_each_give_a_clear_state_and_lose_nothing(chromium
             label = panel.locator('.pack-document[data-template="shipping-label"]')
             expect(label.locator(".device-problem")).to_contain_text("out of paper", timeout=LIVE)
             expect(label).not_to_have_class(re.compile(r"\bresult-printed\b"))
-            expect(device("label_printer")).to_contain_text("out of paper")
             assert zpl.complete_jobs() == []
             [parcel] = parcels_of(db, picked["3001"])
             assert parcel["status"] == "packed"

@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from server.extensions import db as _db
 from server.models import Order, OrderLine, Tote
-from server.models.shipping import BoxType, Parcel
+from server.models.shipping import Parcel
 from tests import factories as f
 from tests.e2e.conftest import PAGE_WAIT_MS
-from tests.picking_helpers import IRON, KETTLE, MILK, picking_warehouse
+from tests.picking_helpers import IRON, KETTLE, MILK, picking_warehouse, ready_to_pack
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +29,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def pack_site(app, db):
     s = picking_warehouse()
-    s.wh.pack_tolerance_g, s.wh.pack_tolerance_pct, s.wh.pack_filler_g = 30, 5.0, 20
-    for sku, dims, grams in ((s.kettle, (200, 150, 250), 1000), (s.iron, (300, 120, 150), 1200)):
-        sku.length_mm, sku.width_mm, sku.height_mm = dims
-        sku.weight_g = grams
-    _db.session.add(BoxType(warehouse_id=s.wh.id, code="M", name="Box M", inner_length_mm=400, inner_width_mm=300,
-                            inner_height_mm=300, weight_g=300))
+    ready_to_pack(s)
     packer = f.user("anna", roles=("packer",), badge="B-P1")
     packer.full_name = "Anna Petrova"
     f.user("boss", roles=("supervisor",), badge="B-S1", pin="4321")
