@@ -123,7 +123,7 @@ def test_a_weight_read_on_request_is_shown_and_a_print_is_quiet(client, db, desk
 
 def test_a_device_down_sounds_an_error(client, db, desk):
     prompt, _ = send(client, desk, "device_status", {"state": "down", "detail": "unplugged", "device_kind": "scale"})
-    assert (prompt["message"], prompt["sound"]) == ("scanner: unplugged", "error")
+    assert (prompt["message"], prompt["sound"]) == ("Scanner: unplugged", "error")  # the device by its name in the reader's language
 
 
 def test_a_russian_worker_gets_russian_prompts(client, db, desk):
