@@ -206,9 +206,11 @@ def read(db, query):
 
 
 @contextlib.contextmanager
-def emulated_devices(tmp_path: Path, *, scale: bool = True):
-    """A station's emulators, started (scanner on a pty, optional scale on a pty, ZPL and ESC/POS
-    printers on TCP, an MJPEG camera); stopped at the end. Yields them by name."""
+def emulated_devices(tmp_path: Path, *, scale: str | None = "mettler-toledo-ics425",
+                     cameras: tuple[str, ...] = ("camera",)):
+    """A station's emulators, started (scanner on a pty, the `scale` profile on a pty or none, ZPL and
+    ESC/POS printers on TCP, an MJPEG camera per name in `cameras`); stopped at the end. Yields them
+    by name."""
     from printers.profiles import load_profile as printer_profile
     from terminal.devices.scales.profile import load as scale_profile
     from terminal.devices.scanners import load_profile as scanner_profile
@@ -222,10 +224,10 @@ def emulated_devices(tmp_path: Path, *, scale: bool = True):
     made = {"scanner": ScannerEmulator(scanner_profile("honeywell-voyager-1450g")[1], link=str(tmp_path / "scanner"),
                                        byte_rate=50_000)}
     if scale:
-        made["scale"] = ScaleEmulator(scale_profile("mettler-toledo-ics425")[1], link=str(tmp_path / "scale"),
-                                      settle=0.2)
+        made["scale"] = ScaleEmulator(scale_profile(scale)[1], link=str(tmp_path / "scale"), settle=0.2)
     made["zpl"] = ZplPrinterEmulator(printer_profile("zebra-zd421-203"))
     made["escpos"] = EscposPrinterEmulator(printer_profile("epson-tm-t20iii"))
-    made["camera"] = MjpegCameraEmulator(width=640, height=360, fps=10)
+    for name in cameras:
+        made[name] = MjpegCameraEmulator(width=640, height=360, fps=10)
     with all_running(made):
         yield made

@@ -43,7 +43,7 @@ from tests.picking_helpers import (
     picking_warehouse,
     ready_to_pack,
 )
-from tests.station_harness import AgentProcess, read, tail, wait_for, write_profile
+from tests.station_harness import AgentProcess, emulated_devices, read, tail, wait_for, write_profile
 
 pytestmark = pytest.mark.browser
 
@@ -80,26 +80,7 @@ def site(db):
 @contextmanager
 def pack_station(tmp_path, live_server, token, *, settle_timeout=4.0):
     """The pack station's emulators and its real agent, every device up; yields the emulators and the agent."""
-    from printers.profiles import load_profile as printer_profile
-    from terminal.devices.scales.profile import load as scale_profile
-    from terminal.devices.scanners import load_profile as scanner_profile
-    from terminal.emulators import all_running
-    from terminal.emulators.escpos_printer import EscposPrinterEmulator
-    from terminal.emulators.mjpeg_camera import MjpegCameraEmulator
-    from terminal.emulators.scale import ScaleEmulator
-    from terminal.emulators.scanner import ScannerEmulator
-    from terminal.emulators.zpl_printer import ZplPrinterEmulator
-
-    made = {
-        "scanner": ScannerEmulator(scanner_profile("honeywell-voyager-1450g")[1], link=str(tmp_path / "scanner"),
-                                   byte_rate=50_000),
-        "scale": ScaleEmulator(scale_profile("cas-pdii")[1], link=str(tmp_path / "scale"), settle=0.2),
-        "zpl": ZplPrinterEmulator(printer_profile("zebra-zd421-203")),
-        "escpos": EscposPrinterEmulator(printer_profile("epson-tm-t20iii")),
-        "overhead": MjpegCameraEmulator(width=640, height=360, fps=10),
-        "packing": MjpegCameraEmulator(width=640, height=360, fps=10),
-    }
-    with all_running(made):
+    with emulated_devices(tmp_path, scale="cas-pdii", cameras=("overhead", "packing")) as made:
         profile = write_profile(tmp_path / "pack-1.toml", "pack-1", "pack", {
             "scanner": {"kind": "scanner", "profile": "honeywell-voyager-1450g", "url": made["scanner"].port,
                         "options": FAST},

@@ -47,7 +47,7 @@ def dock(db):
 @pytest.fixture
 def devices(tmp_path):
     """Every emulator of the station, started; stopped at the end."""
-    with emulated_devices(tmp_path, scale=False) as made:
+    with emulated_devices(tmp_path, scale=None) as made:
         yield made
 
 
