@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
+from server.core.bounds import INT64_MAX
 from server.extensions import db
 from server.models import JobState, MediaFile, Station, StationJob, User
 from server.models.base import utcnow
@@ -87,6 +88,28 @@ def create_job(station: Station, kind: str, payload: dict, *, device: str | None
     db.session.add(job)
     db.session.flush()
     notify_job(station.id)
+    return job
+
+
+PACK_DOCUMENTS = ("shipping-label", "packing-slip")  # what a pack station prints per parcel
+
+
+def reprint_document(station: Station, job_id, user: User | None) -> StationJob:
+    """A label or slip that did not print (paper out past the agent's wait, head open, failed),
+    queued again with the same data and printer; once per failed job (its row locked)."""
+    if not isinstance(job_id, int) or isinstance(job_id, bool) or not 0 < job_id <= INT64_MAX:
+        raise DomainError(422, "bad-job", _("Choose a document that did not print."))
+    failed = db.session.get(StationJob, job_id, with_for_update=True, populate_existing=True)
+    if (failed is None or failed.station_id != station.id or failed.kind != "print"
+            or (failed.payload or {}).get("template") not in PACK_DOCUMENTS):
+        raise DomainError(404, "job-not-found", _("No such label or slip at this station."))
+    if failed.state != JobState.failed:
+        raise DomainError(409, "job-not-failed",
+                          _("This document printed or is still printing: nothing to print again."))
+    if (failed.detail or {}).get("reprinted_by"):
+        raise DomainError(409, "job-reprinted", _("This document was already sent to print again."))
+    job = create_job(station, "print", dict(failed.payload), device=failed.device, user=user)
+    failed.detail = {**(failed.detail or {}), "reprinted_by": job.id}
     return job
 
 

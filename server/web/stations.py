@@ -30,10 +30,18 @@ from server import scenarios
 from server.auth import signed_in, signed_in_user
 from server.core.bounds import INT64_MAX, parse_whole
 from server.extensions import READ_ONLY_OPTION, db
-from server.models import JobState, Role, Station, StationEvent, StationJob, StationKind, StationSession
+from server.models import Role, Station, StationEvent, StationJob, StationKind, StationSession
 from server.problems import Problem, problem_response
 from server.services import dates, streams
-from server.services.stations import DEVICE_NAMES, DEVICE_PROBLEMS, create_job, job_json, station_health
+from server.services.stations import (
+    DEVICE_NAMES,
+    DEVICE_PROBLEMS,
+    PACK_DOCUMENTS,
+    create_job,
+    job_json,
+    reprint_document,
+    station_health,
+)
 from server.web.handheld import event_id_of, key_payload, plural_texts, scan_payload
 
 stations = Blueprint("stations", __name__, template_folder="templates")
@@ -220,7 +228,6 @@ PACK_STATE_NAMES = {
     "idle": _l("No order open"), "verify": _l("Verifying"), "weighing": _l("Weighing"),
     "mismatch": _l("Weight mismatch"), "held": _l("Held"), "done": _l("Closed"),
 }
-PACK_DOCUMENTS = ("shipping-label", "packing-slip")
 
 
 def packing_texts() -> dict:
@@ -263,24 +270,6 @@ def document_jobs(session, station_id: int) -> list[dict]:
         if template in PACK_DOCUMENTS and template not in found:
             found[template] = job_json(job)
     return [found[t] for t in PACK_DOCUMENTS if t in found]
-
-
-def reprint_document(station: Station, job_id) -> StationJob:
-    """A label or slip that did not print (paper out past the agent's wait, head open, failed),
-    queued again with the same data and printer; once per failed job (its row locked)."""
-    if not isinstance(job_id, int) or isinstance(job_id, bool) or not 0 < job_id < 2**63:
-        raise Problem(422, "bad-job", _("Choose a document that did not print."))
-    failed = db.session.get(StationJob, job_id, with_for_update=True, populate_existing=True)
-    if (failed is None or failed.station_id != station.id or failed.kind != "print"
-            or (failed.payload or {}).get("template") not in PACK_DOCUMENTS):
-        raise Problem(404, "job-not-found", _("No such label or slip at this station."))
-    if failed.state != JobState.failed:
-        raise Problem(409, "job-not-failed", _("This document printed or is still printing: nothing to print again."))
-    if (failed.detail or {}).get("reprinted_by"):
-        raise Problem(409, "job-reprinted", _("This document was already sent to print again."))
-    job = create_job(station, "print", dict(failed.payload), device=failed.device, user=signed_in_user())
-    failed.detail = {**(failed.detail or {}), "reprinted_by": job.id}
-    return job
 
 
 def _pack_context(station: Station) -> dict:
@@ -385,7 +374,7 @@ def queue_job(code: str):
     body = _body()
     button = body.get("button")
     if button == "reprint" and station.kind == StationKind.pack:
-        job = reprint_document(station, body.get("job_id"))
+        job = reprint_document(station, body.get("job_id"), signed_in_user())
         db.session.commit()
         return job_json(job), 201
     if button not in KIND_BUTTONS[StationKind(station.kind)]:
