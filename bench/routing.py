@@ -10,6 +10,7 @@ built beforehand (plus model building for OR-Tools).
 """
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -95,30 +96,23 @@ def _trivial(instance, matrix, first, name):
     return None
 
 
-def run_lkh(instance: Instance, runs: int) -> Result | None:
+def lkh_tour(matrix, runs: int) -> tuple[list[int], float] | None:
+    """LKH's tour on an integer matrix (node 0 first, not repeated) and its microseconds; None without elkai."""
     try:
         import elkai
     except ImportError:
         return None
-    matrix, first = _matrix(instance)
-    trivial = _trivial(instance, matrix, first, "lkh")
-    if trivial:
-        return trivial
     start = time.perf_counter_ns()
     tour = elkai.DistanceMatrix(matrix).solve_tsp(runs=runs)
-    us = (time.perf_counter_ns() - start) / 1000
-    return Result(instance.id, "lkh", 0.0, _from_tour(tour[:-1], first), us)
+    return tour[:-1], (time.perf_counter_ns() - start) / 1000
 
 
-def run_ortools(instance: Instance, limit_ms: int) -> Result | None:
+def ortools_tour(matrix, limit_ms: int) -> tuple[list[int], float] | None:
+    """OR-Tools' (guided local search) tour from node 0 and its microseconds; None without OR-Tools."""
     try:
         from ortools.constraint_solver import pywrapcp, routing_enums_pb2
     except ImportError:
         return None
-    matrix, first = _matrix(instance)
-    trivial = _trivial(instance, matrix, first, "ortools")
-    if trivial:
-        return trivial
     start = time.perf_counter_ns()
     manager = pywrapcp.RoutingIndexManager(len(matrix), 1, 0)
     model = pywrapcp.RoutingModel(manager)
@@ -135,11 +129,56 @@ def run_ortools(instance: Instance, limit_ms: int) -> Result | None:
     while not model.IsEnd(index):
         tour.append(manager.IndexToNode(index))
         index = solution.Value(model.NextVar(index))
-    us = (time.perf_counter_ns() - start) / 1000
-    return Result(instance.id, "ortools", 0.0, _from_tour(tour, first), us)
+    return tour, (time.perf_counter_ns() - start) / 1000
+
+
+SOLVER_MODULES = {"lkh": "elkai", "ortools": "ortools"}
+
+
+def _solver(instance, name, matrix, first, trivial, solve) -> Result | None:
+    """A solver's result on `matrix`; None when the solver is not installed."""
+    if importlib.util.find_spec(SOLVER_MODULES[name]) is None:
+        return None
+    if trivial:
+        return trivial
+    solved = solve(matrix)
+    if solved is None:
+        return None
+    tour, us = solved
+    return Result(instance.id, name, 0.0, _from_tour(tour, first), us)
+
+
+def run_lkh(instance: Instance, runs: int) -> Result | None:
+    matrix, first = _matrix(instance)
+    return _solver(instance, "lkh", matrix, first, _trivial(instance, matrix, first, "lkh"),
+                   lambda m: lkh_tour(m, runs))
+
+
+def run_ortools(instance: Instance, limit_ms: int) -> Result | None:
+    matrix, first = _matrix(instance)
+    return _solver(instance, "ortools", matrix, first, _trivial(instance, matrix, first, "ortools"),
+                   lambda m: ortools_tour(m, limit_ms))
 
 
 # --- the run ---------------------------------------------------------------------------------------
+
+
+def solve_and_score(instance, results: list[Result], solvers, score_one, missing: set) -> list:
+    """Add the solvers' results to ours and score them all; a wrong order or length of ours is an
+    error (the solvers claim no length: they are scored on their order only)."""
+    for name, solve in solvers:
+        result = solve(instance)
+        if result is None:
+            missing.add(name)
+        else:
+            results.append(result)
+    scores = []
+    for result in results:
+        s = score_one(instance, result)
+        if s.errors and not (result.method in ("lkh", "ortools") and all("claimed" in e for e in s.errors)):
+            raise AssertionError(f"{instance.id} {result.method}: {'; '.join(s.errors)}")
+        scores.append(s)
+    return scores
 
 
 def evaluate(instances: list[Instance], args) -> tuple[list[str], dict]:
@@ -151,18 +190,7 @@ def evaluate(instances: list[Instance], args) -> tuple[list[str], dict]:
     missing = set()
     for instance in instances:
         results = [run_ours(instance, m, args.repeat) for m in args.methods if applies(m, instance)]
-        for name, solve in solvers:
-            result = solve(instance)
-            if result is None:
-                missing.add(name)
-            else:
-                results.append(result)
-        scores = []
-        for result in results:
-            s = score(instance, result)
-            if s.errors and not (result.method in ("lkh", "ortools") and all("claimed" in e for e in s.errors)):
-                raise AssertionError(f"{instance.id} {result.method}: {'; '.join(s.errors)}")
-            scores.append(s)
+        scores = solve_and_score(instance, results, solvers, score, missing)
         best = min(s.length for s in scores)
         key = (instance.layout.blocks, len(instance.picks))
         for s in scores:
@@ -275,47 +303,15 @@ def _graph_trivial(instance, matrix, first, name):
 
 
 def run_graph_lkh(instance, runs: int) -> Result | None:
-    try:
-        import elkai
-    except ImportError:
-        return None
     matrix, first = _graph_matrix(instance)
-    trivial = _graph_trivial(instance, matrix, first, "lkh")
-    if trivial:
-        return trivial
-    start = time.perf_counter_ns()
-    tour = elkai.DistanceMatrix(matrix).solve_tsp(runs=runs)
-    us = (time.perf_counter_ns() - start) / 1000
-    return Result(instance.id, "lkh", 0.0, _from_tour(tour[:-1], first), us)
+    return _solver(instance, "lkh", matrix, first, _graph_trivial(instance, matrix, first, "lkh"),
+                   lambda m: lkh_tour(m, runs))
 
 
 def run_graph_ortools(instance, limit_ms: int) -> Result | None:
-    try:
-        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-    except ImportError:
-        return None
     matrix, first = _graph_matrix(instance)
-    trivial = _graph_trivial(instance, matrix, first, "ortools")
-    if trivial:
-        return trivial
-    start = time.perf_counter_ns()
-    manager = pywrapcp.RoutingIndexManager(len(matrix), 1, 0)
-    model = pywrapcp.RoutingModel(manager)
-    transit = model.RegisterTransitCallback(
-        lambda i, j: matrix[manager.IndexToNode(i)][manager.IndexToNode(j)]
-    )
-    model.SetArcCostEvaluatorOfAllVehicles(transit)
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    params.time_limit.FromMilliseconds(limit_ms)
-    solution = model.SolveWithParameters(params)
-    tour, index = [], model.Start(0)
-    while not model.IsEnd(index):
-        tour.append(manager.IndexToNode(index))
-        index = solution.Value(model.NextVar(index))
-    us = (time.perf_counter_ns() - start) / 1000
-    return Result(instance.id, "ortools", 0.0, _from_tour(tour, first), us)
+    return _solver(instance, "ortools", matrix, first, _graph_trivial(instance, matrix, first, "ortools"),
+                   lambda m: ortools_tour(m, limit_ms))
 
 
 def evaluate_graph(instances_by_kind: dict, args) -> tuple[list[str], dict, dict]:
@@ -331,18 +327,7 @@ def evaluate_graph(instances_by_kind: dict, args) -> tuple[list[str], dict, dict
     for kind, instances in instances_by_kind.items():
         for instance in instances:
             results = [run_graph(instance, "auto", args.repeat), run_graph(instance, "address", 1)]
-            for name, solve in solvers:
-                result = solve(instance)
-                if result is None:
-                    missing.add(name)
-                else:
-                    results.append(result)
-            scores = []
-            for result in results:
-                s = score_graph(instance, result)
-                if s.errors and not (result.method in ("lkh", "ortools") and all("claimed" in e for e in s.errors)):
-                    raise AssertionError(f"{instance.id} {result.method}: {'; '.join(s.errors)}")
-                scores.append(s)
+            scores = solve_and_score(instance, results, solvers, score_graph, missing)
             best = min(s.length for s in scores)
             gaps = {s.method: 100 * (s.length / best - 1) if best > 0 else 0.0 for s in scores}
             for s in scores:

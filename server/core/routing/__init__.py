@@ -37,14 +37,15 @@ def register(name: str):
     return add
 
 
-def distinct(points: list[PickPoint]) -> tuple[list[PickPoint], list[int]]:
-    """Distinct points (picks sharing a point are visited once) and, for each, its first index."""
-    seen: dict[tuple[float, float], int] = {}
+def distinct(points: list[PickPoint], key=None) -> tuple[list[PickPoint], list[int]]:
+    """Distinct points (picks sharing a point are visited once) and, for each, its first index;
+    `key(point)` says which are the same (default: the coordinates)."""
+    seen: dict = {}
     unique, first_index = [], []
     for index, point in enumerate(points):
-        key = (point.x, point.y)
-        if key not in seen:
-            seen[key] = len(unique)
+        at = (point.x, point.y) if key is None else key(point)
+        if at not in seen:
+            seen[at] = len(unique)
             unique.append(point)
             first_index.append(index)
     return unique, first_index
@@ -129,17 +130,11 @@ def _graph_faces(layout: GraphLayout, points: list[PickPoint], method: str) -> t
         raise LayoutError("an empty pick list has no route")
     if method not in GRAPH_METHODS:
         raise LayoutError(f"unknown routing method {method!r} on a building plan; known: {', '.join(GRAPH_METHODS)}")
-    seen: dict = {}
-    faces, first_index = [], []
-    for index, point in enumerate(points):
+    for point in points:
         if point.block < 0:
             raise LayoutError(f"point (aisle {point.aisle}, block {point.block}, slot {point.slot}) is not a pick face")
-        face = layout.spot(point)
-        if face not in seen:
-            seen[face] = len(faces)
-            faces.append(face)
-            first_index.append(index)
-    return faces, first_index
+    unique, first_index = distinct(points, layout.spot)
+    return [layout.spot(p) for p in unique], first_index
 
 
 def _graph_route(layout: GraphLayout, points: list[PickPoint], method: str) -> Route:
