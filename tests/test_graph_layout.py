@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from server.core.batching import Cart, Order, OrderLine, make_batches
+from server.core.batching import BatchingError, Cart, Order, OrderLine, make_batches
 from server.core.building import (
     AisleRule,
     Anchor,
@@ -168,6 +168,12 @@ def test_batching_on_a_building_of_two_halls():
             assert batch.length == pytest.approx(route_length(LAYOUT, points))
         assert plan.total == pytest.approx(sum(b.length for b in plan.batches))
     assert plans["improve"].total <= plans["fcfs"].total + 1e-9
+    # The graph router's own methods are known to batching on a building; the rectangular ones are not.
+    address = make_batches(orders, cart, LAYOUT, "fcfs", router="address")
+    assert [b.orders for b in address.batches] == [b.orders for b in plans["fcfs"].batches]
+    assert address.total >= plans["fcfs"].total - 1e-9
+    with pytest.raises(BatchingError, match="unknown routing method 'sshape'; known: auto, exact, search, address"):
+        make_batches(orders, cart, LAYOUT, "fcfs", router="sshape")
 
 
 def test_slotting_on_a_building_of_two_halls():
