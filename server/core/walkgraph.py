@@ -222,16 +222,19 @@ class WalkGraph:
     def matrix(self, faces: Sequence[Face], start: int, end: int) -> list[list[float]]:
         """(n+1) x (n+1) asymmetric distances: index 0 is the depot (row 0 from `start`, column 0
         to `end`, [0][0] = start -> end), index i is faces[i - 1]."""
+        flat, m = self.flat_matrix(faces, start, end), len(faces) + 1
+        return [flat[i * m : (i + 1) * m].tolist() for i in range(m)]
+
+    def flat_matrix(self, faces: Sequence[Face], start: int, end: int) -> array:
+        """matrix() as one row-major array of doubles (what the C solvers read)."""
         self.check_node(start, "start")
         self.check_node(end, "end")
         for i, face in enumerate(faces):
             self.check_face(face, f"faces[{i}]")
         faces = [Face(f[0], float(f[1])) for f in faces]
-        m = len(faces) + 1
         if _c() is not None:
-            flat = self._face_matrix_c(faces, start, end)
-            return [list(flat[i * m : (i + 1) * m]) for i in range(m)]
-        return _face_matrix_python(self, faces, start, end)
+            return self._face_matrix_c(faces, start, end)
+        return array("d", (x for row in _face_matrix_python(self, faces, start, end) for x in row))
 
     def _face_matrix_c(self, faces: Sequence[Face], start: int, end: int) -> array:
         """The matrix as a flat row-major array, built in C (faces already checked)."""

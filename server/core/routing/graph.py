@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Sequence
 
+from server.core import walkgraph
 from server.core.walkgraph import Face, GraphError, WalkGraph
 
 EXACT_MAX_FACES = 12
@@ -26,6 +27,8 @@ GRAPH_METHODS: tuple[str, ...] = ("auto", "exact", "search", "address")
 DEFAULT_BUDGET_MS = 1.0
 INF = math.inf
 EPS = 1e-9
+SEED = 1
+IDLE_KICKS_PER_FACE = 20
 # Stand-in for "no walk" inside the search, so that deltas stay finite (metres).
 NO_WALK = 1e9
 
@@ -46,23 +49,36 @@ def route_faces(
     n = len(faces)
     if method == "exact" and n > EXACT_MAX_FACES:
         raise GraphError(f"faces: method 'exact' takes at most {EXACT_MAX_FACES} faces (got {n})")
-    d = graph.matrix(faces, start, end)  # checks start, end and every face
+    d = graph.flat_matrix(faces, start, end)  # checks start, end and every face
     _check_distinct(faces)
-    for i in range(1, n + 1):
-        if d[0][i] == INF:
+    m = n + 1
+    for i in range(1, m):
+        if d[i] == INF:
             raise GraphError(f"faces[{i - 1}]: cannot be reached from start node {start} (one-way edges)")
-        if d[i][0] == INF:
+        if d[i * m] == INF:
             raise GraphError(f"faces[{i - 1}]: end node {end} cannot be reached from it (one-way edges)")
+    c = walkgraph._c()
     if method == "address" or n == 1:
-        tour = list(range(1, n + 1))
+        tour = list(range(1, m))
     elif method == "exact" or (method == "auto" and n <= EXACT_MAX_FACES):
-        tour = held_karp(d)
+        tour = c.held_karp(d, m) if c is not None else held_karp(_rows(d, m))
+    elif c is not None:
+        tour = c.search(d, m, budget_ms, idle_kicks(n), SEED)
     else:
-        tour = search(d, budget_ms)
-    length = _length(d, tour)
+        tour = search(_rows(d, m), budget_ms, SEED)
+    length = _length(d, m, tour) if tour is not None else INF
     if length == INF:
         raise GraphError("faces: no walk visits every face from start to end (one-way edges)")
     return [i - 1 for i in tour], length
+
+
+def idle_kicks(n: int) -> int:
+    """The search stops after this many kicks in a row that found nothing shorter."""
+    return IDLE_KICKS_PER_FACE * n
+
+
+def _rows(d, m: int) -> list[list[float]]:
+    return [d[i * m : (i + 1) * m].tolist() for i in range(m)]
 
 
 def _check_distinct(faces: Sequence[Face]) -> None:
@@ -74,21 +90,22 @@ def _check_distinct(faces: Sequence[Face]) -> None:
         seen[key] = i
 
 
-def _length(d: list[list[float]], tour: Sequence[int]) -> float:
-    """Walk 0 -> tour -> 0 on the matrix."""
+def _length(d, m: int, tour: Sequence[int]) -> float:
+    """Walk 0 -> tour -> 0 on the flat matrix d (m x m)."""
     length, last = 0.0, 0
     for i in tour:
-        length += d[last][i]
+        length += d[last * m + i]
         last = i
-    return length + d[last][0]
+    return length + d[last * m]
 
 
 # --- exact: Held-Karp ----------------------------------------------------------------------------
 
 
-def held_karp(d: list[list[float]]) -> list[int]:
+def held_karp(d: list[list[float]]) -> list[int] | None:
     """An optimal order of 1..n on the asymmetric matrix d (0 = depot), by dynamic programming over
-    subsets: best[mask][j] = shortest walk from the depot through `mask`, ending at j."""
+    subsets: best[mask][j] = shortest walk from the depot through `mask`, ending at j. None if no
+    walk visits them all. The C version (_graph.held_karp) runs the same loops and tie-breaks."""
     n = len(d) - 1
     full = (1 << n) - 1
     best = [[INF] * n for _ in range(full + 1)]
@@ -111,6 +128,8 @@ def held_karp(d: list[list[float]]) -> list[int]:
                     best[nxt][k] = walk
                     back[nxt][k] = j
     last = min(range(n), key=lambda j: best[full][j] + d[j + 1][0])
+    if best[full][last] + d[last + 1][0] == INF:
+        return None
     order, mask = [], full
     while last >= 0:
         order.append(last + 1)
@@ -135,16 +154,20 @@ def search(d: list[list[float]], budget_ms: float, seed: int = 1) -> list[int]:
         left.remove(nxt)
     tour.append(0)
     _local_search(d, tour)
-    best_length = _length(d, tour[1:-1])
+    best_length = _rows_length(d, tour)
     rng = random.Random(seed)
     while n >= 8 and time.perf_counter() < deadline:
         a, b, c = sorted(rng.sample(range(1, n + 2), 3))
         trial = tour[:a] + tour[b:c] + tour[a:b] + tour[c:]
         _local_search(d, trial)
-        trial_length = _length(d, trial[1:-1])
+        trial_length = _rows_length(d, trial)
         if trial_length < best_length - EPS:
             tour, best_length = trial, trial_length
     return tour[1:-1]
+
+
+def _rows_length(d: list[list[float]], t: list[int]) -> float:
+    return sum(d[a][b] for a, b in zip(t, t[1:], strict=False))
 
 
 def _local_search(d: list[list[float]], t: list[int]) -> None:
