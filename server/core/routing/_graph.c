@@ -4,7 +4,8 @@
  *   all_pairs(n, us, vs, oneway, lengths, dist, pred)        Dijkstra from every node (binary heap)
  *   face_matrix(n, dist, us, vs, oneway, lengths, face_edges, face_offsets, start, end, out)
  *   held_karp(d, m) -> order of 1..m-1, or None if no walk   d: m*m doubles, 0 = depot
- *   search(d, m, budget_ms, idle_kicks, seed) -> order of 1..m-1
+ *   search(d, m, budget_ms, idle_kicks, seed, groups) -> order of 1..m-1   groups: int32 per
+ *       node (the depot -1): faces on one edge share a group
  *
  * Buffers: us, vs, face_edges int32 (array "i"); oneway int8 ("b"); the rest doubles ("d"); dist,
  * pred and out are written. The search works on the depot path t[0] = t[m] = 0 with moves that
@@ -19,15 +20,22 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define EPS 1e-9
 #define BIG 1e9 /* stands in for "no walk" inside the search (metres) */
 #ifndef K
-#define K 6 /* neighbours per node, each way */
+#define K 8 /* neighbours per node, each way */
 #endif
 #ifndef WINDOW
-#define WINDOW 8 /* longest run a kick moves */
+#define WINDOW 8 /* longest run a short kick moves */
+#endif
+#ifndef SAME_GROUP
+#define SAME_GROUP 2 /* neighbours of one group (faces on one edge) in a list */
+#endif
+#ifndef WIDE
+#define WIDE 2 /* every WIDE-th kick moves runs of any length (0: never) */
 #endif
 
 static int check_len(Py_buffer *b, Py_ssize_t items, Py_ssize_t size, const char *name) {
@@ -366,39 +374,69 @@ static void settle(Ctx *c, int from) {
     prefix(c, from);
 }
 
-/* K nearest by row (out) or by column (in), ties in index order. */
-static void neighbour_lists(Ctx *c) {
+/* K nearest by row (out) or by column (in), ties in index order, at most SAME_GROUP of one group
+ * (faces on one edge: else the lists of a face hold only its own aisle). Short lists repeat their
+ * last entry. */
+static void neighbour_lists(Ctx *c, const int *group) {
     int m = c->m, k = m - 1 < K ? m - 1 : K;
     c->k = k;
     for (int way = 0; way < 2; way++)
         for (int i = 0; i < m; i++) {
             int *row = (way ? c->nin : c->nout) + (size_t)i * K, cnt = 0;
+            double key[K];
             for (int j = 0; j < m; j++) {
                 if (j == i) continue;
                 double dj = way ? D(c, j, i) : D(c, i, j);
-                if (cnt == k && dj >= (way ? D(c, row[k - 1], i) : D(c, i, row[k - 1]))) continue;
-                int p = cnt < k ? cnt++ : k - 1;
-                while (p > 0 && (way ? D(c, row[p - 1], i) : D(c, i, row[p - 1])) > dj) {
-                    row[p] = row[p - 1];
+                if (cnt == k && dj >= key[k - 1]) continue;
+                int same = 0, worst = -1, g = group[j];
+                if (g >= 0)
+                    for (int q = 0; q < cnt; q++)
+                        if (group[row[q]] == g) same++, worst = q;
+                if (same >= SAME_GROUP) {
+                    if (dj >= key[worst]) continue;
+                    for (int q = worst; q + 1 < cnt; q++) row[q] = row[q + 1], key[q] = key[q + 1];
+                    cnt--;
+                } else if (cnt == k) {
+                    cnt--;
+                }
+                int p = cnt++;
+                while (p > 0 && key[p - 1] > dj) {
+                    row[p] = row[p - 1], key[p] = key[p - 1];
                     p--;
                 }
-                row[p] = j;
+                row[p] = j, key[p] = dj;
             }
+            for (int q = cnt; q < k; q++) row[q] = row[cnt - 1];
         }
 }
 
-/* Orientation-preserving 3-opt, 0 <= i < j < k < m: t[0..i] t[j+1..k] t[i+1..j] t[k+1..m]. */
-static inline double delta3(const Ctx *c, int i, int j, int k) {
+/* Three cuts 0 <= i < j < k < m split the path into t[0..i] A = t[i+1..j] B = t[j+1..k] t[k+1..m].
+ * Kind SWAP: ... B A ...; SWAP_A: ... B A' ... (A reversed); SWAP_B: ... B' A ...; each at its
+ * true asymmetric cost. */
+enum { NOTHING, REVERSE, SWAP, SWAP_A, SWAP_B };
+
+static inline double delta3(const Ctx *c, int kind, int i, int j, int k) {
     const int *t = c->t;
-    return D(c, t[i], t[j + 1]) + D(c, t[k], t[i + 1]) + D(c, t[j], t[k + 1]) - D(c, t[i], t[i + 1]) -
-           D(c, t[j], t[j + 1]) - D(c, t[k], t[k + 1]);
+    double removed = D(c, t[i], t[i + 1]) + D(c, t[j], t[j + 1]) + D(c, t[k], t[k + 1]);
+    if (kind == SWAP) return D(c, t[i], t[j + 1]) + D(c, t[k], t[i + 1]) + D(c, t[j], t[k + 1]) - removed;
+    if (kind == SWAP_A)
+        return D(c, t[i], t[j + 1]) + D(c, t[k], t[j]) + D(c, t[i + 1], t[k + 1]) +
+               (c->bw[j] - c->bw[i + 1]) - (c->fw[j] - c->fw[i + 1]) - removed;
+    return D(c, t[i], t[k]) + D(c, t[j + 1], t[i + 1]) + D(c, t[j], t[k + 1]) + (c->bw[k] - c->bw[j + 1]) -
+           (c->fw[k] - c->fw[j + 1]) - removed;
 }
 
-static void apply3(Ctx *c, int i, int j, int k) {
+static void apply3(Ctx *c, int kind, int i, int j, int k) {
     int *t = c->t, *b = c->buf, n = 0;
     push(c, t[i]), push(c, t[i + 1]), push(c, t[j]), push(c, t[j + 1]), push(c, t[k]), push(c, t[k + 1]);
-    for (int p = j + 1; p <= k; p++) b[n++] = t[p];
-    for (int p = i + 1; p <= j; p++) b[n++] = t[p];
+    if (kind == SWAP_B)
+        for (int p = k; p > j; p--) b[n++] = t[p];
+    else
+        for (int p = j + 1; p <= k; p++) b[n++] = t[p];
+    if (kind == SWAP_A)
+        for (int p = j; p > i; p--) b[n++] = t[p];
+    else
+        for (int p = i + 1; p <= j; p++) b[n++] = t[p];
     memcpy(t + i + 1, b, sizeof(int) * n);
     settle(c, i);
 }
@@ -422,64 +460,136 @@ static void apply2(Ctx *c, int i, int j) {
 
 typedef struct {
     double delta;
-    int kind, i, j, k; /* kind 3: 3-opt, 2: reversal */
+    int kind, i, j, k;
 } Move;
 
-static inline void consider3(const Ctx *c, Move *best, int i, int j, int k) {
+static inline void consider3(const Ctx *c, Move *best, int kind, int i, int j, int k) {
     if (i < 0 || !(i < j && j < k && k < c->m)) return;
-    double delta = delta3(c, i, j, k);
-    if (delta < best->delta) *best = (Move){delta, 3, i, j, k};
+    double delta = delta3(c, kind, i, j, k);
+    if (delta < best->delta) *best = (Move){delta, kind, i, j, k};
 }
 
 static inline void consider2(const Ctx *c, Move *best, int i, int j) {
     if (!(1 <= i && i < j && j < c->m)) return;
     double delta = delta2(c, i, j);
-    if (delta < best->delta) *best = (Move){delta, 2, i, j, 0};
+    if (delta < best->delta) *best = (Move){delta, REVERSE, i, j, 0};
 }
 
-/* Every move that makes the new edge u -> w, completed over the neighbour lists. */
+#define IN(v) (c->nin + (size_t)(v) * K)
+#define OUT(v) (c->nout + (size_t)(v) * K)
+
+/* Third cuts from a sorted neighbour list: list X of node A proposes the new edge x -> A (IN) or
+ * A -> x (OUT); the scan stops once that edge is no shorter than the gain so far (removed edges
+ * minus new ones: the gain criterion of Lin-Kernighan). CUT turns x into the move's indices. */
+#define SCAN_IN(A, G, CALL)                                                                    \
+    do {                                                                                       \
+        const int *l_ = IN(A);                                                                 \
+        for (int q = 0; q < kk; q++) {                                                         \
+            int x = l_[q];                                                                     \
+            if (D(c, x, A) >= (G)) break;                                                      \
+            CALL;                                                                              \
+        }                                                                                      \
+    } while (0)
+#define SCAN_OUT(A, G, CALL)                                                                   \
+    do {                                                                                       \
+        const int *l_ = OUT(A);                                                                \
+        for (int q = 0; q < kk; q++) {                                                         \
+            int x = l_[q];                                                                     \
+            if (D(c, A, x) >= (G)) break;                                                      \
+            CALL;                                                                              \
+        }                                                                                      \
+    } while (0)
+
+/* Every move that makes the new edge u -> w, the third cut taken from the neighbour lists of the
+ * nodes the other new edges join. */
 static void moves_with_edge(const Ctx *c, Move *best, int u, int w) {
-    int pu = TAIL(c, u), pw = HEAD(c, w), kk = c->k;
+    int pu = TAIL(c, u), pw = HEAD(c, w), kk = c->k, m = c->m;
     const int *t = c->t;
     if (pw > pu + 1) {
-        /* u -> w as t[i] -> t[j+1]: i = pu, j = pw - 1, k after j */
-        int i = pu, j = pw - 1;
-        const int *in = c->nin + (size_t)t[i + 1] * K, *out = c->nout + (size_t)t[j] * K;
-        for (int q = 0; q < kk; q++) {
-            consider3(c, best, i, j, TAIL(c, in[q]));     /* t[k] -> t[i+1] */
-            consider3(c, best, i, j, HEAD(c, out[q]) - 1); /* t[j] -> t[k+1] */
+        int i = pu, j = pw - 1; /* u -> w is t[i] -> t[j+1]; k after j */
+        double g = D(c, t[i], t[i + 1]) + D(c, t[j], t[j + 1]) - D(c, u, w);
+        if (g > EPS) {
+            SCAN_IN(t[i + 1], g, consider3(c, best, SWAP, i, j, TAIL(c, x)));       /* t[k] -> t[i+1] */
+            SCAN_OUT(t[j], g, consider3(c, best, SWAP, i, j, HEAD(c, x) - 1));      /* t[j] -> t[k+1] */
+            double ga = g + (c->fw[j] - c->fw[i + 1]) - (c->bw[j] - c->bw[i + 1]);
+            SCAN_IN(t[j], ga, consider3(c, best, SWAP_A, i, j, TAIL(c, x)));        /* t[k] -> t[j] */
+            SCAN_OUT(t[i + 1], ga, consider3(c, best, SWAP_A, i, j, HEAD(c, x) - 1)); /* t[i+1] -> t[k+1] */
         }
-        /* u -> w as t[j] -> t[k+1]: j = pu, k = pw - 1, i before j */
         j = pu;
-        int k = pw - 1;
-        in = c->nin + (size_t)t[j + 1] * K, out = c->nout + (size_t)t[k] * K;
-        for (int q = 0; q < kk; q++) {
-            consider3(c, best, TAIL(c, in[q]), j, k);     /* t[i] -> t[j+1] */
-            consider3(c, best, HEAD(c, out[q]) - 1, j, k); /* t[k] -> t[i+1] */
+        int k = pw - 1; /* u -> w is t[j] -> t[k+1]; i before j */
+        g = D(c, t[j], t[j + 1]) + D(c, t[k], t[k + 1]) - D(c, u, w);
+        if (g > EPS) {
+            SCAN_IN(t[j + 1], g, consider3(c, best, SWAP, TAIL(c, x), j, k));      /* t[i] -> t[j+1] */
+            SCAN_OUT(t[k], g, consider3(c, best, SWAP, HEAD(c, x) - 1, j, k));     /* t[k] -> t[i+1] */
+            double gb = g + (c->fw[k] - c->fw[j + 1]) - (c->bw[k] - c->bw[j + 1]);
+            SCAN_IN(t[k], gb, consider3(c, best, SWAP_B, TAIL(c, x), j, k));       /* t[i] -> t[k] */
+            SCAN_OUT(t[j + 1], gb, consider3(c, best, SWAP_B, HEAD(c, x) - 1, j, k)); /* t[j+1] -> t[i+1] */
+        }
+        if (pu >= 1) {
+            i = pu - 1; /* SWAP_A's t[i+1] -> t[k+1]: k = pw - 1, j between */
+            g = D(c, t[i], t[i + 1]) + D(c, t[k], t[k + 1]) - D(c, u, w);
+            if (g > EPS) {
+                SCAN_OUT(t[i], g, consider3(c, best, SWAP_A, i, HEAD(c, x) - 1, k)); /* t[i] -> t[j+1] */
+                SCAN_OUT(t[k], g, consider3(c, best, SWAP_A, i, HEAD(c, x), k));     /* t[k] -> t[j] */
+            }
+        }
+        if (pw < m) {
+            i = pu, k = pw; /* SWAP_B's t[i] -> t[k]: j between */
+            g = D(c, t[i], t[i + 1]) + D(c, t[k], t[k + 1]) - D(c, u, w);
+            if (g > EPS) {
+                SCAN_IN(t[i + 1], g, consider3(c, best, SWAP_B, i, TAIL(c, x) - 1, k)); /* t[j+1] -> t[i+1] */
+                SCAN_IN(t[k + 1], g, consider3(c, best, SWAP_B, i, TAIL(c, x), k));     /* t[j] -> t[k+1] */
+            }
         }
         consider2(c, best, pu + 1, pw); /* t[i-1] -> t[j] */
         consider2(c, best, pu, pw - 1); /* t[i] -> t[j+1] */
     } else if (pw < pu) {
-        /* u -> w as t[k] -> t[i+1]: k = pu, i = pw - 1, j between */
-        int i = pw - 1, k = pu;
-        const int *out = c->nout + (size_t)t[i] * K, *in = c->nin + (size_t)t[k + 1] * K;
-        for (int q = 0; q < kk; q++) {
-            consider3(c, best, i, HEAD(c, out[q]) - 1, k); /* t[i] -> t[j+1] */
-            consider3(c, best, i, TAIL(c, in[q]), k);      /* t[j] -> t[k+1] */
+        int i = pw - 1, k = pu; /* u -> w is SWAP's t[k] -> t[i+1]; j between */
+        double g = D(c, t[i], t[i + 1]) + D(c, t[k], t[k + 1]) - D(c, u, w);
+        if (g > EPS) {
+            SCAN_OUT(t[i], g, consider3(c, best, SWAP, i, HEAD(c, x) - 1, k)); /* t[i] -> t[j+1] */
+            SCAN_IN(t[k + 1], g, consider3(c, best, SWAP, i, TAIL(c, x), k));  /* t[j] -> t[k+1] */
+        }
+        int j = pw; /* SWAP_A's t[k] -> t[j]; i before j */
+        g = D(c, t[j], t[j + 1]) + D(c, t[k], t[k + 1]) - D(c, u, w);
+        if (g > EPS) {
+            SCAN_IN(t[j + 1], g, consider3(c, best, SWAP_A, TAIL(c, x), j, k));     /* t[i] -> t[j+1] */
+            SCAN_IN(t[k + 1], g, consider3(c, best, SWAP_A, TAIL(c, x) - 1, j, k)); /* t[i+1] -> t[k+1] */
+        }
+        i = pw - 1, j = pu - 1; /* SWAP_B's t[j+1] -> t[i+1]; k after j */
+        g = D(c, t[i], t[i + 1]) + D(c, t[j], t[j + 1]) - D(c, u, w);
+        if (g > EPS) {
+            SCAN_OUT(t[i], g, consider3(c, best, SWAP_B, i, j, HEAD(c, x)));     /* t[i] -> t[k] */
+            SCAN_OUT(t[j], g, consider3(c, best, SWAP_B, i, j, HEAD(c, x) - 1)); /* t[j] -> t[k+1] */
         }
     }
 }
 
+/* The best move with a new edge out of v or into v, its first step gaining (the new edge shorter
+ * than the one it replaces at v: the lists are sorted, so the scan stops there). */
 static double improve_node(Ctx *c, int v) {
-    Move best = {-EPS, 0, 0, 0, 0};
-    const int *out = c->nout + (size_t)v * K, *in = c->nin + (size_t)v * K;
+    Move best = {-EPS, NOTHING, 0, 0, 0};
+    const int *out = OUT(v), *in = IN(v);
+    int pv = c->pos[v];
+    double away = D(c, v, c->t[pv + 1]), into = v ? D(c, c->t[pv - 1], v) : D(c, c->t[c->m - 1], 0);
     for (int q = 0; q < c->k; q++) {
-        moves_with_edge(c, &best, v, out[q]);
-        moves_with_edge(c, &best, in[q], v);
+        int go = D(c, v, out[q]) <= away, come = D(c, in[q], v) <= into;
+        if (!go && !come) break;
+        if (go) moves_with_edge(c, &best, v, out[q]);
+        if (come) moves_with_edge(c, &best, in[q], v);
     }
-    if (best.kind == 3) apply3(c, best.i, best.j, best.k);
-    else if (best.kind == 2) apply2(c, best.i, best.j);
+#ifdef CHECK
+    double before = c->fw[c->m];
+#endif
+    if (best.kind == REVERSE) apply2(c, best.i, best.j);
+    else if (best.kind != NOTHING) apply3(c, best.kind, best.i, best.j, best.k);
     else return 0.0;
+#ifdef CHECK
+    if (fabs(c->fw[c->m] - (before + best.delta)) > 1e-6) {
+        fprintf(stderr, "move %d (%d %d %d): %g != %g\n", best.kind, best.i, best.j, best.k, c->fw[c->m], before + best.delta);
+        abort();
+    }
+#endif
     push(c, v);
     return -best.delta;
 }
@@ -502,13 +612,96 @@ static inline uint64_t xorshift(uint64_t *s) {
 
 static inline int below(uint64_t *s, int n) { return (int)((xorshift(s) >> 11) % (uint64_t)n); }
 
-/* Two short adjacent runs swap places (a double bridge on the depot path). */
-static void kick(Ctx *c, uint64_t *rng) {
-    int m = c->m, w = m - 2 < WINDOW ? m - 2 : WINDOW;
+/* Two adjacent runs swap places (a double bridge on the depot path). Its three cuts follow a
+ * node, one of its neighbours and one of that one's (runs that are close on the floor, however
+ * far apart on the path), else (or when wide) short runs (at most WINDOW stops) anywhere. */
+static void kick(Ctx *c, uint64_t *rng, int wide) {
+    int m = c->m;
+    if (!wide) {
+        int v = 1 + below(rng, m - 1), x = c->nout[(size_t)v * K + below(rng, c->k)];
+        int y = c->nout[(size_t)x * K + below(rng, c->k)];
+        int p[3] = {c->pos[v], c->pos[x], c->pos[y]};
+        for (int r = 0; r < 2; r++)
+            for (int q = 0; q < 2 - r; q++)
+                if (p[q] > p[q + 1]) {
+                    int tmp = p[q];
+                    p[q] = p[q + 1], p[q + 1] = tmp;
+                }
+        if (p[0] < p[1] && p[1] < p[2] && p[2] < m) {
+            apply3(c, SWAP, p[0], p[1], p[2]);
+            return;
+        }
+    }
+    int w = m - 2 < WINDOW ? m - 2 : WINDOW;
     int a = 1 + below(rng, w), b = 1 + below(rng, w);
     if (a + b > m - 1) a = (m - 1) / 2, b = m - 1 - a;
     int i = below(rng, m - a - b), j = i + a, k = j + b;
-    apply3(c, i, j, k);
+    apply3(c, SWAP, i, j, k);
+}
+
+typedef struct {
+    double length;
+    int from, to;
+} Arc;
+
+static int shorter(const void *a, const void *b) {
+    const Arc *x = a, *y = b;
+    if (x->length != y->length) return x->length < y->length ? -1 : 1;
+    if (x->from != y->from) return x->from - y->from;
+    return x->to - y->to;
+}
+
+/* The start: greedy matching over the neighbour-list arcs (shortest first, no node with two
+ * successors or predecessors, no early cycle), the fragments then chained nearest end first from
+ * the depot's. Writes c->t; 0 if out of memory. */
+static int greedy_start(Ctx *c) {
+    int m = c->m, n = 0;
+    Arc *arcs = malloc(sizeof(Arc) * (size_t)m * K);
+    int *next = malloc(sizeof(int) * 3 * (size_t)m);
+    if (!arcs || !next) {
+        free(arcs);
+        free(next);
+        return 0;
+    }
+    int *prev = next + m, *end = next + 2 * m; /* end: a fragment end's other end */
+    for (int v = 0; v < m; v++) {
+        next[v] = prev[v] = -1, end[v] = v;
+        for (int q = 0; q < c->k; q++) {
+            int w = c->nout[(size_t)v * K + q];
+            if (q && w == c->nout[(size_t)v * K + q - 1]) break; /* padding */
+            arcs[n++] = (Arc){D(c, v, w), v, w};
+        }
+    }
+    qsort(arcs, n, sizeof(Arc), shorter);
+    for (int a = 0; a < n; a++) {
+        int v = arcs[a].from, w = arcs[a].to;
+        if (next[v] >= 0 || prev[w] >= 0 || end[v] == w) continue;
+        int head = end[v], tail = end[w]; /* v ends a fragment from head; w starts one to tail */
+        next[v] = w, prev[w] = v;
+        end[head] = tail, end[tail] = head;
+    }
+    /* chain: from the depot's fragment head, then the nearest free head after each tail */
+    char *taken = c->queued;
+    memset(taken, 0, (size_t)m);
+    int h = 0;
+    while (prev[h] >= 0) h = prev[h];
+    int p = 0, v = h;
+    for (;;) {
+        for (; v >= 0; v = next[v]) c->buf[p++] = v, taken[v] = 1;
+        if (p == m) break;
+        int last = c->buf[p - 1], pick = -1;
+        for (int x = 0; x < m; x++)
+            if (!taken[x] && prev[x] < 0 && (pick < 0 || D(c, last, x) < D(c, last, pick))) pick = x;
+        v = pick;
+    }
+    memset(taken, 0, (size_t)m);
+    int at = 0;
+    while (c->buf[at] != 0) at++;
+    for (int q = 0; q < m; q++) c->t[q] = c->buf[(at + q) % m];
+    c->t[m] = 0;
+    free(arcs);
+    free(next);
+    return 1;
 }
 
 static double now_ms(void) {
@@ -519,19 +712,19 @@ static double now_ms(void) {
 
 static PyObject *search(PyObject *self, PyObject *args) {
     (void)self;
-    Py_buffer bd;
+    Py_buffer bd, bg;
     Py_ssize_t m;
     double budget_ms;
     long idle_kicks;
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "y*ndlK", &bd, &m, &budget_ms, &idle_kicks, &seed)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*ndlKy*", &bd, &m, &budget_ms, &idle_kicks, &seed, &bg)) return NULL;
     PyObject *result = NULL;
     void *mem = NULL;
     if (m < 2 || m > 1000000) {
         PyErr_SetString(PyExc_ValueError, "search takes at least one face");
         goto done;
     }
-    if (!check_len(&bd, m * m, sizeof(double), "d")) goto done;
+    if (!check_len(&bd, m * m, sizeof(double), "d") || !check_len(&bg, m, sizeof(int), "groups")) goto done;
     size_t ints = (size_t)(m + 1) * 4 + (size_t)m * (2 * K + 2), doubles = (size_t)m * m + 2 * (size_t)(m + 1);
     mem = PyMem_Malloc(sizeof(double) * doubles + sizeof(int) * ints + (size_t)m);
     if (!mem) {
@@ -557,33 +750,31 @@ static PyObject *search(PyObject *self, PyObject *args) {
     const double *src = bd.buf;
     for (size_t s = 0; s < (size_t)m * m; s++) d[s] = src[s] == INFINITY ? BIG : src[s];
     memset(c.queued, 0, (size_t)m);
-    /* nearest neighbour from the depot */
-    char *used = c.queued;
     c.t[0] = c.t[m] = 0;
-    used[0] = 1;
-    for (int p = 1; p < c.m; p++) {
-        int last = c.t[p - 1], pick = -1;
-        for (int v = 1; v < c.m; v++)
-            if (!used[v] && (pick < 0 || D(&c, last, v) < D(&c, last, pick))) pick = v;
-        c.t[p] = pick;
-        used[pick] = 1;
-    }
-    memset(c.queued, 0, (size_t)m);
+    for (int p = 1; p < c.m; p++) c.t[p] = p;
     c.fw[0] = c.bw[0] = 0.0;
+    if (c.m >= 3) {
+        neighbour_lists(&c, bg.buf);
+        if (!greedy_start(&c))
+            for (int p = 1; p < c.m; p++) c.t[p] = p; /* no memory for the start: the given order */
+    }
     settle(&c, 0);
     if (c.m >= 3) {
-        neighbour_lists(&c);
         for (int p = c.m - 1; p >= 0; p--) push(&c, c.t[p]);
         local_search(&c);
     }
     memcpy(best, c.t, sizeof(int) * (m + 1));
+    long kicks_done = 0;
     if (c.m >= 4) {
         uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (seed * 0xBF58476D1CE4E5B9ULL);
         if (!rng) rng = 1;
         double length = c.fw[m], best_length = length;
         memcpy(cur, c.t, sizeof(int) * (m + 1));
+        long kicks = 0;
         for (long idle = 0; idle < idle_kicks && now_ms() < deadline; idle++) {
-            kick(&c, &rng);
+            kick(&c, &rng, WIDE && kicks % WIDE == WIDE - 1);
+            kicks++;
+            kicks_done++;
             local_search(&c);
             double trial = c.fw[m];
             if (trial <= length + EPS) {
@@ -600,11 +791,15 @@ static PyObject *search(PyObject *self, PyObject *args) {
             }
         }
     }
+#ifdef STATS
+    fprintf(stderr, "m %d kicks %ld\n", c.m, kicks_done);
+#endif
     Py_END_ALLOW_THREADS
     result = order_list(best + 1, (int)m - 1);
 done:
     PyMem_Free(mem);
     PyBuffer_Release(&bd);
+    PyBuffer_Release(&bg);
     return result;
 }
 
@@ -613,7 +808,7 @@ static PyMethodDef methods[] = {
     {"face_matrix", face_matrix, METH_VARARGS,
      "face_matrix(n, dist, us, vs, oneway, lengths, face_edges, face_offsets, start, end, out)"},
     {"held_karp", held_karp, METH_VARARGS, "held_karp(d, m) -> order or None"},
-    {"search", search, METH_VARARGS, "search(d, m, budget_ms, idle_kicks, seed) -> order"},
+    {"search", search, METH_VARARGS, "search(d, m, budget_ms, idle_kicks, seed, groups) -> order"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,6 +16,7 @@ This is the pure-Python first version.
 import math
 import random
 import time
+from array import array
 from collections.abc import Sequence
 
 from server.core import walkgraph
@@ -63,7 +64,8 @@ def route_faces(
     elif method == "exact" or (method == "auto" and n <= EXACT_MAX_FACES):
         tour = c.held_karp(d, m) if c is not None else held_karp(_rows(d, m))
     elif c is not None:
-        tour = c.search(d, m, budget_ms, idle_kicks(n), SEED)
+        groups = array("i", [-1, *(f[0] for f in faces)])
+        tour = c.search(d, m, budget_ms, idle_kicks(n), SEED, groups)
     else:
         tour = search(_rows(d, m), budget_ms, SEED)
     length = _length(d, m, tour) if tour is not None else INF
