@@ -160,6 +160,29 @@ def test_start_and_end_differ(implementation):
     assert route_faces(graph, faces, 2, 0, "exact") == ([0, 2, 1], 20.0)
 
 
+@pytest.mark.skipif(walkgraph._c() is None, reason="C extension not built")
+def test_c_and_python_agree(monkeypatch):
+    rng = random.Random(5)
+    for _ in range(40):
+        layout, points, c_graph, faces, depot = random_layout_instance(rng, rng.randint(1, 12), rng.randint(1, 3))
+        # odd aisles one-way from front to back; start != end on the front cross aisle
+        aisle_edges = layout.aisles * layout.blocks
+        edges = [(*e[:2], "oneway") if i < aisle_edges and i // layout.blocks % 2 else e
+                 for i, e in enumerate(c_graph.edges)]
+        end = (layout.aisles - 1) * (layout.blocks + 1)
+        c_graph = WalkGraph(c_graph.nodes, edges)
+        with monkeypatch.context() as patch:
+            patch.setattr(walkgraph, "_graph", None)
+            py_graph = WalkGraph(c_graph.nodes, edges)
+            py_matrix = py_graph.matrix(faces, depot, end)
+            py_route = route_faces(py_graph, faces, depot, end, "exact")
+        c_matrix = c_graph.matrix(faces, depot, end)
+        assert [x for row in c_matrix for x in row] == pytest.approx([x for row in py_matrix for x in row], abs=1e-9)
+        c_route = route_faces(c_graph, faces, depot, end, "exact")
+        assert c_route[0] == py_route[0]
+        assert c_route[1] == pytest.approx(py_route[1], abs=1e-9)
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 

@@ -229,15 +229,10 @@ class WalkGraph:
         """matrix() as one row-major array of doubles (what the C solvers read)."""
         self.check_node(start, "start")
         self.check_node(end, "end")
-        for i, face in enumerate(faces):
-            self.check_face(face, f"faces[{i}]")
-        faces = [Face(f[0], float(f[1])) for f in faces]
-        if _c() is not None:
-            return self._face_matrix_c(faces, start, end)
-        return array("d", (x for row in _face_matrix_python(self, faces, start, end) for x in row))
-
-    def _face_matrix_c(self, faces: Sequence[Face], start: int, end: int) -> array:
-        """The matrix as a flat row-major array, built in C (faces already checked)."""
+        face_edges, face_offsets = self._face_arrays(faces)
+        if _c() is None:
+            faces = [Face(e, t) for e, t in zip(face_edges, face_offsets, strict=True)]
+            return array("d", (x for row in _face_matrix_python(self, faces, start, end) for x in row))
         dist = self._table()[0]
         edges = getattr(self, "_edge_arrays", None)
         if edges is None:
@@ -247,11 +242,25 @@ class WalkGraph:
             )
         m = len(faces) + 1
         out = array("d", bytes(8 * m * m))
-        _graph.face_matrix(
-            len(self.nodes), dist, *edges,
-            array("i", (f[0] for f in faces)), array("d", (f[1] for f in faces)), start, end, out,
-        )
+        _graph.face_matrix(len(self.nodes), dist, *edges, face_edges, face_offsets, start, end, out)
         return out
+
+    def _face_arrays(self, faces: Sequence[Face]) -> tuple[array, array]:
+        """Checked faces as arrays of edges and offsets (the common case without a call each)."""
+        face_edges, face_offsets = array("i"), array("d")
+        lengths, count = self.lengths, len(self.edges)
+        for i, face in enumerate(faces):
+            try:
+                edge, offset = face
+                ok = type(edge) is int and 0 <= edge < count and type(offset) in (float, int)
+                ok = ok and -OFFSET_SLACK <= offset <= lengths[edge] + OFFSET_SLACK
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                self.check_face(face, f"faces[{i}]")  # raises with the key at fault
+            face_edges.append(edge)
+            face_offsets.append(offset)
+        return face_edges, face_offsets
 
     def path(self, a: Spot, b: Spot) -> list[tuple[float, float]]:
         """Vertices of one shortest walk a -> b: xy(a) first, xy(b) last, never against a one-way

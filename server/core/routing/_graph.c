@@ -578,7 +578,7 @@ static double improve_node(Ctx *c, int v) {
         if (go) moves_with_edge(c, &best, v, out[q]);
         if (come) moves_with_edge(c, &best, in[q], v);
     }
-#ifdef CHECK
+#ifdef CHECK /* cc -DCHECK: each move's length change must be what its delta said */
     double before = c->fw[c->m];
 #endif
     if (best.kind == REVERSE) apply2(c, best.i, best.j);
@@ -764,7 +764,6 @@ static PyObject *search(PyObject *self, PyObject *args) {
         local_search(&c);
     }
     memcpy(best, c.t, sizeof(int) * (m + 1));
-    long kicks_done = 0;
     if (c.m >= 4) {
         uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (seed * 0xBF58476D1CE4E5B9ULL);
         if (!rng) rng = 1;
@@ -774,7 +773,6 @@ static PyObject *search(PyObject *self, PyObject *args) {
         for (long idle = 0; idle < idle_kicks && now_ms() < deadline; idle++) {
             kick(&c, &rng, WIDE && kicks % WIDE == WIDE - 1);
             kicks++;
-            kicks_done++;
             local_search(&c);
             double trial = c.fw[m];
             if (trial <= length + EPS) {
@@ -791,9 +789,6 @@ static PyObject *search(PyObject *self, PyObject *args) {
             }
         }
     }
-#ifdef STATS
-    fprintf(stderr, "m %d kicks %ld\n", c.m, kicks_done);
-#endif
     Py_END_ALLOW_THREADS
     result = order_list(best + 1, (int)m - 1);
 done:
