@@ -217,8 +217,8 @@ def test_bad_routes_name_the_key(implementation):
         (dict(start=3), "start: node 3 is outside 0..2"),
         (dict(end=-1), "end: node -1 is outside 0..2"),
         # The end node lies past the one-way edge: the face on it traps the picker.
-        (dict(faces=[Face(1, 5.0)], end=0), r"faces\[0\]: end node 0 cannot be reached from it"),
-        (dict(start=2), r"faces\[0\]: cannot be reached from start node 2"),
+        (dict(faces=[Face(1, 5.0)], end=0), r"faces\[0\]: no walk leads from it to end node 0"),
+        (dict(start=2), r"faces\[0\]: no walk reaches it from start node 2"),
         (dict(method="fastest"), "method: unknown routing method 'fastest'"),
         (dict(budget_ms=0), "budget_ms: must be a positive number"),
         (dict(faces=[Face(0, float(i)) for i in range(EXACT_MAX_FACES + 1)], method="exact"),

@@ -267,7 +267,7 @@ class WalkGraph:
         edge. GraphError if b cannot be reached from a."""
         metres, x, y = self._best(a, b)
         if metres == INF:
-            raise GraphError(f"path: no walk from {a!r} to {b!r} (one-way edges)")
+            raise GraphError(f"path: no walk leads from {a!r} to {b!r}")
         line = [self.xy(a)]
         if x >= 0:
             pred = self._table()[1]

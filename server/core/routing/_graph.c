@@ -273,8 +273,8 @@ static PyObject *held_karp(PyObject *self, PyObject *args) {
     double *best = NULL;
     signed char *back = NULL;
     int *order = NULL;
-    if (m < 2 || m > 21) {
-        PyErr_SetString(PyExc_ValueError, "held_karp takes 1..20 faces");
+    if (m < 2 || m > 17) {
+        PyErr_SetString(PyExc_ValueError, "held_karp takes 1..16 faces");
         goto done;
     }
     if (!check_len(&bd, m * m, sizeof(double), "d")) goto done;
@@ -296,12 +296,13 @@ static PyObject *held_karp(PyObject *self, PyObject *args) {
     size_t full = states - 1;
     for (size_t mask = 1; mask <= full; mask++) {
         const double *row = best + mask * n;
-        for (int j = 0; j < n; j++) {
+        for (size_t in = mask; in; in &= in - 1) { /* j over the set bits, ascending */
+            int j = __builtin_ctzll(in);
             double here = row[j];
-            if (here == INFINITY || !(mask >> j & 1)) continue;
+            if (here == INFINITY) continue;
             const double *dj = d + (size_t)(j + 1) * m;
-            for (int k = 0; k < n; k++) {
-                if (mask >> k & 1) continue;
+            for (size_t out = full & ~mask; out; out &= out - 1) { /* k over the others */
+                int k = __builtin_ctzll(out);
                 size_t at = (mask | (size_t)1 << k) * n + k;
                 double walk = here + dj[k + 1];
                 if (walk < best[at]) best[at] = walk, back[at] = (signed char)j;
