@@ -105,6 +105,7 @@ class WalkGraph:
         )
         self._dist: array | None = None  # n*n directed node distances, row-major
         self._pred: array | None = None  # n*n: the node before b on a shortest walk a -> b (-1: none)
+        self._arrays: tuple | None = None
 
     # --- JSON ---------------------------------------------------------------------------------
 
@@ -155,19 +156,24 @@ class WalkGraph:
 
     # --- the node table -------------------------------------------------------------------------
 
+    def _edge_arrays(self) -> tuple[array, array, array, array]:
+        """First nodes, second nodes, one-way flags and lengths of the edges, as C reads them."""
+        if self._arrays is None:
+            self._arrays = (
+                array("i", (e[0] for e in self.edges)), array("i", (e[1] for e in self.edges)),
+                array("b", (e[2] for e in self.edges)), array("d", self.lengths),
+            )
+        return self._arrays
+
     def _table(self) -> tuple[array, array]:
         if self._dist is None:
             n = len(self.nodes)
-            us = array("i", (e[0] for e in self.edges))
-            vs = array("i", (e[1] for e in self.edges))
-            oneway = array("b", (e[2] for e in self.edges))
-            lengths = array("d", self.lengths)
             dist = array("d", bytes(8 * n * n))
             pred = array("i", bytes(4 * n * n))
             if _c() is not None:
-                _graph.all_pairs(n, us, vs, oneway, lengths, dist, pred)
+                _graph.all_pairs(n, *self._edge_arrays(), dist, pred)
             else:
-                _all_pairs_python(n, us, vs, oneway, lengths, dist, pred)
+                _all_pairs_python(n, *self._edge_arrays(), dist, pred)
             self._dist, self._pred = dist, pred
         return self._dist, self._pred
 
@@ -233,16 +239,11 @@ class WalkGraph:
         if _c() is None:
             faces = [Face(e, t) for e, t in zip(face_edges, face_offsets, strict=True)]
             return array("d", (x for row in _face_matrix_python(self, faces, start, end) for x in row))
-        dist = self._table()[0]
-        edges = getattr(self, "_edge_arrays", None)
-        if edges is None:
-            edges = self._edge_arrays = (
-                array("i", (e[0] for e in self.edges)), array("i", (e[1] for e in self.edges)),
-                array("b", (e[2] for e in self.edges)), array("d", self.lengths),
-            )
         m = len(faces) + 1
         out = array("d", bytes(8 * m * m))
-        _graph.face_matrix(len(self.nodes), dist, *edges, face_edges, face_offsets, start, end, out)
+        _graph.face_matrix(
+            len(self.nodes), self._table()[0], *self._edge_arrays(), face_edges, face_offsets, start, end, out
+        )
         return out
 
     def _face_arrays(self, faces: Sequence[Face]) -> tuple[array, array]:

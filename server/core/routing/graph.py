@@ -19,15 +19,16 @@ runs anywhere), a kick kept when the walk is no longer, until the budget is spen
 IDLE_KICKS_PER_FACE * n kicks in a row found nothing shorter. Without the extension the search is
 nearest neighbour, Or-opt (1-3 stops) and 2-opt, then kicks while the budget lasts: much weaker.
 
-The default budget, DEFAULT_BUDGET_MS = 1 ms for the whole call (matrix included), is set by the
-time target (median <= 1 ms at 80 faces), measured with `python -m bench.graph_tuning`: random
-warehouse-like halls (6-20 aisles, 1-4 blocks, one-way aisles, dead ends, columns, start != end),
-30 instances per size, against LKH (elkai, 10 runs), on 2 cores with other work running (load
-average 2-4). Exact (<= 12 faces): 0 excess on all instances, 0.3 ms at 10 faces, 1.8 ms at 12.
-Search at 1 ms: mean gap 0.1% at 20 faces, 1.0% at 40, 1.5% at 60-80 (p95 4-7%). The gap target
-(mean <= 0.1%, p95 <= 0.5%) is not met at any budget near 1 ms: with the search's budget at 2 ms
-the mean gap at 80 faces is 0.9%, at 5 ms 0.4%, at 20 ms 0.2% (p95 1.4%); pass `budget_ms` for a
-better walk where time allows (waves, not the batching inner loop).
+The default budget, DEFAULT_BUDGET_MS = 1 ms for the whole call (matrix and checks included), is
+set by the time target (median <= 1 ms at 80 faces), measured with `python -m bench.graph_tuning`:
+random warehouse-like halls (6-20 aisles, 1-4 blocks, one-way aisles, dead ends, columns, start
+!= end), 30 instances per size, against LKH (elkai, 10 runs), on 2 cores with other work running
+(load average 2-3). Exact (<= 12 faces, C): 0 excess on every instance, median 0.1 ms at 10
+faces, 0.8 ms at 12. Search at the default: mean gap 0.1% at 20 faces (p95 1.2%), 1.0% at 40,
+1.6% at 60, 2.1% at 80 (p95 5.5%), 2.8% at 100; median 0.97-0.99 ms. The gap target (mean <=
+0.1%, p95 <= 0.5%) is not met near 1 ms: with the search itself given 2 ms the mean gap at 80
+faces is 0.9%, 5 ms 0.4%, 20 ms 0.2% (100 faces: 1.6%, 1.0%, 0.5%). Pass `budget_ms` for a
+shorter walk where time allows (one route per pick list, not the batching inner loop).
 """
 
 import math
