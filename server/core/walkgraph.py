@@ -282,8 +282,6 @@ class WalkGraph:
         for p in line[1:]:
             if p != out[-1]:
                 out.append(p)
-        if len(out) == 1 and line[-1] != line[0]:  # pragma: no cover - defensive
-            out.append(line[-1])
         return out
 
     def walk_length(self, spots: Sequence[Spot]) -> float:
