@@ -16,7 +16,8 @@ to Held-Karp).
 
 The search, compiled: on a graph without one-way edges (distances the same both ways),
 `_multiblock.improve_path`, the rectangular router's 2-opt, Or-opt and double-bridge kicks with
-the start and end joined by a fixed edge; kicks go on until the budget ends. With one-way edges,
+the start and end joined by a fixed edge; KICKS_BASE + KICKS_PER_FACE * n kicks or until the
+budget ends. With one-way edges,
 `_graph.search` (server/core/routing/_graph.c): nearest-neighbour lists each way, a greedy start,
 3-opt segment insertion and 2-opt at their true asymmetric cost under the Lin-Kernighan gain
 criterion, then double-bridge kicks until the budget or IDLE_KICKS_PER_FACE * n idle kicks.
@@ -50,8 +51,8 @@ EPS = 1e-9
 SEED = 1
 IDLE_KICKS_PER_FACE = 20
 # Where the graph has no one-way edge, the search is _multiblock's (symmetric distances): kicks
-# until the budget ends, at most this many.
-MAX_KICKS = 100_000
+# until the budget ends, at most KICKS_BASE + KICKS_PER_FACE * n (the rectangular router's count).
+KICKS_BASE, KICKS_PER_FACE = 20, 2
 # Stand-in for "no walk" inside the search, so that deltas stay finite (metres).
 NO_WALK = 1e9
 
@@ -78,12 +79,18 @@ def route_faces(
         _check_distinct(faces)
         _check_reachable(d, n + 1, range(n), start, end)
         return list(range(n)), _length(d, n + 1, range(1, n + 1))
-    for i, face in enumerate(faces):
-        graph.check_face(face, f"faces[{i}]")
-    _check_distinct(faces)
+    if len(set(faces)) != len(faces):
+        _check_distinct(faces)  # names the twins
     kept, riders = passed_on_the_way(graph, faces, start, end)
     n = len(kept)
-    d = graph.flat_matrix([faces[i] for i in kept], start, end)  # checks start and end
+    try:
+        d = graph.flat_matrix([faces[i] for i in kept], start, end)  # checks start, end and faces
+    except GraphError:
+        for i, face in enumerate(faces):
+            graph.check_face(face, f"faces[{i}]")  # the key of the face at fault
+        raise
+    if riders:
+        _check_riders(graph, faces, riders)
     m = n + 1
     _check_reachable(d, m, kept, start, end)
     c = walkgraph._c()
@@ -94,7 +101,7 @@ def route_faces(
     elif c is not None:
         left_ms = max(budget_ms - (time.perf_counter() - began) * 1000 - WRAP_UP_MS, 0.0)
         if not graph.has_oneway and _multiblock is not None:
-            tour = _multiblock.improve_path(d, m, left_ms, MAX_KICKS, SEED)
+            tour = _multiblock.improve_path(d, m, left_ms, KICKS_BASE + KICKS_PER_FACE * n, SEED)
         else:
             groups = array("i", [-1, *(faces[i][0] for i in kept)])
             tour = c.search(d, m, left_ms, idle_kicks(n), SEED, groups)
@@ -122,9 +129,12 @@ def passed_on_the_way(graph: WalkGraph, faces: Sequence[Face], start: int, end: 
 
     The route's length is the same with or without the riders."""
     by_edge: dict[int, list[int]] = {}
+    edges, count = graph.edges, len(graph.edges)
     for i, face in enumerate(faces):
         edge = face[0]
-        if graph.edges[edge][2] or (edge in graph.dead_ends and graph.dead_ends[edge] not in (start, end)):
+        if type(edge) is not int or not 0 <= edge < count:
+            continue  # left to flat_matrix's checks
+        if edges[edge][2] or (edge in graph.dead_ends and graph.dead_ends[edge] not in (start, end)):
             by_edge.setdefault(edge, []).append(i)
     if not by_edge:
         return list(range(len(faces))), {}
@@ -143,6 +153,16 @@ def passed_on_the_way(graph: WalkGraph, faces: Sequence[Face], start: int, end: 
             riders[members[0]] = tuple(members)
             carried.update(members[1:])
     return [i for i in range(len(faces)) if i not in carried], riders
+
+
+def _check_riders(graph: WalkGraph, faces: Sequence[Face], riders: dict) -> None:
+    """The riders lie on their carrier's edge (checked by flat_matrix); check their offsets."""
+    for carrier, group in riders.items():
+        length = graph.lengths[faces[carrier][0]]
+        for i in group:
+            offset = faces[i][1]
+            if not (type(offset) in (int, float) and -walkgraph.OFFSET_SLACK <= offset <= length + walkgraph.OFFSET_SLACK):
+                graph.check_face(faces[i], f"faces[{i}]")
 
 
 def _check_reachable(d, m: int, kept, start: int, end: int) -> None:
