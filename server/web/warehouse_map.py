@@ -28,14 +28,10 @@ from server.models import Role
 from server.services.errors import DomainError
 from server.services.layout_map import MapCell, MapData, map_cells, map_data, warehouse_of_cells
 from server.web.handheld import WORKERS
-
-# Width in CSS pixels the text is made legible for, and the text height there.
-SCREEN_PX = 340
-TEXT_PX = 13
-INK, PAPER, ACCENT, OK = "#1a1a1a", "#ffffff", "#0b57d0", "#1e7d32"
-FACE, FACE_DIM = "#c9ced6", "#eceff3"
-# Cell fill by the share of a face's cells holding stock: empty .. full.
-FILL = ("#e8f0e8", "#b7d7b9", "#7fbf84", "#3f9a47")
+from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, face_colour
+from server.web.map_svg import attrs as _attrs
+from server.web.map_svg import fmt as _fmt
+from server.web.plan_map import render_plan
 
 
 @dataclass(frozen=True)
@@ -43,21 +39,6 @@ class Stop:
     """One stop of a route: its cells (the first gives the place)."""
 
     cell_ids: tuple[int, ...]
-
-
-def fill_colour(face) -> str:
-    if not face.cells or not face.stocked:
-        return FILL[0]
-    share = face.stocked / face.cells
-    return FILL[1] if share < 0.34 else FILL[2] if share < 0.67 else FILL[3]
-
-
-def _attrs(**attrs) -> str:
-    return "".join(f" {key.rstrip('_').replace('_', '-')}={quoteattr(str(value))}" for key, value in attrs.items())
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 class _Canvas:
@@ -129,7 +110,10 @@ def render(data: MapData, *, stops: list[Stop] | None = None, cells: dict[int, M
     1..n); cells: the cells the stops and target name (from `map_cells`); target: the cell to go
     to (marked and labelled with its address); zone: show only that zone's faces in colour; fill:
     colour faces by the share of their cells holding stock; crop: only the aisles the route needs.
+    A warehouse with a building plan is drawn by server.web.plan_map.
     """
+    if data.plan is not None:
+        return render_plan(data, stops=stops, cells=cells, target=target, zone=zone, fill=fill, crop=crop)
     layout = data.layout
     cells = cells or {}
     route = [cells[s.cell_ids[0]] for s in stops or () if s.cell_ids and s.cell_ids[0] in cells]
@@ -184,8 +168,7 @@ def _draw_faces(canvas: _Canvas, data: MapData, zone: str | None, fill: bool) ->
         if face.aisle not in shown:
             continue
         x, y, w, h = face_box(canvas, face.aisle, face.block, face.slot, face.side)
-        in_zone = zone is None or face.zone == zone
-        colour = (fill_colour(face) if fill else FACE) if in_zone else FACE_DIM
+        colour = face_colour(face, zone is None or face.zone == zone, fill)
         canvas.add("rect", class_="face", x=x, y=y, width=w, height=h, fill=colour, data_zone=face.zone,
                    data_cells=face.cells, data_stocked=face.stocked)
 
