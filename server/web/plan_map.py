@@ -184,25 +184,18 @@ def _draw_arrows(canvas: PlanCanvas, a, b, length: float, edge: int) -> None:
 
 
 def _aisle_ends(layout, aisle: int):
-    """The pick points of an aisle's first and last slot (None when it has none)."""
-    first = last = None
-    for block in range(layout.blocks):
-        for slot in range(layout.slots):
-            try:
-                point = layout.point(aisle, block, slot)
-            except (LookupError, ValueError):
-                continue
-            first = first or point
-            last = point
-    return first, last
+    """The pick points of an aisle's first and last slot (its rack may span only some blocks)."""
+    plan = layout.plan
+    number = plan.aisle_numbers[aisle]
+    first, last = plan.span(number)
+    slots = plan.hall(plan.hall_of(number)).slots
+    return layout.point(aisle, first - 1, 0), layout.point(aisle, last - 1, slots - 1)
 
 
 def _draw_aisle_labels(canvas: PlanCanvas, data: MapData) -> None:
     layout = data.layout
     for i, number in enumerate(data.aisle_numbers):
         first, last = _aisle_ends(layout, i)
-        if first is None:
-            continue
         dx, dy = last.x - first.x, last.y - first.y
         length = math.hypot(dx, dy) or 1.0
         ux, uy = dx / length, dy / length

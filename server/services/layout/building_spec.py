@@ -159,9 +159,26 @@ def parse_building(c, data: dict, geometry: dict) -> BuildingSpec | None:
         if key is None:
             key, _sep, message = str(error).partition(": ")
             key, message = (key, message) if message else ("halls", key)
-        c.error(key, message or str(error))
+        c.error(spec_key(key), message or str(error))
         return None
     return BuildingSpec(building, plan, names, start, drop, halls)
+
+
+# The core's field names -> the spec's keys, in the keys of the compiler's errors.
+SPEC_WORDS = {"slots": "bays", "aisle_pitch": "aisle_pitch_m", "slot_length": "slot_length_m",
+              "cross_aisle_width": "cross_aisle_width_m", "closed_back": "closed", "offset": "offset_m"}
+
+
+def spec_key(key: str) -> str:
+    """A compiler error's key (`corridors[0].start.offset`) as the spec names it (`corridors[0].from.offset_m`)."""
+    parts = key.split(".")
+    out = []
+    for i, part in enumerate(parts):
+        word = SPEC_WORDS.get(part, part)
+        if i == 1 and parts[0].startswith("corridors["):
+            word = {"start": "from", "end": "to"}.get(word, word)
+        out.append(word)
+    return ".".join(out)
 
 
 def _halls(c, data: dict, geometry: dict) -> dict[str, Hall]:
