@@ -143,18 +143,28 @@ def _draw_racks(canvas: PlanCanvas, data: MapData, zone: str | None, fill: bool)
     faces: dict[tuple[int, int, str], list] = {}
     for face in data.faces:
         faces.setdefault((data.aisle_numbers[face.aisle], face.block + 1, face.side), []).append(face)
-    for rack in data.layout.plan.racks():
+    plan = data.layout.plan
+    slots_of = {n: plan.hall(plan.hall_of(n)).slots for n in plan.aisle_numbers}
+    for rack in plan.racks():
         here = faces.get((rack["aisle"], rack["block"], rack["side"]), [])
         if not here:
             continue
+        # A rack as long as its faces reach (an area may have fewer bays than its hall).
+        reach = (max(f.slot for f in here) + 1) / slots_of[rack["aisle"]]
+        c0, c1, c2, c3 = rack["corners"]
+        corners = [c0, c1, _towards(c1, c2, reach), _towards(c0, c3, reach)]
         cells = sum(f.cells for f in here)
         stocked = sum(f.stocked for f in here)
         zones = sorted({f.zone for f in here})
         merged = Face(here[0].aisle, here[0].block, 0, rack["side"], zones[0], cells, stocked)
         colour = face_colour(merged, zone is None or zone in zones, fill)
-        canvas.add("polygon", class_="rack", points=" ".join(canvas.xy(c) for c in rack["corners"]), fill=colour,
+        canvas.add("polygon", class_="rack", points=" ".join(canvas.xy(c) for c in corners), fill=colour,
                    data_aisle=rack["aisle"], data_block=rack["block"], data_side=rack["side"],
                    data_zone=" ".join(zones), data_cells=cells, data_stocked=stocked)
+
+
+def _towards(a, b, share: float) -> tuple[float, float]:
+    return (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share)
 
 
 def _draw_edges(canvas: PlanCanvas, graph) -> None:
@@ -234,7 +244,13 @@ def _draw_points(canvas: PlanCanvas, data: MapData) -> None:
         name = (data.point_names or {}).get(code, code)
         words = {"start": _("Start"), "drop": _("Drop")}
         text = " · ".join([*(words[r] for r in roles), name])
-        canvas.label(x, y - side * 1.3, text, class_="point-label", fill=INK, font_weight="bold", data_point=code)
+        # Below the point, kept inside the drawing.
+        width = canvas.text * 0.6 * len(text)
+        centre = min(max(x, canvas.x0 + width / 2), canvas.x1 - width / 2)
+        below = y - side * 1.4
+        if canvas.y(below) > canvas.y1 - canvas.y0 - canvas.text:
+            below = y + side * 1.4
+        canvas.label(centre, below, text, class_="point-label", fill=INK, font_weight="bold", data_point=code)
 
 
 def _draw_stop(canvas: PlanCanvas, number: int, point, cell: MapCell, here: bool) -> None:
