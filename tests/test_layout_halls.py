@@ -23,11 +23,13 @@ from server.services import pick_scans, picking, waves
 from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.layout import LayoutError, apply_layout, load_spec, parse_spec
-from tests.assertions import count
+from tests import factories as f
+from tests.assertions import assert_problem, count
 from tests.halls_helpers import EXAMPLE, STOCK, barcode_of, example, halls_site, halls_warehouse
 from tests.picking_helpers import order
 from tests.test_admin import admin  # noqa: F401 - the signed-in admin fixture
 from tests.test_cli import run
+from tests.test_pages import csrf_token, sign_in_password
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 CELLS = 2 * 4 * 10 * 2 * 3 + 10 * 2 * 3 + 3 * 12 * 2 * 2 + 8 * 2 + 2
@@ -341,3 +343,24 @@ def test_a_reroute_goes_from_the_pickers_face_to_the_drop(db):
     # No order of the open lines walks less.
     shortest = min(plan.graph.walk_length([start, *p, drop]) for p in itertools.permutations(faces))
     assert plan.graph.walk_length([start, *faces, drop]) == pytest.approx(shortest)
+
+
+def test_the_wave_page_and_the_api_take_start_and_drop(db, client):
+    s = halls_warehouse()
+    boss = f.user("boss", ("supervisor",), password="boss-pass-1")
+    order(s.wh, "3005", [(s.skus["MUG"], 1, [(s.cells["MUG"], 1, "", None)])])
+    order(s.wh, "3006", [(s.skus["TRAY"], 1, [(s.cells["TRAY"], 1, "", None)])])
+    db.session.commit()
+    auth = f.token_for(boss)
+    assert_problem(client.post("/api/v1/waves", json={"drop": "NOPE"}, headers=auth), 422, "unknown-point")
+    r = client.post("/api/v1/waves", json={"max_orders": 1, "start": "PACK", "drop": "CART"}, headers=auth)
+    assert r.status_code == 201, r.json
+    assert (r.json["start_point"], r.json["drop_point"]) == ("PACK", "CART")
+
+    assert sign_in_password(client, "boss", "boss-pass-1").status_code == 302
+    page = client.get("/waves").get_data(as_text=True)
+    assert '<select name="start">' in page and '<option value="PACK">Pack area (PACK)</option>' in page
+    r = client.post("/waves", data={"csrf_token": csrf_token(client, "/waves"), "drop": "CART"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    wave = db.session.execute(select(Wave).order_by(Wave.id.desc()).limit(1)).scalar_one()
+    assert (wave.start_point, wave.drop_point) == ("CART", "CART")
