@@ -29,7 +29,7 @@ from tests.halls_helpers import EXAMPLE, STOCK, barcode_of, example, halls_site,
 from tests.picking_helpers import order
 from tests.test_admin import admin  # noqa: F401 - the signed-in admin fixture
 from tests.test_cli import run
-from tests.test_pages import csrf_token, sign_in_password
+from tests.test_pages import csrf_token, sign_in_badge, sign_in_password
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 CELLS = 2 * 4 * 10 * 2 * 3 + 10 * 2 * 3 + 3 * 12 * 2 * 2 + 8 * 2 + 2
@@ -364,3 +364,28 @@ def test_the_wave_page_and_the_api_take_start_and_drop(db, client):
     assert r.status_code == 302, r.get_data(as_text=True)
     wave = db.session.execute(select(Wave).order_by(Wave.id.desc()).limit(1)).scalar_one()
     assert (wave.start_point, wave.drop_point) == ("CART", "CART")
+
+
+def test_the_route_map_draws_the_walk_along_the_graph_with_numbered_stops(client, db):
+    s = halls_site()
+    lines = db.session.execute(select(PickLine).filter_by(batch_id=s.batch.id).order_by(PickLine.seq)).scalars().all()
+    stops = list(dict.fromkeys(pl.cell_id for pl in lines))
+    sign_in_badge(client, "B-9")
+    response = client.get(f"/map/route.svg?stops={';'.join(map(str, stops))}&target={stops[1]}")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    svg = ET.fromstring(response.get_data(as_text=True))
+    assert "wh-plan" in svg.get("class")
+    numbered = [(g.get("data-stop"), g.get("data-cell")) for g in svg.findall(".//svg:g", NS)]
+    addresses = {pl.cell_id: pl.cell.address for pl in lines}
+    assert numbered == [(str(n), addresses[c]) for n, c in enumerate(stops, start=1)]
+    geometry = warehouse_geometry(s.wh.id)
+    graph, plan = geometry.plan.graph, geometry.plan
+    path = [tuple(map(float, v.split(","))) for v in svg.find(".//svg:polyline[@class='path']", NS).get("points").split()]
+    start, drop = graph.xy(plan.points["CART"]), graph.xy(plan.points["PACK"])
+    # SVG y is flipped: y_svg = y1 - y, the same y1 for every vertex.
+    flip = path[0][1] + start[1]
+    assert path[0][0] == pytest.approx(start[0]) and path[-1] == pytest.approx((drop[0], flip - drop[1]), abs=0.01)
+    assert backwards(graph, [(x, flip - y) for x, y in path]) == []
+    width = float(svg.get("viewBox").split()[2])
+    size = float(svg.find(".//svg:text[@class='target-label']", NS).get("font-size"))
+    assert size / width * 340 >= 12  # at least 12 px when the map is 340 px wide

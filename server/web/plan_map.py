@@ -22,6 +22,7 @@ from server.web.map_svg import attrs as svg_attrs
 EDGE, ONEWAY, HALL_FILL, HALL_LINE = "#9aa3ae", "#b3261e", "#f6f6f6", "#5f6670"
 # A route view shows at least this many metres across (so that a short walk is not a close-up).
 MIN_VIEW_M = 24.0
+PAD = 2.2  # margin around the drawing, in text heights
 
 
 class PlanCanvas:
@@ -29,9 +30,10 @@ class PlanCanvas:
 
     def __init__(self, box: tuple[float, float, float, float]):
         x0, y0, x1, y1 = box
-        self.width = max(x1 - x0, 1.0)
-        self.text = self.width * TEXT_PX / SCREEN_PX
-        pad = self.text * 2.2
+        # Text TEXT_PX high when the whole drawing (the box and its margins) is SCREEN_PX wide.
+        share = TEXT_PX / SCREEN_PX
+        self.text = max(x1 - x0, 1.0) * share / (1 - 2 * PAD * share)
+        pad = self.text * PAD
         self.x0, self.y0, self.x1, self.y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
         self.width = self.x1 - self.x0
         self.parts: list[str] = []

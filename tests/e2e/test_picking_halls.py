@@ -3,6 +3,7 @@ along its route: the map draws the building plan (halls, the walkable graph with
 arrows, the start and drop points) with the route's numbered stops, the cells come in route order
 from the cart park to the pack area, and the totes are dropped there. Both databases."""
 
+import os
 import re
 
 import pytest
@@ -33,6 +34,8 @@ def test_a_batch_of_two_halls_is_picked_along_its_route_with_the_plan_drawn(chro
 
     drawing = page.locator("#route-map svg.wh-plan")
     expect(drawing).to_be_visible()
+    if os.environ.get("CELLWMS_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["CELLWMS_SCREENSHOTS"], "halls-picking.png"), full_page=True)
     assert drawing.locator("line.edge").count() > 0 and drawing.locator("polygon.oneway-arrow").count() > 0
     assert drawing.locator("polyline.path").count() == 1
     box = drawing.bounding_box()
