@@ -389,3 +389,16 @@ def test_the_route_map_draws_the_walk_along_the_graph_with_numbered_stops(client
     width = float(svg.get("viewBox").split()[2])
     size = float(svg.find(".//svg:text[@class='target-label']", NS).get("font-size"))
     assert size / width * 340 >= 12  # at least 12 px when the map is 340 px wide
+
+
+def test_the_layout_page_previews_and_applies_the_plan(admin, db):  # noqa: F811
+    from tests.test_admin import _preview, post
+
+    html = _preview(admin, EXAMPLE.read_text(encoding="utf-8")).get_data(as_text=True)
+    counts = load_spec(str(EXAMPLE)).building.counts
+    assert (f"Building plan: 2 halls, {counts['edges']} walkways ({counts['oneway']} one-way), 2 points; "
+            "start CART, drop PACK") in html
+    r = post(admin, "/admin/layout/apply", {"text": EXAMPLE.read_text(encoding="utf-8")}, "/admin/layout")
+    assert r.status_code == 302
+    wh = db.session.execute(select(Warehouse).filter_by(code="HALLS1")).scalar_one()
+    assert wh.plan_hash is not None and count(db, Cell) == CELLS

@@ -57,6 +57,13 @@ class BuildingSpec:
     def plan_hash(self) -> str:
         return hashlib.sha256(self.plan_text.encode()).hexdigest()
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """Halls, nodes, edges, one-way edges and points of the plan."""
+        graph = self.plan.graph
+        return {"halls": len(self.halls), "nodes": len(graph.nodes), "edges": len(graph.edges),
+                "oneway": sum(1 for _u, _v, one in graph.edges if one), "points": len(self.plan.points)}
+
     def hall_of(self, aisle: int) -> Hall | None:
         for hall in self.halls.values():
             if aisle in hall.aisles:
@@ -386,14 +393,13 @@ def describe(building: BuildingSpec | None) -> list[str]:
     """What the plan is, for `cellwms layout apply --dry-run`."""
     if building is None:
         return ["plan: none (one rectangular grid)"]
-    graph = building.plan.graph
-    oneway = sum(1 for _u, _v, one in graph.edges if one)
+    counts = building.counts
     halls = ", ".join(f"{h.code} (aisles {h.aisles[0]}-{h.aisles[-1]}, {h.blocks} block(s))"
                       for h in building.halls.values())
     points = ", ".join(f"{code} ({building.names[code]})" if building.names[code] != code else code
                        for code in building.plan.points)
     return [
-        f"plan: {len(building.halls)} hall(s): {halls}",
-        f"plan: {len(graph.nodes)} nodes, {len(graph.edges)} edges ({oneway} one-way)",
+        f"plan: {counts['halls']} hall(s): {halls}",
+        f"plan: {counts['nodes']} nodes, {counts['edges']} edges ({counts['oneway']} one-way)",
         f"plan: points {points}; start {building.start}, drop {building.drop}",
     ]
