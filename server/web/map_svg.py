@@ -1,7 +1,7 @@
 """What both warehouse maps (the rectangular grid's and a building plan's) draw with: the palette,
 the text size against the drawing's width and SVG attribute writing."""
 
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 # Width in CSS pixels the text is made legible for, and the text height there.
 SCREEN_PX = 340
@@ -30,3 +30,32 @@ def attrs(**given) -> str:
 
 def fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+class Drawing:
+    """An SVG drawing made of parts; text sized `text` (metres of the drawing)."""
+
+    classes = "wh-map"
+
+    def __init__(self, text: float):
+        self.text = text
+        self.parts: list[str] = []
+
+    def add(self, tag: str, text: str | None = None, **given) -> None:
+        shown = {k: fmt(v) if isinstance(v, float) else v for k, v in given.items()}
+        if text is None:
+            self.parts.append(f"<{tag}{attrs(**shown)}/>")
+        else:
+            self.parts.append(f"<{tag}{attrs(**shown)}>{escape(text)}</{tag}>")
+
+    def centred(self, x: float, svg_y: float, text: str, size: float | None = None, **given) -> None:
+        """Text centred on (x, svg_y) in SVG coordinates."""
+        size = size or self.text
+        self.add("text", text, x=x, y=svg_y + size * 0.35, font_size=size, text_anchor="middle",
+                 font_family="sans-serif", **given)
+
+    def document(self, title: str, x0: float, width: float, height: float) -> str:
+        head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="{self.classes}" role="img"'
+                f' viewBox="{fmt(x0)} 0 {fmt(width)} {fmt(height)}"'
+                f' preserveAspectRatio="xMidYMin meet" aria-label={quoteattr(title)}>')
+        return head + f"<title>{escape(title)}</title>" + "".join(self.parts) + "</svg>"

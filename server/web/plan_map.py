@@ -10,14 +10,13 @@ is up. server/web/warehouse_map.py calls `render_plan` for a warehouse with a pl
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from flask_babel import gettext as _
 
 from server.core.routing import polyline
 from server.services.layout_map import Face, MapCell, MapData
-from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, face_colour, fmt
-from server.web.map_svg import attrs as svg_attrs
+from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, Drawing, face_colour, fmt
 
 EDGE, ONEWAY, HALL_FILL, HALL_LINE = "#9aa3ae", "#b3261e", "#f6f6f6", "#5f6670"
 # A route view shows at least this many metres across (so that a short walk is not a close-up).
@@ -25,18 +24,17 @@ MIN_VIEW_M = 24.0
 PAD = 2.2  # margin around the drawing, in text heights
 
 
-class PlanCanvas:
+class PlanCanvas(Drawing):
     """Building coordinates -> SVG: x as is, y flipped (north up), inside a view box."""
 
     def __init__(self, box: tuple[float, float, float, float]):
         x0, y0, x1, y1 = box
         # Text TEXT_PX high when the whole drawing (the box and its margins) is SCREEN_PX wide.
         share = TEXT_PX / SCREEN_PX
-        self.text = max(x1 - x0, 1.0) * share / (1 - 2 * PAD * share)
+        super().__init__(max(x1 - x0, 1.0) * share / (1 - 2 * PAD * share))
         pad = self.text * PAD
         self.x0, self.y0, self.x1, self.y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
         self.width = self.x1 - self.x0
-        self.parts: list[str] = []
 
     def y(self, y: float) -> float:
         return self.y1 - y
@@ -44,25 +42,12 @@ class PlanCanvas:
     def xy(self, point) -> str:
         return f"{fmt(point[0])},{fmt(self.y(point[1]))}"
 
-    def add(self, tag: str, text: str | None = None, **attrs) -> None:
-        shown = {k: fmt(v) if isinstance(v, float) else v for k, v in attrs.items()}
-        if text is None:
-            self.parts.append(f"<{tag}{svg_attrs(**shown)}/>")
-        else:
-            self.parts.append(f"<{tag}{svg_attrs(**shown)}>{escape(text)}</{tag}>")
-
     def label(self, x: float, y: float, text: str, size: float | None = None, **attrs) -> None:
         """Text centred on building point (x, y)."""
-        size = size or self.text
-        self.add("text", text, x=x, y=self.y(y) + size * 0.35, font_size=size, text_anchor="middle",
-                 font_family="sans-serif", **attrs)
+        self.centred(x, self.y(y), text, size, **attrs)
 
     def svg(self, title: str) -> str:
-        height = self.y1 - self.y0
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="wh-map wh-plan" role="img"'
-                f' viewBox="{fmt(self.x0)} 0 {fmt(self.width)} {fmt(height)}"'
-                f' preserveAspectRatio="xMidYMin meet" aria-label={quoteattr(title)}>')
-        return head + f"<title>{escape(title)}</title>" + "".join(self.parts) + "</svg>"
+        return self.document(title, self.x0, self.width, self.y1 - self.y0)
 
 
 def _box(points) -> tuple[float, float, float, float]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from flask import Blueprint, abort, make_response, request
 from flask_babel import gettext as _
@@ -28,8 +28,7 @@ from server.models import Role
 from server.services.errors import DomainError
 from server.services.layout_map import MapCell, MapData, map_cells, map_data, warehouse_of_cells
 from server.web.handheld import WORKERS
-from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, face_colour
-from server.web.map_svg import attrs as _attrs
+from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, Drawing, face_colour
 from server.web.map_svg import fmt as _fmt
 from server.web.plan_map import render_plan
 
@@ -41,7 +40,7 @@ class Stop:
     cell_ids: tuple[int, ...]
 
 
-class _Canvas:
+class _Canvas(Drawing):
     def __init__(self, data: MapData, aisles: range):
         layout = data.layout
         self.layout = layout
@@ -50,33 +49,18 @@ class _Canvas:
         self.x0 = aisles.start * pitch - pitch / 2
         self.x1 = (aisles.stop - 1) * pitch + pitch / 2
         self.width = self.x1 - self.x0
-        self.text = self.width * TEXT_PX / SCREEN_PX
+        super().__init__(self.width * TEXT_PX / SCREEN_PX)
         self.band = self.text * 1.6  # label bands above and below the aisles
         self.depth = layout.depth
-        self.parts: list[str] = []
 
     def y(self, layout_y: float) -> float:
         """SVG y of a layout y: the front (y = 0) at the bottom."""
         return self.band + self.depth - layout_y
 
-    def add(self, tag: str, text: str | None = None, **attrs) -> None:
-        shown = {k: _fmt(v) if isinstance(v, float) else v for k, v in attrs.items()}
-        if text is None:
-            self.parts.append(f"<{tag}{_attrs(**shown)}/>")
-        else:
-            self.parts.append(f"<{tag}{_attrs(**shown)}>{escape(text)}</{tag}>")
-
-    def label(self, x: float, y: float, text: str, size: float | None = None, **attrs) -> None:
-        size = size or self.text
-        self.add("text", text, x=x, y=y + size * 0.35, font_size=size, text_anchor="middle",
-                 font_family="sans-serif", **attrs)
+    label = Drawing.centred
 
     def svg(self, title: str) -> str:
-        height = self.depth + 2 * self.band
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="wh-map" role="img"'
-                f' viewBox="{_fmt(self.x0)} 0 {_fmt(self.width)} {_fmt(height)}"'
-                f' preserveAspectRatio="xMidYMin meet" aria-label={quoteattr(title)}>')
-        return head + f"<title>{escape(title)}</title>" + "".join(self.parts) + "</svg>"
+        return self.document(title, self.x0, self.width, self.depth + 2 * self.band)
 
 
 def face_box(canvas: _Canvas, aisle: int, block: int, slot: int, side: str) -> tuple[float, float, float, float]:
