@@ -27,6 +27,8 @@ PAD = 2.2  # margin around the drawing, in text heights
 class PlanCanvas(Drawing):
     """Building coordinates -> SVG: x as is, y flipped (north up), inside a view box."""
 
+    classes = "wh-map wh-plan"
+
     def __init__(self, box: tuple[float, float, float, float]):
         x0, y0, x1, y1 = box
         # Text TEXT_PX high when the whole drawing (the box and its margins) is SCREEN_PX wide.
