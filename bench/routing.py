@@ -1,5 +1,6 @@
 """Routing benchmark: our methods against OR-Tools (guided local search) and LKH (elkai), side by
 side, on generated instances (or an instance file). `python -m bench routing -- --help`.
+`--graph`: on generated buildings of every kind (bench/graph_instances.py), start -> picks -> end.
 
 Every length is recomputed from the order with the geometry (bench.instances.score); the gap of a
 method is its length over the best length any method found on that instance. Our methods' time
@@ -9,6 +10,7 @@ built beforehand (plus model building for OR-Tools).
 """
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -42,6 +44,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--lkh-runs", type=int, default=10)
     ap.add_argument("--no-solvers", action="store_true", help="skip OR-Tools and LKH")
     ap.add_argument("--full", action="store_true", help="the whole literature grid (long)")
+    ap.add_argument("--graph", action="store_true", help="graph instances of every kind instead (any building)")
+    ap.add_argument("--kinds", type=_csv(str), default=None, help="--graph: kinds (default all)")
+    ap.add_argument("--graph-picks", type=_csv(int), default=None, help="--graph: pick counts (default 5,10,20,50,80,100)")
     args = ap.parse_args(argv)
     if args.full:
         args.aisles, args.picks = list(AISLES), list(PICKS)
@@ -91,30 +96,23 @@ def _trivial(instance, matrix, first, name):
     return None
 
 
-def run_lkh(instance: Instance, runs: int) -> Result | None:
+def lkh_tour(matrix, runs: int) -> tuple[list[int], float] | None:
+    """LKH's tour on an integer matrix (node 0 first, not repeated) and its microseconds; None without elkai."""
     try:
         import elkai
     except ImportError:
         return None
-    matrix, first = _matrix(instance)
-    trivial = _trivial(instance, matrix, first, "lkh")
-    if trivial:
-        return trivial
     start = time.perf_counter_ns()
     tour = elkai.DistanceMatrix(matrix).solve_tsp(runs=runs)
-    us = (time.perf_counter_ns() - start) / 1000
-    return Result(instance.id, "lkh", 0.0, _from_tour(tour[:-1], first), us)
+    return tour[:-1], (time.perf_counter_ns() - start) / 1000
 
 
-def run_ortools(instance: Instance, limit_ms: int) -> Result | None:
+def ortools_tour(matrix, limit_ms: int) -> tuple[list[int], float] | None:
+    """OR-Tools' (guided local search) tour from node 0 and its microseconds; None without OR-Tools."""
     try:
         from ortools.constraint_solver import pywrapcp, routing_enums_pb2
     except ImportError:
         return None
-    matrix, first = _matrix(instance)
-    trivial = _trivial(instance, matrix, first, "ortools")
-    if trivial:
-        return trivial
     start = time.perf_counter_ns()
     manager = pywrapcp.RoutingIndexManager(len(matrix), 1, 0)
     model = pywrapcp.RoutingModel(manager)
@@ -131,11 +129,56 @@ def run_ortools(instance: Instance, limit_ms: int) -> Result | None:
     while not model.IsEnd(index):
         tour.append(manager.IndexToNode(index))
         index = solution.Value(model.NextVar(index))
-    us = (time.perf_counter_ns() - start) / 1000
-    return Result(instance.id, "ortools", 0.0, _from_tour(tour, first), us)
+    return tour, (time.perf_counter_ns() - start) / 1000
+
+
+SOLVER_MODULES = {"lkh": "elkai", "ortools": "ortools"}
+
+
+def _solver(instance, name, matrix, first, trivial, solve) -> Result | None:
+    """A solver's result on `matrix`; None when the solver is not installed."""
+    if importlib.util.find_spec(SOLVER_MODULES[name]) is None:
+        return None
+    if trivial:
+        return trivial
+    solved = solve(matrix)
+    if solved is None:
+        return None
+    tour, us = solved
+    return Result(instance.id, name, 0.0, _from_tour(tour, first), us)
+
+
+def run_lkh(instance: Instance, runs: int) -> Result | None:
+    matrix, first = _matrix(instance)
+    return _solver(instance, "lkh", matrix, first, _trivial(instance, matrix, first, "lkh"),
+                   lambda m: lkh_tour(m, runs))
+
+
+def run_ortools(instance: Instance, limit_ms: int) -> Result | None:
+    matrix, first = _matrix(instance)
+    return _solver(instance, "ortools", matrix, first, _trivial(instance, matrix, first, "ortools"),
+                   lambda m: ortools_tour(m, limit_ms))
 
 
 # --- the run ---------------------------------------------------------------------------------------
+
+
+def solve_and_score(instance, results: list[Result], solvers, score_one, missing: set) -> list:
+    """Add the solvers' results to ours and score them all; a wrong order or length of ours is an
+    error (the solvers claim no length: they are scored on their order only)."""
+    for name, solve in solvers:
+        result = solve(instance)
+        if result is None:
+            missing.add(name)
+        else:
+            results.append(result)
+    scores = []
+    for result in results:
+        s = score_one(instance, result)
+        if s.errors and not (result.method in ("lkh", "ortools") and all("claimed" in e for e in s.errors)):
+            raise AssertionError(f"{instance.id} {result.method}: {'; '.join(s.errors)}")
+        scores.append(s)
+    return scores
 
 
 def evaluate(instances: list[Instance], args) -> tuple[list[str], dict]:
@@ -147,18 +190,7 @@ def evaluate(instances: list[Instance], args) -> tuple[list[str], dict]:
     missing = set()
     for instance in instances:
         results = [run_ours(instance, m, args.repeat) for m in args.methods if applies(m, instance)]
-        for name, solve in solvers:
-            result = solve(instance)
-            if result is None:
-                missing.add(name)
-            else:
-                results.append(result)
-        scores = []
-        for result in results:
-            s = score(instance, result)
-            if s.errors and not (result.method in ("lkh", "ortools") and all("claimed" in e for e in s.errors)):
-                raise AssertionError(f"{instance.id} {result.method}: {'; '.join(s.errors)}")
-            scores.append(s)
+        scores = solve_and_score(instance, results, solvers, score, missing)
         best = min(s.length for s in scores)
         key = (instance.layout.blocks, len(instance.picks))
         for s in scores:
@@ -201,6 +233,8 @@ def _cell(value: float, title: str) -> str:
 
 def run(argv: list[str]) -> None:
     args = parse(argv)
+    if args.graph:
+        return run_graph_bench(args)
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         sys.exit(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(sorted(METHODS))}")
@@ -217,4 +251,149 @@ def run(argv: list[str]) -> None:
     started = time.perf_counter()
     columns, groups = evaluate(instances, args)
     print(tables(columns, groups))
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+# --- graph instances (any building) -------------------------------------------------------------
+
+
+def _graph_faces(instance):
+    """The instance's WalkGraph, its distinct faces (in face-index order: address order for generated
+    instances) and, for each, its first index into picks."""
+    from server.core.walkgraph import Face, WalkGraph
+
+    graph = WalkGraph.from_json(instance.graph_json())
+    first: dict = {}
+    for index, pick in enumerate(instance.picks):
+        first.setdefault(instance.faces[pick], (pick, index))
+    ordered = sorted(first.values())
+    return graph, [Face(*instance.faces[pick]) for pick, _ in ordered], [index for _, index in ordered]
+
+
+def run_graph(instance, method: str, repeat: int) -> Result:
+    """Route one graph instance with route_faces: order over the picks, median microseconds."""
+    from server.core.routing.graph import route_faces
+
+    graph, faces, first = _graph_faces(instance)
+    order, length = route_faces(graph, faces, instance.start, instance.end, method)  # warm-up
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        order, length = route_faces(graph, faces, instance.start, instance.end, method)
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    return Result(instance.id, method, length, [first[i] for i in order], statistics.median(samples))
+
+
+def _graph_matrix(instance):
+    """Integer (mm) asymmetric matrix: index 0 is start (row) and end (column), i the faces."""
+    graph, faces, first = _graph_faces(instance)
+    d = graph.matrix(faces, instance.start, instance.end)
+    return [[round(v * SCALE) for v in row] for row in d], first
+
+
+def _graph_trivial(instance, matrix, first, name):
+    n = len(first)
+    if n == 1:
+        return Result(instance.id, name, 0.0, list(first), 0.0)
+    if n == 2:  # both orders by hand: the matrix is asymmetric
+        forward = matrix[0][1] + matrix[1][2] + matrix[2][0]
+        backward = matrix[0][2] + matrix[2][1] + matrix[1][0]
+        return Result(instance.id, name, 0.0, list(first) if forward <= backward else first[::-1], 0.0)
+    return None
+
+
+def run_graph_lkh(instance, runs: int) -> Result | None:
+    matrix, first = _graph_matrix(instance)
+    return _solver(instance, "lkh", matrix, first, _graph_trivial(instance, matrix, first, "lkh"),
+                   lambda m: lkh_tour(m, runs))
+
+
+def run_graph_ortools(instance, limit_ms: int) -> Result | None:
+    matrix, first = _graph_matrix(instance)
+    return _solver(instance, "ortools", matrix, first, _graph_trivial(instance, matrix, first, "ortools"),
+                   lambda m: ortools_tour(m, limit_ms))
+
+
+def evaluate_graph(instances_by_kind: dict, args) -> tuple[list[str], dict, dict]:
+    """{(kind, picks): {method: ([gaps %], [us])}} and {kind: [(distinct faces, {method: gap})]},
+    every result scored by bench.graph_instances' own Dijkstra."""
+    from bench.graph_instances import score_graph
+
+    solvers = [] if args.no_solvers else [("lkh", lambda i: run_graph_lkh(i, args.lkh_runs)),
+                                          ("ortools", lambda i: run_graph_ortools(i, args.ortools_ms))]
+    groups: dict = defaultdict(lambda: defaultdict(lambda: ([], [])))
+    small: dict = defaultdict(list)
+    missing = set()
+    for kind, instances in instances_by_kind.items():
+        for instance in instances:
+            results = [run_graph(instance, "auto", args.repeat), run_graph(instance, "address", 1)]
+            scores = solve_and_score(instance, results, solvers, score_graph, missing)
+            best = min(s.length for s in scores)
+            gaps = {s.method: 100 * (s.length / best - 1) if best > 0 else 0.0 for s in scores}
+            for s in scores:
+                groups[(kind, len(instance.picks))][s.method][0].append(gaps[s.method])
+                groups[(kind, len(instance.picks))][s.method][1].append(s.us)
+            small[kind].append((len(set(instance.faces[p] for p in instance.picks)), gaps))
+    columns = ["auto"] + [name for name, _ in solvers if name not in missing] + ["address"]
+    if missing:
+        print(f"(skipped, not installed: {', '.join(sorted(missing))}; pip install -e '.[bench]')")
+    return columns, groups, small
+
+
+def graph_tables(columns: list[str], groups: dict, small: dict) -> str:
+    out = []
+    for title, pick in (("mean gap to the best length found, %", lambda g, u: statistics.fmean(g)),
+                        ("p95 gap to the best length found, %", lambda g, u: p95(g)),
+                        ("median µs per route", lambda g, u: statistics.median(u))):
+        rows = []
+        for (kind, picks), by_method in sorted(groups.items(), key=lambda kv: (_kind_rank(kv[0][0]), kv[0][1])):
+            n = len(next(iter(by_method.values()))[0])
+            row = [kind, picks, n]
+            for column in columns:
+                gaps, us = by_method.get(column, ([], []))
+                if "µs" in title and column == "address":
+                    row.append("-")
+                else:
+                    row.append(_cell(pick(gaps, us), title) if gaps else "-")
+            rows.append(row)
+        out.append(f"{title}:\n\n" + table(["kind", "picks", "n", *columns], rows))
+    rows = []
+    for kind, entries in sorted(small.items(), key=lambda kv: _kind_rank(kv[0])):
+        few = [gaps for faces, gaps in entries if faces <= 12]
+        rows.append([kind, len(entries), len(few),
+                     f"{max((g['auto'] for g in few), default=0.0):.3f}" if few else "-",
+                     f"{statistics.fmean(g['auto'] for _, g in entries):.3f}",
+                     f"{statistics.fmean(g['address'] for _, g in entries):.1f}",
+                     f"{max(g['address'] for _, g in entries):.1f}"])
+    out.append("per kind: ours (auto) on <= 12 distinct faces (max excess over the best, %), and the address-order "
+               "baseline's excess (a pick list sorted by location), %:\n\n"
+               + table(["kind", "n", "n <= 12 faces", "auto max excess <= 12", "auto mean gap", "address mean excess",
+                        "address max excess"], rows))
+    return "\n\n".join(out)
+
+
+def _kind_rank(kind: str) -> int:
+    from bench.graph_instances import KINDS
+
+    return KINDS.index(kind) if kind in KINDS else len(KINDS)
+
+
+def run_graph_bench(args) -> None:
+    from bench.graph_instances import KINDS, PICKS, generate
+
+    kinds = args.kinds or list(KINDS)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        sys.exit(f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    picks = args.graph_picks or list(PICKS)
+    by_kind = {kind: generate(kind, picks, args.per_cell, args.seed) for kind in kinds}
+    total = sum(len(v) for v in by_kind.values())
+    print(f"## Routing on buildings ({total} graph instances: kinds {', '.join(kinds)}; picks {picks}; "
+          f"{args.per_cell} per cell; seed {args.seed})")
+    print(f"ours: route_faces auto, median of {args.repeat} calls after a warm-up; OR-Tools GLS {args.ortools_ms} ms "
+          f"limit; LKH (elkai) {args.lkh_runs} runs; all on the same start/end matrix; every length rescored by "
+          f"bench.graph_instances' own Dijkstra\n")
+    started = time.perf_counter()
+    columns, groups, small = evaluate_graph(by_kind, args)
+    print(graph_tables(columns, groups, small))
     print(f"\n({time.perf_counter() - started:.0f} s)")

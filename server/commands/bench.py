@@ -43,27 +43,35 @@ def bench_group():
 
 @bench_group.command("route")
 @click.option("--instances", "instances_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Instance file (JSON Lines).")
+              help="Instance file (JSON Lines), rectangular or graph (docs/benchmarks.md).")
 @click.option("--method", default="auto", show_default=True, help="A routing method (auto = the server's choice).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Result file to write (JSON Lines).")
 @click.option("--repeat", default=5, show_default=True, type=click.IntRange(1), help="Timed calls per instance.")
 def route(instances_path, method, out, repeat):
     """Route every instance with METHOD; write lengths, orders and median microseconds."""
     instances, routing = _bench()
-    from server.core.routing import METHODS
+    graphs = _bench_module("graph_instances")
+    from server.core.routing import GRAPH_METHODS, METHODS
+    from server.core.walkgraph import GraphError
 
-    if method not in METHODS:
-        raise click.BadParameter(f"unknown method {method!r}; known: {', '.join(sorted(METHODS))}",
-                                 param_hint="--method")
+    if method not in METHODS and method not in GRAPH_METHODS:
+        raise click.BadParameter(f"unknown method {method!r}; known: {', '.join(sorted(METHODS))} "
+                                 f"(graph instances: {', '.join(GRAPH_METHODS)})", param_hint="--method")
     try:
-        items = instances.read_instances(instances_path)
+        items = graphs.read_instances(instances_path)
     except (LayoutError, instances.InstanceError, OSError) as e:
         raise click.ClickException(str(e)) from None
     results = []
     for instance in items:
+        graph = isinstance(instance, graphs.GraphInstance)
+        known = GRAPH_METHODS if graph else tuple(sorted(METHODS))
+        if method not in known:
+            raise click.BadParameter(f"{method!r} does not route {'graph' if graph else 'rectangular'} instance "
+                                     f"{instance.id}; known: {', '.join(known)}", param_hint="--method")
         try:
-            results.append(routing.run_ours(instance, method, repeat))
-        except LayoutError as e:
+            results.append(routing.run_graph(instance, method, repeat) if graph
+                           else routing.run_ours(instance, method, repeat))
+        except (LayoutError, GraphError) as e:
             raise click.ClickException(f"{instance.id}: {e}") from None
     instances.write_jsonl(out, results)
     us = statistics.median(r.us for r in results) if results else 0.0
@@ -72,15 +80,28 @@ def route(instances_path, method, out, repeat):
 
 @bench_group.command("generate")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Instance file to write.")
+@click.option("--kind", default=None, help="Graph instances of this kind of building: two_halls, unequal, "
+              "dead_ends, columns, start_end, one_way, mixed (without it: rectangular ones over the grid).")
 @click.option("--aisles", default="5,10,15,20,25,30", show_default=True, callback=_csv(int))
 @click.option("--blocks", default="1,2,3,4", show_default=True, callback=_csv(int))
 @click.option("--picks", default="5,10,20,30,50,100", show_default=True, callback=_csv(int))
 @click.option("--storage", default="uniform,abc", show_default=True, callback=_csv(str))
 @click.option("--per-cell", default=10, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=2024, show_default=True, type=int)
-def generate(out, aisles, blocks, picks, storage, per_cell, seed):
-    """Write generated instances over the grid (ABC: 20% of slots nearest the depot get 80% of picks)."""
+def generate(out, kind, aisles, blocks, picks, storage, per_cell, seed):
+    """Write generated instances over the grid (ABC: 20% of slots nearest the depot get 80% of picks),
+    or with --kind graph instances of generated buildings (picks, per cell and seed as given)."""
     instances, _ = _bench()
+    if kind is not None:
+        graphs = _bench_module("graph_instances")
+        if kind not in graphs.KINDS:
+            raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(graphs.KINDS)}", param_hint="--kind")
+        if bad := [n for n in picks if n < 1]:
+            raise click.BadParameter(f"picks must be >= 1 (got {bad[0]})", param_hint="--picks")
+        items = graphs.generate(kind, picks, per_cell, seed)
+        graphs.write_jsonl(out, items)
+        click.echo(f"{len(items)} {kind} graph instances -> {out}")
+        return
     if bad := [s for s in storage if s not in instances.STORAGE]:
         raise click.BadParameter(f"unknown storage {', '.join(bad)}; known: uniform, abc", param_hint="--storage")
     try:
@@ -95,10 +116,11 @@ def generate(out, aisles, blocks, picks, storage, per_cell, seed):
 @click.option("--instances", "instances_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--results", "results_path", required=True, type=click.Path(exists=True, dir_okay=False))
 def score(instances_path, results_path):
-    """Recompute every length from its order; fail on a wrong length or an incomplete order."""
+    """Recompute every length from its order (either format); fail on a wrong length or an incomplete order."""
     instances, _ = _bench()
+    graphs = _bench_module("graph_instances")
     try:
-        scores = instances.score_file(instances.read_instances(instances_path), instances.read_results(results_path))
+        scores = graphs.score_file(graphs.read_instances(instances_path), instances.read_results(results_path))
     except (LayoutError, instances.InstanceError, OSError) as e:
         raise click.ClickException(str(e)) from None
     bad = [s for s in scores if s.errors]

@@ -9,11 +9,13 @@ from server.core.batching.construct import _fcfs, _near_savings, _savings, _seed
 from server.core.batching.orders import METHODS, STARTS, BatchingError, BatchPlan, Cart, Order
 from server.core.batching.problem import _Problem
 from server.core.batching.search import _Search
+from server.core.graph_layout import GraphLayout
 from server.core.layout import Layout
+from server.core.routing import GRAPH_METHODS
 from server.core.routing import METHODS as ROUTERS
 
 
-def make_batches(orders: Sequence[Order], cart: Cart, layout: Layout, method: str = "improve", *,
+def make_batches(orders: Sequence[Order], cart: Cart, layout: Layout | GraphLayout, method: str = "improve", *,
                  cells: Mapping | None = None, now: Any = None, horizon: Any = None, seed: int = 0,
                  router: str = "auto", start: str = "near_savings", rounds: int = 40,
                  max_evaluations: int | None = None, time_limit: float | None = None) -> BatchPlan:
@@ -28,8 +30,9 @@ def make_batches(orders: Sequence[Order], cart: Cart, layout: Layout, method: st
         raise BatchingError(f"unknown batching method {method!r}; known: {', '.join(METHODS)}")
     if start not in STARTS:
         raise BatchingError(f"unknown start method {start!r}; known: {', '.join(STARTS)}")
-    if router not in ROUTERS:
-        raise BatchingError(f"unknown routing method {router!r}; known: {', '.join(sorted(ROUTERS))}")
+    known = GRAPH_METHODS if isinstance(layout, GraphLayout) else sorted(ROUTERS)
+    if router not in known:
+        raise BatchingError(f"unknown routing method {router!r}; known: {', '.join(known)}")
     problem = _Problem(orders, cart, layout, cells, now, horizon, router)
     if method == "fcfs":
         batches = _fcfs(problem)

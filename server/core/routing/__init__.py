@@ -2,11 +2,14 @@
 
 `route(layout, points, method="auto")` returns a `Route`; `route_length` only its length (the
 hot path for batching and slotting). Methods register themselves in `METHODS` by name.
+On a `GraphLayout` (any building) the three answer from `routing.graph.route_faces` with its
+`GRAPH_METHODS`, start -> stops -> end.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from server.core.graph_layout import GraphLayout
 from server.core.layout import Layout, LayoutError, PickPoint
 
 
@@ -34,14 +37,15 @@ def register(name: str):
     return add
 
 
-def distinct(points: list[PickPoint]) -> tuple[list[PickPoint], list[int]]:
-    """Distinct points (picks sharing a point are visited once) and, for each, its first index."""
-    seen: dict[tuple[float, float], int] = {}
+def distinct(points: list[PickPoint], key=None) -> tuple[list[PickPoint], list[int]]:
+    """Distinct points (picks sharing a point are visited once) and, for each, its first index;
+    `key(point)` says which are the same (default: the coordinates)."""
+    seen: dict = {}
     unique, first_index = [], []
     for index, point in enumerate(points):
-        key = (point.x, point.y)
-        if key not in seen:
-            seen[key] = len(unique)
+        at = (point.x, point.y) if key is None else key(point)
+        if at not in seen:
+            seen[at] = len(unique)
             unique.append(point)
             first_index.append(index)
     return unique, first_index
@@ -59,6 +63,8 @@ def _check(layout: Layout, points: list[PickPoint], method: str) -> None:
 
 
 def route(layout: Layout, points: list[PickPoint], method: str = "auto") -> Route:
+    if isinstance(layout, GraphLayout):
+        return _graph_route(layout, points, method)
     _check(layout, points, method)
     unique, first_index = distinct(points)
     order, length = METHODS[method](layout, unique)
@@ -68,6 +74,9 @@ def route(layout: Layout, points: list[PickPoint], method: str = "auto") -> Rout
 
 def route_length(layout: Layout, points: list[PickPoint], method: str = "auto") -> float:
     """The length only: the hot path of batching and slotting (microseconds for 1-2 blocks)."""
+    if isinstance(layout, GraphLayout):
+        faces, _ = _graph_faces(layout, points, method)
+        return route_faces(layout.graph, faces, layout.start, layout.end, method)[1]
     if method in ("auto", "optimal") and layout.blocks <= exact.MAX_BLOCKS:
         return exact.optimal_length(layout, points)  # checks the points itself
     _check(layout, points, method)
@@ -75,7 +84,16 @@ def route_length(layout: Layout, points: list[PickPoint], method: str = "auto") 
 
 
 def polyline(layout: Layout, stops: list[PickPoint]) -> list[tuple[float, float]]:
-    """The walk depot -> stops -> depot along aisle and cross-aisle centre lines."""
+    """The walk depot -> stops -> depot along aisle and cross-aisle centre lines (on a GraphLayout:
+    start -> stops -> end along the graph)."""
+    if isinstance(layout, GraphLayout):
+        spots = [layout.start, *(layout.spot(p) for p in stops), layout.end]
+        line = [layout.graph.xy(layout.start)]
+        for a, b in zip(spots, spots[1:], strict=False):
+            for vertex in layout.graph.path(a, b)[1:]:
+                if vertex != line[-1]:
+                    line.append(vertex)
+        return line
     depot = layout.depot
     walk = [depot, *stops, depot]
     line = [(depot.x, depot.y)]
@@ -101,6 +119,29 @@ def _leg(layout: Layout, a: PickPoint, b: PickPoint) -> list[tuple[float, float]
         return [(a.x, ya), (b.x, yb), (b.x, b.y)]
     # Change cross aisle along a's own aisle (any aisle between gives the same length).
     return [(a.x, ya), (a.x, yb), (b.x, yb), (b.x, b.y)]
+
+
+# --- any building: the graph router -----------------------------------------------------------------
+
+
+def _graph_faces(layout: GraphLayout, points: list[PickPoint], method: str) -> tuple[list, list[int]]:
+    """The distinct faces of `points` and, for each, its first index into `points`."""
+    if not points:
+        raise LayoutError("an empty pick list has no route")
+    if method not in GRAPH_METHODS:
+        raise LayoutError(f"unknown routing method {method!r} on a building plan; known: {', '.join(GRAPH_METHODS)}")
+    for point in points:
+        if point.block < 0:
+            raise LayoutError(f"point (aisle {point.aisle}, block {point.block}, slot {point.slot}) is not a pick face")
+    unique, first_index = distinct(points, layout.spot)
+    return [layout.spot(p) for p in unique], first_index
+
+
+def _graph_route(layout: GraphLayout, points: list[PickPoint], method: str) -> Route:
+    faces, first_index = _graph_faces(layout, points, method)
+    order, length = route_faces(layout.graph, faces, layout.start, layout.end, method)
+    stops = [points[first_index[i]] for i in order]
+    return Route(method, length, [first_index[i] for i in order], stops, polyline(layout, stops))
 
 
 # --- a general baseline: nearest neighbour, then 2-opt on the shortest-path distances --------
@@ -133,6 +174,7 @@ def nearest_neighbour_2opt(layout: Layout, points: list[PickPoint]) -> tuple[lis
 
 # The methods register themselves on import.
 from server.core.routing import exact, heuristics, multiblock  # noqa: E402, F401
+from server.core.routing.graph import GRAPH_METHODS, route_faces  # noqa: E402
 
 
 @register("auto")
