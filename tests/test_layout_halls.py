@@ -305,6 +305,8 @@ def test_picking_the_batch_walks_its_route_from_start_to_drop(db):
         prompt = _scan(db, s.picker, f"TOTE-{slot:04d}")
     walked = []
     while prompt["state"] == "cell":
+        assert {k: prompt["screen"]["batch"]["route"][k] for k in ("start", "drop")} == {"start": "CART",
+                                                                                           "drop": "PACK"}
         line = prompt["screen"]["line"]
         walked.append(line["cell"]["address"])
         assert _scan(db, s.picker, line["cell"]["address"])["state"] == "item"
@@ -389,6 +391,15 @@ def test_the_route_map_draws_the_walk_along_the_graph_with_numbered_stops(client
     width = float(svg.get("viewBox").split()[2])
     size = float(svg.find(".//svg:text[@class='target-label']", NS).get("font-size"))
     assert size / width * 340 >= 12  # at least 12 px when the map is 340 px wide
+
+    # A wave's own start and drop (the picking screen passes them).
+    turned = client.get(f"/map/route.svg?stops={';'.join(map(str, stops))}&start=PACK&drop=CART&target=")
+    svg = ET.fromstring(turned.get_data(as_text=True))
+    path = [tuple(map(float, v.split(","))) for v in svg.find(".//svg:polyline[@class='path']", NS).get("points").split()]
+    pack, cart = graph.xy(plan.points["PACK"]), graph.xy(plan.points["CART"])
+    assert path[0][0] == pytest.approx(pack[0]) and path[-1][0] == pytest.approx(cart[0])
+    roles = {p.get("data-point"): p.get("data-role") for p in svg.findall(".//svg:rect[@class='point']", NS)}
+    assert roles == {"PACK": "start", "CART": "drop"}
 
 
 def test_the_layout_page_previews_and_applies_the_plan(admin, db):  # noqa: F811

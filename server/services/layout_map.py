@@ -6,7 +6,7 @@ A face is one side (L/R) of one slot of one aisle in one block: the shelves a wo
 standing there, all levels and positions together.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
@@ -15,7 +15,7 @@ from server.core.graph_layout import GraphLayout
 from server.core.layout import Layout, LayoutError
 from server.extensions import db
 from server.models import Cell, Quant, Warehouse, Zone
-from server.services.geometry import warehouse_geometry
+from server.services.geometry import warehouse_geometry, with_ends
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,19 @@ def map_data(warehouse_id: int, *, with_stock: bool = False) -> MapData:
         return MapData(warehouse.code, geometry.layout, geometry.aisle_numbers, tuple(faces), zones)
     return MapData(warehouse.code, geometry.layout, geometry.aisle_numbers, tuple(faces), zones,
                    dict(warehouse.point_names or {}), warehouse.start_point, warehouse.drop_point)
+
+
+def walked_between(data: MapData, start: str, drop: str) -> MapData:
+    """The map of a plan walked from point `start` to point `drop` (codes; unknown or empty ones,
+    and a map without a plan, keep the map's own)."""
+    plan = data.plan
+    if plan is None:
+        return data
+    start = start if start in plan.points else data.start
+    drop = drop if drop in plan.points else data.drop
+    if (start, drop) == (data.start, data.drop):
+        return data
+    return replace(data, layout=with_ends(data.layout, start, drop), start=start, drop=drop)
 
 
 def map_cells(cell_ids, data: MapData) -> dict[int, MapCell]:

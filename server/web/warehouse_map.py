@@ -26,7 +26,14 @@ from server.core.layout import PickPoint
 from server.core.routing import polyline
 from server.models import Role
 from server.services.errors import DomainError
-from server.services.layout_map import MapCell, MapData, map_cells, map_data, warehouse_of_cells
+from server.services.layout_map import (
+    MapCell,
+    MapData,
+    map_cells,
+    map_data,
+    walked_between,
+    warehouse_of_cells,
+)
 from server.web.handheld import WORKERS
 from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, Drawing, face_colour
 from server.web.map_svg import fmt as _fmt
@@ -235,9 +242,10 @@ def parse_stops(text: str) -> list[Stop]:
 @maps.get("/map/route.svg")
 @signed_in(*WORKERS, Role.picker)
 def route_svg():
-    """The map of a route: ?stops=ID,ID;ID (cells of each stop, in walking order) &target=ID.
-    Drawn for the warehouse of the first cell; only the aisles the route needs. For the roles of
-    the pages that show a route (putaway, picking)."""
+    """The map of a route: ?stops=ID,ID;ID (cells of each stop, in walking order) &target=ID
+    (&start=CODE&drop=CODE: on a building plan, the points the walk runs between; default the
+    warehouse's). Drawn for the warehouse of the first cell; only the aisles the route needs. For
+    the roles of the pages that show a route (putaway, picking)."""
     stops = parse_stops(request.args.get("stops", ""))
     target = request.args.get("target", "")
     target_id = parse_whole(target, MAX_ID)
@@ -249,6 +257,7 @@ def route_svg():
         data = map_data(warehouse_id)
     except DomainError:
         abort(404)
+    data = walked_between(data, request.args.get("start", "")[:32], request.args.get("drop", "")[:32])
     svg = render(data, stops=stops, cells=map_cells(ids, data), target=target_id, crop=True)
     response = make_response(svg)
     response.mimetype = "image/svg+xml"
