@@ -413,3 +413,12 @@ def test_the_layout_page_previews_and_applies_the_plan(admin, db):  # noqa: F811
     assert r.status_code == 302
     wh = db.session.execute(select(Warehouse).filter_by(code="HALLS1")).scalar_one()
     assert wh.plan_hash is not None and count(db, Cell) == CELLS
+
+
+def test_a_wave_whose_points_a_new_plan_dropped_walks_the_warehouses(db):
+    s = halls_site()
+    wave = db.session.get(Wave, s.wave.id)
+    wave.start_point = wave.drop_point = "GONE"
+    batch = db.session.get(Batch, s.batch.id)
+    before = [pl.id for pl in picking.open_lines(batch)]
+    assert [pl.id for pl in pick_scans.reroute(batch, None)] == before  # from CART to PACK, as released

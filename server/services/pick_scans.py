@@ -182,10 +182,13 @@ def _walk_to(batch: Batch, cell_id: int) -> None:
 
 def _walking(batch: Batch, geometry: WarehouseGeometry, start_cell_id: int | None = None) -> WarehouseGeometry:
     """The geometry walked as the batch is: from its wave's start point (or from where the picker
-    stands, the pick point of `start_cell_id`) to its wave's drop point."""
+    stands, the pick point of `start_cell_id`) to its wave's drop point (the warehouse's, for a
+    point a plan applied since no longer has)."""
     wave = batch.wave
+    known = geometry.plan.points if geometry.plan is not None else {}
+    start_point, drop_point = ((code if code in known else None) for code in (wave.start_point, wave.drop_point))
     start = geometry.points.get(start_cell_id) if start_cell_id is not None else None
-    return geometry.walked(start or wave.start_point, wave.drop_point)
+    return geometry.walked(start or start_point, drop_point)
 
 
 # --- short, skip, the route ----------------------------------------------------------------------
