@@ -71,7 +71,8 @@ def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False
         db.session.add(warehouse)
         existing_zones, existing = {}, {}
     else:
-        if any(getattr(warehouse, k) != v for k, v in wh_fields.items()):
+        # The stored plan is compared by its hash (its JSON is read only when it changes).
+        if any(k != "plan_json" and getattr(warehouse, k) != v for k, v in wh_fields.items()):
             report.warehouse_action = "updated"
             for k, v in wh_fields.items():
                 setattr(warehouse, k, v)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from server.core.building import (
     AisleRule,
@@ -48,7 +49,7 @@ class BuildingSpec:
     drop: str
     halls: dict[str, Hall] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def plan_text(self) -> str:
         """The plan as stored: canonical JSON (so a second apply of the same spec changes nothing)."""
         return plan_text(self.plan)

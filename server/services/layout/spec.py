@@ -296,7 +296,7 @@ def parse_spec(data: dict) -> LayoutSpec:
         cell_type = _cell_type(c, x, where, CellType.floor)
         barcode = c.text(x, "barcode", where, required=False, default=address, max_len=64)
         volume, weight, units = c.capacity(x, where)
-        if building is not None and None not in parts.values():
+        if building is not None:
             check_cell_place(c, building, where, parts["aisle"], parts["block"], parts["slot"])
         if address:
             cells.append(CellPlan(zone, address, barcode, cell_type, volume, weight, units, side=side, **parts))
