@@ -19,7 +19,7 @@ from server.core.walkgraph import Face
 from server.models import Batch, Cell, OrderReservation, PickLine, Warehouse, Wave, Zone
 from server.scenarios import handheld_input
 from server.scenarios.picking import PICKING
-from server.services import pick_scans, picking, waves
+from server.services import pick_scans, picking, putaway, slotting, waves
 from server.services.errors import DomainError
 from server.services.geometry import warehouse_geometry
 from server.services.layout import LayoutError, apply_layout, load_spec, parse_spec
@@ -422,3 +422,22 @@ def test_a_wave_whose_points_a_new_plan_dropped_walks_the_warehouses(db):
     batch = db.session.get(Batch, s.batch.id)
     before = [pl.id for pl in picking.open_lines(batch)]
     assert [pl.id for pl in pick_scans.reroute(batch, None)] == before  # from CART to PACK, as released
+
+
+def test_slotting_ranks_cells_by_the_walk_on_the_plan(db):
+    s = halls_warehouse()
+    index, maps = slotting.build_slot_index(s.wh.id)
+    geometry = warehouse_geometry(s.wh.id)
+    plan = geometry.plan
+    ends = (plan.points["CART"], plan.points["PACK"])
+    # The index's distance: the walk along the graph from the nearer of the start and drop points.
+    for c in (s.cells["LID"], s.cells["JUG"]):  # hall A's short aisle, hall B's one-way aisle
+        face = geometry.points[c.id].face
+        assert index.distance(c.id) == pytest.approx(min(plan.graph.distance(end, face) for end in ends))
+    # Velocity zones by that walk: A nearest, C farthest; a new SKU gets a cell of the plan.
+    ranked = sorted(maps.cells, key=index.distance)
+    assert index.zone(ranked[0]) == "A" and index.zone(ranked[-1]) == "C"
+    sku = f.sku("NEW", "New", length_mm=100, width_mm=100, height_mm=100, weight_g=100)
+    slotting.ensure_sku(index, maps, sku)
+    (cell_id, units), = putaway.split_suggestions(index, maps, sku.id, 2, "", None)
+    assert units == 2 and cell_id in geometry.points
