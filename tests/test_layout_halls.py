@@ -26,6 +26,7 @@ from server.services.layout import LayoutError, apply_layout, load_spec, parse_s
 from tests import factories as f
 from tests.assertions import assert_problem, count
 from tests.halls_helpers import EXAMPLE, STOCK, barcode_of, example, halls_site, halls_warehouse
+from tests.halls_helpers import cell as halls_cell
 from tests.picking_helpers import order
 from tests.test_admin import admin  # noqa: F401 - the signed-in admin fixture
 from tests.test_cli import run
@@ -441,3 +442,23 @@ def test_slotting_ranks_cells_by_the_walk_on_the_plan(db):
     slotting.ensure_sku(index, maps, sku)
     (cell_id, units), = putaway.split_suggestions(index, maps, sku.id, 2, "", None)
     assert units == 2 and cell_id in geometry.points
+
+
+def test_putaway_tasks_are_walked_along_the_plan(db):
+    s = halls_warehouse()
+    from server.models import PutawayTask
+    from server.models.base import utcnow
+
+    rcv = halls_cell("RCV-01")
+    tasks = [PutawayTask(warehouse_id=s.wh.id, sku_id=s.skus[code].id, quantity=1, from_cell_id=rcv.id,
+                         suggested_cell_id=s.cells[code].id, created_at=utcnow()) for code in ("JUG", "LID", "PLATE")]
+    db.session.add_all(tasks)
+    db.session.flush()
+    walk = putaway.route_for(tasks, s.wh.id)
+    geometry = warehouse_geometry(s.wh.id)
+    graph, points = geometry.plan.graph, geometry.plan.points
+    faces = [geometry.points[t.suggested_cell_id].face for t in walk.tasks]
+    best = min(graph.walk_length([points["CART"], *p, points["PACK"]]) for p in itertools.permutations(faces))
+    assert walk.length == pytest.approx(best)
+    assert tuple(walk.polyline[0]) == graph.xy(points["CART"]) and tuple(walk.polyline[-1]) == graph.xy(points["PACK"])
+    assert backwards(graph, [tuple(v) for v in walk.polyline]) == []
