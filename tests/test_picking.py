@@ -90,13 +90,11 @@ def skip_to(db, site, prompt, sku_code: str, order_number: str) -> dict:
 
 def expected_route(db, batch, start_cell) -> list[str]:
     """The open lines' cells along the core's shortest walk from the aisle of `start_cell`."""
-    from dataclasses import replace
-
     from server.core.routing import route
     from server.services.geometry import warehouse_geometry
 
     geometry = warehouse_geometry(batch.warehouse_id)
-    layout = replace(geometry.layout, depot_aisle=geometry.points[start_cell.id].aisle, extra_depot_aisles=())
+    layout = geometry.walked(geometry.points[start_cell.id]).layout
     lines = service.open_lines(db.session.get(Batch, batch.id))
     walk = route(layout, [geometry.points[pl.cell_id] for pl in lines])
     rank = {(p.x, p.y): i for i, p in enumerate(walk.stops)}

@@ -28,6 +28,15 @@ class WaveInSchema(Schema):
     cutoff_before = Moment(allow_none=True, load_default=None,
                            metadata={"description": "only orders whose carrier cutoff is before this"})
     method = Text(load_default="improve", validate=validate.OneOf(service.METHODS))
+    start = Text(max_length=32, load_default=None, allow_none=True,
+                 metadata={"description": "point code of the building plan where the batches start; omitted: "
+                                          "the zone's, else the warehouse's"})
+    drop = Text(max_length=32, load_default=None, allow_none=True,
+                metadata={"description": "point code where the batches end (totes dropped); omitted: the zone's, "
+                                         "else the warehouse's"})
+    zone = Text(max_length=32, load_default=None, allow_none=True,
+                metadata={"description": "zone code whose start and drop points are the defaults; omitted: the "
+                                         "one zone of all the wave's cells, if there is one"})
 
 
 class BatchSummarySchema(Schema):
@@ -56,6 +65,8 @@ class WaveOutSchema(Schema):
     planned_walk_m = fields.Float()
     walked_m = fields.Float()
     seconds = fields.Float()
+    start_point = Text(allow_none=True)
+    drop_point = Text(allow_none=True)
     orders = Int()
     batches = fields.List(fields.Nested(BatchSummarySchema))
 
@@ -111,7 +122,8 @@ def wave_payload(wave: Wave) -> dict:
             "released_by_user_id": wave.released_by_user_id, "totes_per_cart": wave.totes_per_cart,
             "tote_volume_l": wave.tote_volume_l, "tote_max_kg": wave.tote_max_kg,
             "planned_walk_m": wave.planned_walk_m, "walked_m": round(sum(b.walked_m for b in wave.batches), 2),
-            "seconds": wave.seconds, "orders": sum(len(b.orders) for b in wave.batches),
+            "seconds": wave.seconds, "start_point": wave.start_point, "drop_point": wave.drop_point,
+            "orders": sum(len(b.orders) for b in wave.batches),
             "batches": [batch_summary(b) for b in wave.batches]}
 
 
@@ -167,13 +179,16 @@ class WaveList(MethodView):
     @roles_required(*RELEASERS)
     @blp.arguments(WaveInSchema)
     @blp.response(201, WaveOutSchema)
-    @problems(blp, {409: "No reserved orders to release"})
+    @problems(blp, {409: "No reserved orders to release",
+                    422: "Input not accepted (validation-error by field; unknown-point, unknown-zone, "
+                         "no-building-plan)"})
     def post(self, body):
         """Release a wave: reserved orders due soonest first (cutoff, priority, age), up to max_orders,
         batched under the cart's capacity, each batch routed. The orders go to picking."""
         wave = service.release_wave(_warehouse_id(body.get("warehouse_id")), user=_user(),
                                     max_orders=body.get("max_orders"), cutoff_before=body.get("cutoff_before"),
-                                    method=body["method"])
+                                    method=body["method"], start=body.get("start"), drop=body.get("drop"),
+                                    zone=body.get("zone"))
         db.session.expire(wave, ["batches"])
         return wave_payload(wave)
 

@@ -153,6 +153,9 @@ class Wave(Timestamped, db.Model):
     tote_max_kg: Mapped[float] = mapped_column()
     planned_walk_m: Mapped[float] = mapped_column(default=0.0)
     seconds: Mapped[float] = mapped_column(default=0.0)  # wall time of reserve + batch + route
+    # Where its batches start and end (point codes of the warehouse's plan; NULL: no plan).
+    start_point: Mapped[str | None] = mapped_column(String(32))
+    drop_point: Mapped[str | None] = mapped_column(String(32))
 
     batches: Mapped[list["Batch"]] = relationship(back_populates="wave", order_by="Batch.seq")
 

@@ -2,8 +2,8 @@
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from server.extensions import db
 from server.models.base import Timestamped
@@ -48,6 +48,14 @@ class Warehouse(Timestamped, db.Model):
     slot_length_m: Mapped[float] = mapped_column(default=1.0)
     cross_aisle_width_m: Mapped[float] = mapped_column(default=2.0)
     depot_aisle: Mapped[int] = mapped_column(default=0)
+    # Halls on a building plan (layout spec [[halls]]): the compiled walkable graph
+    # (server.core.building.Plan.to_json() as canonical JSON, read only when its hash is new to the
+    # process), its point names and where pickers start and drop. All NULL: one rectangular grid.
+    plan_json: Mapped[str | None] = deferred(mapped_column(Text))
+    plan_hash: Mapped[str | None] = mapped_column(String(64))
+    point_names: Mapped[dict | None] = mapped_column(JSON)
+    start_point: Mapped[str | None] = mapped_column(String(32))
+    drop_point: Mapped[str | None] = mapped_column(String(32))
     # Picking: "fefo" takes the first-expiring goods first (first received where no expiry), "fifo"
     # the first received. A cart's capacity for waves.
     reservation_rule: Mapped[str] = mapped_column(String(8), default="fefo")
@@ -76,6 +84,9 @@ class Zone(Timestamped, db.Model):
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
+    # Where this zone's pickers start and drop (point codes of the plan; NULL: the warehouse's).
+    start_point: Mapped[str | None] = mapped_column(String(32))
+    drop_point: Mapped[str | None] = mapped_column(String(32))
 
     warehouse: Mapped[Warehouse] = relationship(back_populates="zones")
 

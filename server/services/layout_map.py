@@ -6,14 +6,16 @@ A face is one side (L/R) of one slot of one aisle in one block: the shelves a wo
 standing there, all levels and positions together.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
-from server.core.layout import Layout
+from server.core.building import Plan
+from server.core.graph_layout import GraphLayout
+from server.core.layout import Layout, LayoutError
 from server.extensions import db
 from server.models import Cell, Quant, Warehouse, Zone
-from server.services.geometry import warehouse_geometry
+from server.services.geometry import warehouse_geometry, with_ends
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,29 @@ class Face:
 @dataclass(frozen=True)
 class MapData:
     warehouse: str
-    layout: Layout
+    layout: Layout | GraphLayout
     aisle_numbers: tuple[int, ...]  # routing aisle i is the warehouse's aisle aisle_numbers[i]
     faces: tuple[Face, ...]
     zones: tuple[str, ...]
+    # A building plan's named points (code -> name) and where pickers start and drop.
+    point_names: dict[str, str] = field(default_factory=dict)
+    start: str | None = None
+    drop: str | None = None
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.layout.plan if isinstance(self.layout, GraphLayout) else None
+
+    def has_place(self, aisle: int, block: int, slot: int) -> bool:
+        """Whether routing aisle `aisle`, block and slot (0-based) is a pick point of the map."""
+        if self.plan is None:
+            return 0 <= aisle < len(self.aisle_numbers) and 0 <= block < self.layout.blocks \
+                and 0 <= slot < self.layout.slots
+        try:
+            self.layout.point(aisle, block, slot)
+        except (LayoutError, LookupError):
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -66,11 +87,29 @@ def map_data(warehouse_id: int, *, with_stock: bool = False) -> MapData:
     for row in db.session.execute(query.group_by(*columns).order_by(*columns)):
         aisle, block, slot, side, zone, cells, *filled = row
         stocked, units = (filled + [0, 0])[:2]
+        if aisle not in index:
+            continue
         faces.append(Face(index[aisle], block - 1, slot - 1, side if side in ("L", "R") else "L", zone, cells,
                           int(stocked or 0), int(units or 0)))
-    code = db.session.execute(select(Warehouse.code).where(Warehouse.id == warehouse_id)).scalar_one()
+    warehouse = db.session.get(Warehouse, warehouse_id)
     zones = tuple(sorted({face.zone for face in faces}))
-    return MapData(code, geometry.layout, geometry.aisle_numbers, tuple(faces), zones)
+    if geometry.plan is None:
+        return MapData(warehouse.code, geometry.layout, geometry.aisle_numbers, tuple(faces), zones)
+    return MapData(warehouse.code, geometry.layout, geometry.aisle_numbers, tuple(faces), zones,
+                   dict(warehouse.point_names or {}), warehouse.start_point, warehouse.drop_point)
+
+
+def walked_between(data: MapData, start: str, drop: str) -> MapData:
+    """The map of a plan walked from point `start` to point `drop` (codes; unknown or empty ones,
+    and a map without a plan, keep the map's own)."""
+    plan = data.plan
+    if plan is None:
+        return data
+    start = start if start in plan.points else data.start
+    drop = drop if drop in plan.points else data.drop
+    if (start, drop) == (data.start, data.drop):
+        return data
+    return replace(data, layout=with_ends(data.layout, start, drop), start=start, drop=drop)
 
 
 def map_cells(cell_ids, data: MapData) -> dict[int, MapCell]:
@@ -83,7 +122,7 @@ def map_cells(cell_ids, data: MapData) -> dict[int, MapCell]:
                               .join(Warehouse, Warehouse.id == Cell.warehouse_id)
                               .where(Cell.id.in_(ids), Warehouse.code == data.warehouse))
     return {r.id: MapCell(r.id, r.address, index[r.aisle], r.block - 1, r.slot - 1, r.side)
-            for r in rows if r.aisle in index and 0 < r.block <= data.layout.blocks and 0 < r.slot <= data.layout.slots}
+            for r in rows if r.aisle in index and data.has_place(index[r.aisle], r.block - 1, r.slot - 1)}
 
 
 def warehouse_of_cells(cell_ids) -> int | None:

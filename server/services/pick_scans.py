@@ -16,7 +16,6 @@ made again. The batch, its totes and the drop-off are server.services.picking's.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _
@@ -44,7 +43,7 @@ from server.models import (
 from server.models.base import utcnow
 from server.services import reservation as reservation_service
 from server.services.errors import DomainError
-from server.services.geometry import warehouse_geometry
+from server.services.geometry import WarehouseGeometry, warehouse_geometry
 from server.services.picking import (
     flag_short,
     left_of,
@@ -175,9 +174,21 @@ def _walk_to(batch: Batch, cell_id: int) -> None:
     here = geometry.points.get(cell_id)
     if here is None:
         return
-    before = geometry.points.get(last) if last is not None else geometry.layout.depot
+    layout = _walking(batch, geometry).layout
+    before = geometry.points.get(last) if last is not None else layout.depot
     if before is not None:
-        batch.walked_m = round((batch.walked_m or 0.0) + geometry.layout.distance(before, here), 2)
+        batch.walked_m = round((batch.walked_m or 0.0) + layout.distance(before, here), 2)
+
+
+def _walking(batch: Batch, geometry: WarehouseGeometry, start_cell_id: int | None = None) -> WarehouseGeometry:
+    """The geometry walked as the batch is: from its wave's start point (or from where the picker
+    stands, the pick point of `start_cell_id`) to its wave's drop point (the warehouse's, for a
+    point a plan applied since no longer has)."""
+    wave = batch.wave
+    known = geometry.plan.points if geometry.plan is not None else {}
+    start_point, drop_point = ((code if code in known else None) for code in (wave.start_point, wave.drop_point))
+    start = geometry.points.get(start_cell_id) if start_cell_id is not None else None
+    return geometry.walked(start or start_point, drop_point)
 
 
 # --- short, skip, the route ----------------------------------------------------------------------
@@ -278,9 +289,7 @@ def reroute(batch: Batch, start_cell_id: int | None) -> list[PickLine]:
     except DomainError:
         geometry = None
     if geometry is not None:
-        layout = geometry.layout
-        if start_cell_id in geometry.points:
-            layout = replace(layout, depot_aisle=geometry.points[start_cell_id].aisle, extra_depot_aisles=())
+        layout = _walking(batch, geometry, start_cell_id).layout
         placed = [pl for pl in lines if pl.cell_id in geometry.points]
         if placed:
             walk = route(layout, [geometry.points[pl.cell_id] for pl in placed])

@@ -253,7 +253,9 @@ def batch_view(batch: Batch) -> dict:
     for stop in stops:
         stop["addresses"] = [addresses.get(stop["cell_ids"][0], "")]
     return {"id": batch.id, "cart": batch.cart, "status": batch.status, "lines_left": len(lines),
-            "walked_m": round(batch.walked_m or 0.0, 1), "orders": len(batch.orders), "route": {"stops": stops}}
+            "walked_m": round(batch.walked_m or 0.0, 1), "orders": len(batch.orders),
+            # On a building plan the walk runs from the wave's start point to its drop point.
+            "route": {"stops": stops, "start": batch.wave.start_point, "drop": batch.wave.drop_point}}
 
 
 def slot_view(place: BatchOrder) -> dict:

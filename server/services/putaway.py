@@ -8,7 +8,7 @@ the other); `validate_target` says why a cell cannot take the goods; `route_for`
 tasks along the shortest walk.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _
@@ -35,7 +35,7 @@ from server.models import (
 from server.models.base import utcnow
 from server.services import reservation
 from server.services.errors import DomainError
-from server.services.geometry import warehouse_geometry
+from server.services.geometry import warehouse_geometry, with_ends
 from server.services.placement import check_placement
 from server.services.slotting import (
     STORAGE_ZONE_KINDS,
@@ -327,9 +327,7 @@ def route_for(tasks: list[PutawayTask], warehouse_id: int, start: int | None = N
     if not tasks:
         return PutawayRoute([])
     geometry = warehouse_geometry(warehouse_id)
-    layout = geometry.layout
-    if start is not None and start in geometry.points:
-        layout = replace(layout, depot_aisle=geometry.points[start].aisle, extra_depot_aisles=())
+    layout = with_ends(geometry.layout, geometry.points.get(start) if start is not None else None)
     placed = [t for t in tasks if t.suggested_cell_id in geometry.points]
     unplaced = [t for t in tasks if t.suggested_cell_id not in geometry.points]
     if not placed:

@@ -9,7 +9,9 @@ units take more than one tote by volume (`tote_volume_l`) or weight (`tote_max_k
 totes as it needs; one that needs more totes than a cart has goes alone on a cart of its own (its
 own batch). Orders whose cutoff falls within `URGENT_WITHIN` are batched first, among themselves.
 Each batch is routed by the core on the warehouse's walking geometry; its pick lines get `seq`
-in visiting order (lines at one pick point consecutive, by cell address, slot and line).
+in visiting order (lines at one pick point consecutive, by cell address, slot and line). On a
+building plan the batches are walked from the wave's start point to its drop point: those given,
+else the zone's (the one given, or the one zone all the wave's cells are in), else the warehouse's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server.core import batching
-from server.core.layout import PickPoint
+from server.core.layout import LayoutError, PickPoint
 from server.core.routing import route
 from server.extensions import db
 from server.models import (
@@ -45,6 +47,7 @@ from server.models import (
     Warehouse,
     Wave,
     WaveStatus,
+    Zone,
 )
 from server.models.base import utcnow
 from server.services import orders as order_service
@@ -140,7 +143,10 @@ def wave_input(warehouse: Warehouse, geometry: WarehouseGeometry, orders: list[O
         dims.update({sku_id: (lmm * wmm * hmm / 1e6, g / 1000) for sku_id, lmm, wmm, hmm, g in db.session.execute(
             select(Sku.id, Sku.length_mm, Sku.width_mm, Sku.height_mm, Sku.weight_g).where(Sku.id.in_(chunk)))})
     layout = geometry.layout
-    fallback = layout.point(layout.depot_aisle, 0, 0)
+    try:
+        fallback = layout.point(layout.depot_aisle, 0, 0)
+    except (LayoutError, LookupError):  # on a plan the depot's aisle may start further up
+        fallback = next(iter(geometry.points.values()), layout.depot)
     cart = warehouse.totes_per_cart
     core_orders, totes = [], {}
     for order in orders:
@@ -162,6 +168,44 @@ def plan_batches(warehouse: Warehouse, geometry: WarehouseGeometry, given: WaveI
                  now: datetime) -> batching.BatchPlan:
     return batching.make_batches(given.core_orders, cart_of(warehouse), geometry.layout, method, now=now,
                                  horizon=URGENT_WITHIN, time_limit=IMPROVE_SECONDS if method == "improve" else None)
+
+
+# --- where batches start and end ----------------------------------------------------------------
+
+
+def wave_ends(warehouse: Warehouse, geometry: WarehouseGeometry, cell_ids: Iterable[int], *,
+              start: str | None = None, drop: str | None = None,
+              zone: str | None = None) -> tuple[str | None, str | None]:
+    """The wave's start and drop point codes (see the module docstring); (None, None) without a
+    building plan. 422 for a point the plan does not have or a zone the warehouse does not have."""
+    plan = geometry.plan
+    if plan is None:
+        if start or drop:
+            raise DomainError(422, "no-building-plan",
+                              _("Warehouse %(warehouse)s has no building plan: start and drop points need one.",
+                                warehouse=warehouse.code))
+        return None, None
+    zones = []
+    if zone:
+        zones = list(db.session.execute(select(Zone).where(Zone.warehouse_id == warehouse.id,
+                                                           Zone.code == zone)).scalars())
+        if not zones:
+            raise DomainError(422, "unknown-zone", _("No zone %(zone)s in this warehouse.", zone=zone))
+    elif not (start and drop):
+        ids = sorted(set(cell_ids))
+        zone_ids = set()
+        for chunk in chunks(ids):
+            zone_ids.update(db.session.execute(select(Cell.zone_id).where(Cell.id.in_(chunk)).distinct()).scalars())
+        if len(zone_ids) == 1:
+            zones = [db.session.get(Zone, zone_ids.pop())]
+    own = zones[0] if zones else None
+    start = start or (own.start_point if own else None) or warehouse.start_point
+    drop = drop or (own.drop_point if own else None) or warehouse.drop_point or start
+    for code in (start, drop):
+        if code not in plan.points:
+            raise DomainError(422, "unknown-point", _("The building plan has no point %(point)s.", point=code),
+                              known=sorted(plan.points))
+    return start, drop
 
 
 # --- release ---------------------------------------------------------------------------------------
@@ -193,9 +237,11 @@ def take_reserved(warehouse_id: int, *, max_orders: int | None = None,
 
 def release_wave(warehouse_id: int, *, user: User | None = None, max_orders: int | None = None,
                  cutoff_before: datetime | None = None, method: str = "improve",
-                 now: datetime | None = None) -> Wave:
+                 now: datetime | None = None, start: str | None = None, drop: str | None = None,
+                 zone: str | None = None) -> Wave:
     """Release a wave of the warehouse's reserved orders (see the module docstring); flush.
-    409 `nothing-to-release` when no reserved order is there (nothing written)."""
+    409 `nothing-to-release` when no reserved order is there (nothing written). `start`, `drop`:
+    point codes of the building plan, `zone`: the zone whose points are the defaults."""
     started = time.perf_counter()
     if method not in METHODS:
         raise DomainError(422, "unknown-batching-method", _("Unknown batching method %(method)s.", method=method),
@@ -211,11 +257,14 @@ def release_wave(warehouse_id: int, *, user: User | None = None, max_orders: int
     given = wave_input(warehouse, geometry, orders) if orders else None
     if not orders or not given.core_orders:
         raise DomainError(409, "nothing-to-release", _("No reserved orders to release."))
+    start, drop = wave_ends(warehouse, geometry, [r.cell_id for rs in given.reservations.values() for r in rs],
+                            start=start, drop=drop, zone=zone)
+    geometry = geometry.walked(start, drop)
     plan = plan_batches(warehouse, geometry, given, method, now)
 
     wave = Wave(warehouse_id=warehouse_id, status=WaveStatus.released, released_by_user_id=user.id if user else None,
                 method=method, totes_per_cart=warehouse.totes_per_cart, tote_volume_l=warehouse.tote_volume_l,
-                tote_max_kg=warehouse.tote_max_kg)
+                tote_max_kg=warehouse.tote_max_kg, start_point=start, drop_point=drop)
     db.session.add(wave)
     db.session.flush()
     batches = [Batch(wave_id=wave.id, warehouse_id=warehouse_id, seq=n, status=BatchStatus.ready)
@@ -301,4 +350,4 @@ def refresh_wave(wave: Wave) -> Wave:
 
 __all__ = ["IMPROVE_SECONDS", "METHODS", "URGENT_WITHIN", "Progress", "WaveInput", "address_order", "batch_progress",
            "cart_of", "plan_batches", "refresh_wave", "release_wave", "route_cells", "take_reserved", "totes_needed",
-           "walk_length", "wave_input"]
+           "walk_length", "wave_ends", "wave_input"]

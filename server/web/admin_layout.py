@@ -17,7 +17,8 @@ from server.services.errors import DomainError
 from server.services.layout import LayoutError
 from server.services.layout_map import map_data
 from server.web.admin import READERS, admin
-from server.web.warehouse_map import FILL, render
+from server.web.map_svg import FILL
+from server.web.warehouse_map import render
 
 
 def _warehouses() -> list[Warehouse]:

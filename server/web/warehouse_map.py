@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from flask import Blueprint, abort, make_response, request
 from flask_babel import gettext as _
@@ -26,16 +26,18 @@ from server.core.layout import PickPoint
 from server.core.routing import polyline
 from server.models import Role
 from server.services.errors import DomainError
-from server.services.layout_map import MapCell, MapData, map_cells, map_data, warehouse_of_cells
+from server.services.layout_map import (
+    MapCell,
+    MapData,
+    map_cells,
+    map_data,
+    walked_between,
+    warehouse_of_cells,
+)
 from server.web.handheld import WORKERS
-
-# Width in CSS pixels the text is made legible for, and the text height there.
-SCREEN_PX = 340
-TEXT_PX = 13
-INK, PAPER, ACCENT, OK = "#1a1a1a", "#ffffff", "#0b57d0", "#1e7d32"
-FACE, FACE_DIM = "#c9ced6", "#eceff3"
-# Cell fill by the share of a face's cells holding stock: empty .. full.
-FILL = ("#e8f0e8", "#b7d7b9", "#7fbf84", "#3f9a47")
+from server.web.map_svg import ACCENT, INK, OK, PAPER, SCREEN_PX, TEXT_PX, Drawing, face_colour
+from server.web.map_svg import fmt as _fmt
+from server.web.plan_map import render_plan
 
 
 @dataclass(frozen=True)
@@ -45,22 +47,7 @@ class Stop:
     cell_ids: tuple[int, ...]
 
 
-def fill_colour(face) -> str:
-    if not face.cells or not face.stocked:
-        return FILL[0]
-    share = face.stocked / face.cells
-    return FILL[1] if share < 0.34 else FILL[2] if share < 0.67 else FILL[3]
-
-
-def _attrs(**attrs) -> str:
-    return "".join(f" {key.rstrip('_').replace('_', '-')}={quoteattr(str(value))}" for key, value in attrs.items())
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-class _Canvas:
+class _Canvas(Drawing):
     def __init__(self, data: MapData, aisles: range):
         layout = data.layout
         self.layout = layout
@@ -69,33 +56,18 @@ class _Canvas:
         self.x0 = aisles.start * pitch - pitch / 2
         self.x1 = (aisles.stop - 1) * pitch + pitch / 2
         self.width = self.x1 - self.x0
-        self.text = self.width * TEXT_PX / SCREEN_PX
+        super().__init__(self.width * TEXT_PX / SCREEN_PX)
         self.band = self.text * 1.6  # label bands above and below the aisles
         self.depth = layout.depth
-        self.parts: list[str] = []
 
     def y(self, layout_y: float) -> float:
         """SVG y of a layout y: the front (y = 0) at the bottom."""
         return self.band + self.depth - layout_y
 
-    def add(self, tag: str, text: str | None = None, **attrs) -> None:
-        shown = {k: _fmt(v) if isinstance(v, float) else v for k, v in attrs.items()}
-        if text is None:
-            self.parts.append(f"<{tag}{_attrs(**shown)}/>")
-        else:
-            self.parts.append(f"<{tag}{_attrs(**shown)}>{escape(text)}</{tag}>")
-
-    def label(self, x: float, y: float, text: str, size: float | None = None, **attrs) -> None:
-        size = size or self.text
-        self.add("text", text, x=x, y=y + size * 0.35, font_size=size, text_anchor="middle",
-                 font_family="sans-serif", **attrs)
+    label = Drawing.centred
 
     def svg(self, title: str) -> str:
-        height = self.depth + 2 * self.band
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="wh-map" role="img"'
-                f' viewBox="{_fmt(self.x0)} 0 {_fmt(self.width)} {_fmt(height)}"'
-                f' preserveAspectRatio="xMidYMin meet" aria-label={quoteattr(title)}>')
-        return head + f"<title>{escape(title)}</title>" + "".join(self.parts) + "</svg>"
+        return self.document(title, self.x0, self.width, self.depth + 2 * self.band)
 
 
 def face_box(canvas: _Canvas, aisle: int, block: int, slot: int, side: str) -> tuple[float, float, float, float]:
@@ -129,7 +101,10 @@ def render(data: MapData, *, stops: list[Stop] | None = None, cells: dict[int, M
     1..n); cells: the cells the stops and target name (from `map_cells`); target: the cell to go
     to (marked and labelled with its address); zone: show only that zone's faces in colour; fill:
     colour faces by the share of their cells holding stock; crop: only the aisles the route needs.
+    A warehouse with a building plan is drawn by server.web.plan_map.
     """
+    if data.plan is not None:
+        return render_plan(data, stops=stops, cells=cells, target=target, zone=zone, fill=fill, crop=crop)
     layout = data.layout
     cells = cells or {}
     route = [cells[s.cell_ids[0]] for s in stops or () if s.cell_ids and s.cell_ids[0] in cells]
@@ -184,8 +159,7 @@ def _draw_faces(canvas: _Canvas, data: MapData, zone: str | None, fill: bool) ->
         if face.aisle not in shown:
             continue
         x, y, w, h = face_box(canvas, face.aisle, face.block, face.slot, face.side)
-        in_zone = zone is None or face.zone == zone
-        colour = (fill_colour(face) if fill else FACE) if in_zone else FACE_DIM
+        colour = face_colour(face, zone is None or face.zone == zone, fill)
         canvas.add("rect", class_="face", x=x, y=y, width=w, height=h, fill=colour, data_zone=face.zone,
                    data_cells=face.cells, data_stocked=face.stocked)
 
@@ -268,9 +242,10 @@ def parse_stops(text: str) -> list[Stop]:
 @maps.get("/map/route.svg")
 @signed_in(*WORKERS, Role.picker)
 def route_svg():
-    """The map of a route: ?stops=ID,ID;ID (cells of each stop, in walking order) &target=ID.
-    Drawn for the warehouse of the first cell; only the aisles the route needs. For the roles of
-    the pages that show a route (putaway, picking)."""
+    """The map of a route: ?stops=ID,ID;ID (cells of each stop, in walking order) &target=ID
+    (&start=CODE&drop=CODE: on a building plan, the points the walk runs between; default the
+    warehouse's). Drawn for the warehouse of the first cell; only the aisles the route needs. For
+    the roles of the pages that show a route (putaway, picking)."""
     stops = parse_stops(request.args.get("stops", ""))
     target = request.args.get("target", "")
     target_id = parse_whole(target, MAX_ID)
@@ -282,6 +257,7 @@ def route_svg():
         data = map_data(warehouse_id)
     except DomainError:
         abort(404)
+    data = walked_between(data, request.args.get("start", "")[:32], request.args.get("drop", "")[:32])
     svg = render(data, stops=stops, cells=map_cells(ids, data), target=target_id, crop=True)
     response = make_response(svg)
     response.mimetype = "image/svg+xml"

@@ -29,8 +29,10 @@ def _warehouse() -> Warehouse | None:
 
 def _list(error: str | None = None, status: int = 200, form: dict | None = None):
     listed = db.session.execute(select(Wave).order_by(Wave.id.desc()).limit(PAGE)).scalars().all()
+    warehouse = _warehouse()
+    points = (warehouse.point_names or {}) if warehouse is not None and warehouse.plan_hash else {}
     return render_template("waves/index.html", waves=listed, error=error, sound="error" if error else None,
-                           form=form or {}, progress=service.batch_progress), status
+                           form=form or {}, progress=service.batch_progress, points=points), status
 
 
 @waves.get("/waves")
@@ -63,13 +65,14 @@ def _max_orders(text: str) -> int | None:
 @waves.post("/waves")
 @signed_in(*SUPERVISORS)
 def release():
-    form = {key: request.form.get(key, "")[:40].strip() for key in ("max_orders", "cutoff_before")}
+    form = {key: request.form.get(key, "")[:40].strip() for key in ("max_orders", "cutoff_before", "start", "drop")}
     warehouse = _warehouse()
     try:
         if warehouse is None:
             raise DomainError(409, "no-warehouse", _("There is no warehouse yet."))
         wave = service.release_wave(warehouse.id, user=signed_in_user(), max_orders=_max_orders(form["max_orders"]),
-                                    cutoff_before=_cutoff(form["cutoff_before"], warehouse))
+                                    cutoff_before=_cutoff(form["cutoff_before"], warehouse),
+                                    start=form["start"] or None, drop=form["drop"] or None)
         orders = sum(len(b.orders) for b in wave.batches)
         db.session.commit()
     except DomainError as error:

@@ -6,6 +6,7 @@ from sqlalchemy import String, cast, exists, insert, literal, or_, select, updat
 
 from server.extensions import db
 from server.models import Cell, CellStatus, Movement, Quant, Warehouse, Zone
+from server.services.layout.building_spec import describe
 from server.services.layout.spec import CELL_FIELDS, LayoutError, LayoutSpec
 from server.services.sql_lists import chunks
 
@@ -30,6 +31,7 @@ class LayoutReport:
     pruned: int = 0  # of those, removed (--prune): no stock, no ledger history
     kept: int = 0  # of those, kept although pruning: they hold stock or have ledger history
     dry_run: bool = False
+    plan: list[str] = field(default_factory=list)  # what the building plan is (describe())
 
     def lines(self) -> list[str]:
         verb = "would be" if self.dry_run else ""
@@ -37,6 +39,7 @@ class LayoutReport:
             f"warehouse {self.warehouse}: {verb + ' ' if verb else ''}{self.warehouse_action}",
             f"zones: {self.zones}",
             f"cells: {self.cells}",
+            *self.plan,
         ]
         if self.not_in_spec:
             extra = f"{self.not_in_spec} cell(s) not in the spec"
@@ -56,7 +59,8 @@ def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False
     With dry_run nothing is flushed (the caller rolls back anyway). Cells not named by the spec are
     left alone, or with prune removed when they hold no stock and have no ledger history.
     """
-    report = LayoutReport(warehouse=spec.warehouse["code"], dry_run=dry_run)
+    report = LayoutReport(warehouse=spec.warehouse["code"], dry_run=dry_run,
+                          plan=describe(spec.building) if spec.building is not None or dry_run else [])
     wh_fields = {k: v for k, v in spec.warehouse.items() if k != "code"} | spec.geometry
     warehouse = db.session.execute(
         select(Warehouse).filter_by(code=spec.warehouse["code"]).with_for_update()
@@ -67,7 +71,8 @@ def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False
         db.session.add(warehouse)
         existing_zones, existing = {}, {}
     else:
-        if any(getattr(warehouse, k) != v for k, v in wh_fields.items()):
+        # The stored plan is compared by its hash (its JSON is read only when it changes).
+        if any(k != "plan_json" and getattr(warehouse, k) != v for k, v in wh_fields.items()):
             report.warehouse_action = "updated"
             for k, v in wh_fields.items():
                 setattr(warehouse, k, v)
@@ -81,11 +86,12 @@ def apply_layout(spec: LayoutSpec, *, dry_run: bool = False, prune: bool = False
         zone = existing_zones.get(z["code"])
         if zone is None:
             report.zones.created += 1
-            zone = Zone(code=z["code"], name=z["name"], kind=z["kind"], warehouse=warehouse)
+            zone = Zone(warehouse=warehouse, **z)
             db.session.add(zone)
-        elif (zone.name, zone.kind) != (z["name"], z["kind"]):
+        elif any(getattr(zone, k) != v for k, v in z.items()):
             report.zones.updated += 1
-            zone.name, zone.kind = z["name"], z["kind"]
+            for k, v in z.items():
+                setattr(zone, k, v)
         else:
             report.zones.unchanged += 1
         zone_ids[z["code"]] = zone

@@ -7,6 +7,15 @@ from server.models import CellType, ZoneKind
 from server.models.warehouse import DEFAULT_ADDRESS_FORMAT
 from server.services.dates import DEFAULT_ZONE, check_zone
 from server.services.layout.addresses import ADDRESS_PARTS, AddressFormatError, address_parts, check_format
+from server.services.layout.building_spec import (
+    BUILDING_KEYS,
+    BuildingSpec,
+    check_cell_place,
+    check_places,
+    has_building,
+    parse_building,
+    zone_ends,
+)
 
 FORMAT_FIELDS = ADDRESS_PARTS
 BARCODE_FIELDS = (*FORMAT_FIELDS, "address")
@@ -16,8 +25,8 @@ CELL_FIELDS = (
     "aisle", "bay", "level", "position", "block", "slot", "side",
 )
 WAREHOUSE_KEYS = {"code", "name", "address_format", "cell_barcode", "timezone"}
-GEOMETRY_KEYS = {"aisle_pitch_m", "slot_length_m", "cross_aisle_width_m", "depot_aisle"}
-ZONE_KEYS = {"code", "name", "kind"}
+GEOMETRY_KEYS = {"aisle_pitch_m", "slot_length_m", "cross_aisle_width_m", "depot_aisle", "start", "drop"}
+ZONE_KEYS = {"code", "name", "kind", "start", "drop"}
 AREA_KEYS = {
     "zone", "blocks", "aisles", "bays", "levels", "positions", "sides", "bay_numbering",
     "cell_type", "barcode", "capacity",
@@ -27,7 +36,7 @@ CELL_KEYS = {
     "aisle", "bay", "level", "position", "block", "slot", "side",
 }
 CAPACITY_KEYS = {"volume_cm3", "weight_g", "units", "size_mm"}
-TOP_KEYS = {"warehouse", "geometry", "zones", "areas", "cells"}
+TOP_KEYS = {"warehouse", "geometry", "zones", "areas", "cells", *BUILDING_KEYS}
 SIDES = {"left": ("L",), "right": ("R",), "both": ("L", "R")}
 BAY_NUMBERING = {"odd_even", "per_side"}
 GEOMETRY_DEFAULTS = {"aisle_pitch_m": 3.0, "slot_length_m": 1.0, "cross_aisle_width_m": 2.0, "depot_aisle": 0}
@@ -65,6 +74,7 @@ class LayoutSpec:
     geometry: dict
     zones: list[dict]
     cells: list[CellPlan]
+    building: BuildingSpec | None = None  # halls on a building plan; None: one rectangular grid
 
 
 def load_spec(path: str) -> LayoutSpec:
@@ -220,6 +230,8 @@ def parse_spec(data: dict) -> LayoutSpec:
         for key in ("aisle_pitch_m", "slot_length_m", "cross_aisle_width_m")
     }
     geometry["depot_aisle"] = c.whole(geo, "depot_aisle", "geometry", default=0, minimum=0)
+    building = parse_building(c, data, geometry)
+    geometry |= _plan_fields(building)
 
     zones, zone_codes = [], set()
     raw_zones = data.get("zones")
@@ -236,7 +248,8 @@ def parse_spec(data: dict) -> LayoutSpec:
         if code in zone_codes:
             c.error(f"{where}.code", f"zone {code!r} appears twice")
         zone_codes.add(code)
-        zones.append({"code": code, "name": c.text(z, "name", where, required=False, default=code), "kind": kind})
+        zones.append({"code": code, "name": c.text(z, "name", where, required=False, default=code), "kind": kind,
+                      **zone_ends(c, z, where, building, has_building(data))})
 
     cells: list[CellPlan] = []
     fmt = warehouse["address_format"]
@@ -258,6 +271,10 @@ def parse_spec(data: dict) -> LayoutSpec:
         capacity = c.capacity(a, where)
         if c.errors or not bays:
             continue
+        if building is not None:
+            check_places(c, building, where, aisles, blocks, bays)
+            if c.errors:
+                continue
         total = len(blocks) * len(aisles) * bays * len(SIDES[sides]) * len(levels) * len(positions)
         if total + len(cells) > MAX_CELLS:
             c.error(where, f"{total} cells; a spec may make at most {MAX_CELLS}")
@@ -279,6 +296,8 @@ def parse_spec(data: dict) -> LayoutSpec:
         cell_type = _cell_type(c, x, where, CellType.floor)
         barcode = c.text(x, "barcode", where, required=False, default=address, max_len=64)
         volume, weight, units = c.capacity(x, where)
+        if building is not None:
+            check_cell_place(c, building, where, parts["aisle"], parts["block"], parts["slot"])
         if address:
             cells.append(CellPlan(zone, address, barcode, cell_type, volume, weight, units, side=side, **parts))
 
@@ -286,7 +305,15 @@ def parse_spec(data: dict) -> LayoutSpec:
         _check_unique(c, cells)
     if c.errors:
         raise LayoutError(c.errors)
-    return LayoutSpec(warehouse=warehouse, geometry=geometry, zones=zones, cells=cells)
+    return LayoutSpec(warehouse=warehouse, geometry=geometry, zones=zones, cells=cells, building=building)
+
+
+def _plan_fields(building: BuildingSpec | None) -> dict:
+    """The warehouse's columns for its building plan (all empty without one)."""
+    if building is None:
+        return {"plan_json": None, "plan_hash": None, "point_names": None, "start_point": None, "drop_point": None}
+    return {"plan_json": building.plan_text, "plan_hash": building.plan_hash, "point_names": building.names,
+            "start_point": building.start, "drop_point": building.drop}
 
 
 def _zone_ref(c: _Checker, data: dict, where: str, zone_codes: set) -> str | None:

@@ -10,7 +10,9 @@
       return (stop.cell_ids || []).filter(Number.isInteger).join(",");
     }).filter(Boolean);
     if (!ids.length) { map.hidden = true; map.dataset.shown = ""; return; }
-    const url = map.dataset.url + "?stops=" + encodeURIComponent(ids.join(";")) + "&target=" + (target || "");
+    let url = map.dataset.url + "?stops=" + encodeURIComponent(ids.join(";")) + "&target=" + (target || "");
+    if (route.start) url += "&start=" + encodeURIComponent(route.start);
+    if (route.drop) url += "&drop=" + encodeURIComponent(route.drop);
     if (map.dataset.shown === url) return;
     map.dataset.shown = url;
     fetch(url, { credentials: "same-origin" })
