@@ -408,8 +408,8 @@ def test_the_layout_page_previews_and_applies_the_plan(admin, db):  # noqa: F811
 
     html = _preview(admin, EXAMPLE.read_text(encoding="utf-8")).get_data(as_text=True)
     counts = load_spec(str(EXAMPLE)).building.counts
-    assert (f"Building plan: 2 halls, {counts['edges']} walkways ({counts['oneway']} one-way), 2 points; "
-            "start CART, drop PACK") in html
+    assert (f"Building plan — halls: 2, walkways: {counts['edges']} (one-way: {counts['oneway']}), points: 2; "
+            "start: CART, drop: PACK") in html
     r = post(admin, "/admin/layout/apply", {"text": EXAMPLE.read_text(encoding="utf-8")}, "/admin/layout")
     assert r.status_code == 302
     wh = db.session.execute(select(Warehouse).filter_by(code="HALLS1")).scalar_one()
