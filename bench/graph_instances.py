@@ -331,11 +331,7 @@ def generate(kind: str, picks=PICKS, per_cell: int = 5, seed: int = 2024, repeat
                     continue  # a column or a one-way aisle cut something off: another building
             else:
                 raise InstanceError(f"no walkable {kind} building in {attempts} attempts")
-            cells = []
-            for number in plan.aisle_numbers:
-                first, last = plan.span(number)
-                slots = plan.hall(plan.hall_of(number)).slots
-                cells += [(number, b, s) for b in range(first, last + 1) for s in range(1, slots + 1)]
+            cells = plan.cells()
             distinct = max(1, min(len(cells), round(n * (1 - repeat_share))))
             chosen = sorted(rng.sample(cells, distinct))  # address order
             picked = list(range(distinct)) + [rng.randrange(distinct) for _ in range(n - distinct)]

@@ -37,14 +37,10 @@ PLAN = compile_building(BUILDING)
 LAYOUT = GraphLayout(PLAN, "carts", "pack")
 
 
-def cells(layout=LAYOUT):
+def cells():
     """Every (aisle index, block, slot) of the building, 0-based."""
-    out = []
-    for i, number in enumerate(PLAN.aisle_numbers):
-        first, last = PLAN.span(number)
-        slots = PLAN.hall(PLAN.hall_of(number)).slots
-        out += [(i, b - 1, s) for b in range(first, last + 1) for s in range(slots)]
-    return out
+    index = {number: i for i, number in enumerate(PLAN.aisle_numbers)}
+    return [(index[a], b - 1, s - 1) for a, b, s in PLAN.cells()]
 
 
 def brute_force(layout: GraphLayout, points) -> float:
