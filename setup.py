@@ -1,5 +1,5 @@
-"""Optional C helpers for routing: exact (server/core/routing/_exact.c) and multiblock
-(server/core/routing/_multiblock.c).
+"""Optional C helpers for routing: exact (server/core/routing/_exact.c), multiblock
+(server/core/routing/_multiblock.c) and the walkable graph (server/core/routing/_graph.c).
 
 Everything else is in pyproject.toml. If an extension cannot be built (no compiler, no Python
 headers), the package still installs and the pure-Python versions run.
@@ -18,6 +18,12 @@ setup(
         Extension(
             "server.core.routing._multiblock",
             ["server/core/routing/_multiblock.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
+        Extension(
+            "server.core.routing._graph",
+            ["server/core/routing/_graph.c"],
             extra_compile_args=["-O2"],
             optional=True,
         ),

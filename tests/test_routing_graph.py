@@ -160,6 +160,29 @@ def test_start_and_end_differ(implementation):
     assert route_faces(graph, faces, 2, 0, "exact") == ([0, 2, 1], 20.0)
 
 
+@pytest.mark.skipif(walkgraph._c() is None, reason="C extension not built")
+def test_c_and_python_agree(monkeypatch):
+    rng = random.Random(5)
+    for _ in range(40):
+        layout, points, c_graph, faces, depot = random_layout_instance(rng, rng.randint(1, 12), rng.randint(1, 3))
+        # odd aisles one-way from front to back; start != end on the front cross aisle
+        aisle_edges = layout.aisles * layout.blocks
+        edges = [(*e[:2], "oneway") if i < aisle_edges and i // layout.blocks % 2 else e
+                 for i, e in enumerate(c_graph.edges)]
+        end = (layout.aisles - 1) * (layout.blocks + 1)
+        c_graph = WalkGraph(c_graph.nodes, edges)
+        with monkeypatch.context() as patch:
+            patch.setattr(walkgraph, "_graph", None)
+            py_graph = WalkGraph(c_graph.nodes, edges)
+            py_matrix = py_graph.matrix(faces, depot, end)
+            py_route = route_faces(py_graph, faces, depot, end, "exact")
+        c_matrix = c_graph.matrix(faces, depot, end)
+        assert [x for row in c_matrix for x in row] == pytest.approx([x for row in py_matrix for x in row], abs=1e-9)
+        c_route = route_faces(c_graph, faces, depot, end, "exact")
+        assert c_route[0] == py_route[0]
+        assert c_route[1] == pytest.approx(py_route[1], abs=1e-9)
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 
@@ -194,8 +217,8 @@ def test_bad_routes_name_the_key(implementation):
         (dict(start=3), "start: node 3 is outside 0..2"),
         (dict(end=-1), "end: node -1 is outside 0..2"),
         # The end node lies past the one-way edge: the face on it traps the picker.
-        (dict(faces=[Face(1, 5.0)], end=0), r"faces\[0\]: end node 0 cannot be reached from it"),
-        (dict(start=2), r"faces\[0\]: cannot be reached from start node 2"),
+        (dict(faces=[Face(1, 5.0)], end=0), r"faces\[0\]: no walk leads from it to end node 0"),
+        (dict(start=2), r"faces\[0\]: no walk reaches it from start node 2"),
         (dict(method="fastest"), "method: unknown routing method 'fastest'"),
         (dict(budget_ms=0), "budget_ms: must be a positive number"),
         (dict(faces=[Face(0, float(i)) for i in range(EXACT_MAX_FACES + 1)], method="exact"),

@@ -105,6 +105,7 @@ class WalkGraph:
         )
         self._dist: array | None = None  # n*n directed node distances, row-major
         self._pred: array | None = None  # n*n: the node before b on a shortest walk a -> b (-1: none)
+        self._arrays: tuple | None = None
 
     # --- JSON ---------------------------------------------------------------------------------
 
@@ -155,19 +156,24 @@ class WalkGraph:
 
     # --- the node table -------------------------------------------------------------------------
 
+    def _edge_arrays(self) -> tuple[array, array, array, array]:
+        """First nodes, second nodes, one-way flags and lengths of the edges, as C reads them."""
+        if self._arrays is None:
+            self._arrays = (
+                array("i", (e[0] for e in self.edges)), array("i", (e[1] for e in self.edges)),
+                array("b", (e[2] for e in self.edges)), array("d", self.lengths),
+            )
+        return self._arrays
+
     def _table(self) -> tuple[array, array]:
         if self._dist is None:
             n = len(self.nodes)
-            us = array("i", (e[0] for e in self.edges))
-            vs = array("i", (e[1] for e in self.edges))
-            oneway = array("b", (e[2] for e in self.edges))
-            lengths = array("d", self.lengths)
             dist = array("d", bytes(8 * n * n))
             pred = array("i", bytes(4 * n * n))
             if _c() is not None:
-                _graph.all_pairs(n, us, vs, oneway, lengths, dist, pred)
+                _graph.all_pairs(n, *self._edge_arrays(), dist, pred)
             else:
-                _all_pairs_python(n, us, vs, oneway, lengths, dist, pred)
+                _all_pairs_python(n, *self._edge_arrays(), dist, pred)
             self._dist, self._pred = dist, pred
         return self._dist, self._pred
 
@@ -222,40 +228,47 @@ class WalkGraph:
     def matrix(self, faces: Sequence[Face], start: int, end: int) -> list[list[float]]:
         """(n+1) x (n+1) asymmetric distances: index 0 is the depot (row 0 from `start`, column 0
         to `end`, [0][0] = start -> end), index i is faces[i - 1]."""
+        flat, m = self.flat_matrix(faces, start, end), len(faces) + 1
+        return [flat[i * m : (i + 1) * m].tolist() for i in range(m)]
+
+    def flat_matrix(self, faces: Sequence[Face], start: int, end: int) -> array:
+        """matrix() as one row-major array of doubles (what the C solvers read)."""
         self.check_node(start, "start")
         self.check_node(end, "end")
-        for i, face in enumerate(faces):
-            self.check_face(face, f"faces[{i}]")
-        faces = [Face(f[0], float(f[1])) for f in faces]
-        m = len(faces) + 1
-        if _c() is not None:
-            flat = self._face_matrix_c(faces, start, end)
-            return [list(flat[i * m : (i + 1) * m]) for i in range(m)]
-        return _face_matrix_python(self, faces, start, end)
-
-    def _face_matrix_c(self, faces: Sequence[Face], start: int, end: int) -> array:
-        """The matrix as a flat row-major array, built in C (faces already checked)."""
-        dist = self._table()[0]
-        edges = getattr(self, "_edge_arrays", None)
-        if edges is None:
-            edges = self._edge_arrays = (
-                array("i", (e[0] for e in self.edges)), array("i", (e[1] for e in self.edges)),
-                array("b", (e[2] for e in self.edges)), array("d", self.lengths),
-            )
+        face_edges, face_offsets = self._face_arrays(faces)
+        if _c() is None:
+            faces = [Face(e, t) for e, t in zip(face_edges, face_offsets, strict=True)]
+            return array("d", (x for row in _face_matrix_python(self, faces, start, end) for x in row))
         m = len(faces) + 1
         out = array("d", bytes(8 * m * m))
         _graph.face_matrix(
-            len(self.nodes), dist, *edges,
-            array("i", (f[0] for f in faces)), array("d", (f[1] for f in faces)), start, end, out,
+            len(self.nodes), self._table()[0], *self._edge_arrays(), face_edges, face_offsets, start, end, out
         )
         return out
+
+    def _face_arrays(self, faces: Sequence[Face]) -> tuple[array, array]:
+        """Checked faces as arrays of edges and offsets (the common case without a call each)."""
+        face_edges, face_offsets = array("i"), array("d")
+        lengths, count = self.lengths, len(self.edges)
+        for i, face in enumerate(faces):
+            try:
+                edge, offset = face
+                ok = type(edge) is int and 0 <= edge < count and type(offset) in (float, int)
+                ok = ok and -OFFSET_SLACK <= offset <= lengths[edge] + OFFSET_SLACK
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                self.check_face(face, f"faces[{i}]")  # raises with the key at fault
+            face_edges.append(edge)
+            face_offsets.append(offset)
+        return face_edges, face_offsets
 
     def path(self, a: Spot, b: Spot) -> list[tuple[float, float]]:
         """Vertices of one shortest walk a -> b: xy(a) first, xy(b) last, never against a one-way
         edge. GraphError if b cannot be reached from a."""
         metres, x, y = self._best(a, b)
         if metres == INF:
-            raise GraphError(f"path: no walk from {a!r} to {b!r} (one-way edges)")
+            raise GraphError(f"path: no walk leads from {a!r} to {b!r}")
         line = [self.xy(a)]
         if x >= 0:
             pred = self._table()[1]
@@ -269,8 +282,6 @@ class WalkGraph:
         for p in line[1:]:
             if p != out[-1]:
                 out.append(p)
-        if len(out) == 1 and line[-1] != line[0]:  # pragma: no cover - defensive
-            out.append(line[-1])
         return out
 
     def walk_length(self, spots: Sequence[Spot]) -> float:
