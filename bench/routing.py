@@ -43,6 +43,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--ortools-ms", type=int, default=200, help="OR-Tools time limit per instance (ms)")
     ap.add_argument("--lkh-runs", type=int, default=10)
     ap.add_argument("--no-solvers", action="store_true", help="skip OR-Tools and LKH")
+    ap.add_argument("--solvers", type=_csv(str), default=["ortools", "lkh"], help="--graph: which of ortools,lkh run")
     ap.add_argument("--full", action="store_true", help="the whole literature grid (long)")
     ap.add_argument("--graph", action="store_true", help="graph instances of every kind instead (any building)")
     ap.add_argument("--kinds", type=_csv(str), default=None, help="--graph: kinds (default all)")
@@ -320,8 +321,10 @@ def evaluate_graph(instances_by_kind: dict, args) -> tuple[list[str], dict, dict
     every result scored by bench.graph_instances' own Dijkstra."""
     from bench.graph_instances import score_graph
 
-    solvers = [] if args.no_solvers else [("lkh", lambda i: run_graph_lkh(i, args.lkh_runs)),
-                                          ("ortools", lambda i: run_graph_ortools(i, args.ortools_ms))]
+    solvers = [] if args.no_solvers else [
+        (name, solve) for name, solve in (("lkh", lambda i: run_graph_lkh(i, args.lkh_runs)),
+                                          ("ortools", lambda i: run_graph_ortools(i, args.ortools_ms)))
+        if name in args.solvers]
     groups: dict = defaultdict(lambda: defaultdict(lambda: ([], [])))
     small: dict = defaultdict(list)
     missing = set()
@@ -392,8 +395,9 @@ def run_graph_bench(args) -> None:
     print(f"## Routing on buildings ({total} graph instances: kinds {', '.join(kinds)}; picks {picks}; "
           f"{args.per_cell} per cell; seed {args.seed})")
     budget = "the router's default budget" if args.budget_ms is None else f"budget {args.budget_ms:g} ms"
-    solvers = "" if args.no_solvers else (f"; OR-Tools GLS {args.ortools_ms} ms limit; LKH (elkai) {args.lkh_runs} "
-                                          "runs, on the same start/end matrix")
+    named = [text for name, text in (("ortools", f"OR-Tools GLS {args.ortools_ms} ms limit"),
+                                     ("lkh", f"LKH (elkai) {args.lkh_runs} runs")) if name in args.solvers]
+    solvers = "" if args.no_solvers or not named else f"; {'; '.join(named)}, on the same start/end matrix"
     print(f"ours: route_faces auto ({budget}), median of {args.repeat} calls after a warm-up{solvers}; "
           "every length rescored by bench.graph_instances' own Dijkstra\n")
     started = time.perf_counter()
