@@ -11,6 +11,7 @@ row leaving the start and column reaching the end: the path problem as a tour), 
 """
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -84,8 +85,33 @@ def lkh(graph: WalkGraph, faces, start: int, end: int, runs: int) -> float:
     return sum(d[a][b] for a, b in zip(tour, tour[1:], strict=False))
 
 
+def measure(graph: WalkGraph, faces, start: int, end: int, args) -> tuple[float, float]:
+    """(gap to LKH, median microseconds) of one instance."""
+    graph.node_distance(0, 0)  # the node table, built beforehand
+    order, length = routing_graph.route_faces(graph, faces, start, end, args.method, args.budget_ms)
+    check = graph.walk_length([start, *(faces[i] for i in order), end])
+    assert abs(check - length) < 1e-6, (check, length)
+    samples = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        routing_graph.route_faces(graph, faces, start, end, args.method, args.budget_ms)
+        samples.append(time.perf_counter() - t0)
+    return length / lkh(graph, faces, start, end, args.lkh_runs) - 1, statistics.median(samples) * 1e6
+
+
+def from_file(path: str):
+    """(row label, graph, faces, start, end) for each instance of a graph bench file."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                faces = [Face(e, float(o)) for e, o in d["faces"]]
+                yield (d["id"].split("-")[0], len(faces)), WalkGraph.from_json(d["graph"]), faces, d["start"], d["end"]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.graph_tuning", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--instances", help="a graph bench file (JSON Lines) instead of generated halls")
     ap.add_argument("--picks", default="10,20,40,60,80,100")
     ap.add_argument("--per-size", type=int, default=30)
     ap.add_argument("--seed", type=int, default=15)
@@ -94,34 +120,24 @@ def main(argv=None) -> None:
     ap.add_argument("--budget-ms", type=float, default=None, help="route_faces budget (default: its own)")
     ap.add_argument("--method", default="auto")
     args = ap.parse_args(argv)
-    rng = random.Random(args.seed)
+    rows: dict[tuple, list[tuple[float, float]]] = {}
+    if args.instances:
+        for label, graph, faces, start, end in from_file(args.instances):
+            rows.setdefault(label, []).append(measure(graph, faces, start, end, args))
+    else:
+        rng = random.Random(args.seed)
+        for picks in (int(p) for p in args.picks.split(",")):
+            for _ in range(args.per_size):
+                rows.setdefault(("halls", picks), []).append(measure(*instance(rng, picks), args))
     print(f"load average {os.getloadavg()[0]:.2f}; method {args.method}, budget {args.budget_ms or 'default'} ms")
-    print(f"{'picks':>5} {'n':>4} {'mean gap %':>10} {'p95 gap %':>10} {'max gap %':>10} "
-          f"{'worse':>5} {'better':>6} {'median us':>10} {'p95 us':>8}")
-    for picks in (int(p) for p in args.picks.split(",")):
-        gaps, times, worse, better = [], [], 0, 0
-        for _ in range(args.per_size):
-            graph, faces, start, end = instance(rng, picks)
-            graph.node_distance(0, 0)  # the node table, built beforehand
-            order, length = routing_graph.route_faces(graph, faces, start, end, args.method, args.budget_ms)
-            check = graph.walk_length([start, *(faces[i] for i in order), end])
-            assert abs(check - length) < 1e-6, (check, length)
-            samples = []
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                routing_graph.route_faces(graph, faces, start, end, args.method, args.budget_ms)
-                samples.append(time.perf_counter() - t0)
-            times.append(statistics.median(samples) * 1e6)
-            best = lkh(graph, faces, start, end, args.lkh_runs)
-            gap = length / best - 1
-            gaps.append(gap)
-            worse += gap > 1e-9
-            better += gap < -1e-9
-        gaps.sort()
-        times.sort()
+    print(f"{'kind':>10} {'faces':>5} {'n':>4} {'mean gap %':>10} {'p95 gap %':>10} {'max gap %':>10} "
+          f"{'worse':>5} {'median us':>10} {'p95 us':>8}")
+    for (kind, size), results in sorted(rows.items()):
+        gaps = sorted(r[0] for r in results)
+        times = sorted(r[1] for r in results)
         p95 = gaps[min(len(gaps) - 1, int(0.95 * len(gaps)))]
-        print(f"{picks:>5} {len(gaps):>4} {100 * statistics.mean(gaps):>10.3f} {100 * p95:>10.3f} "
-              f"{100 * gaps[-1]:>10.3f} {worse:>5} {better:>6} {statistics.median(times):>10.0f} "
+        print(f"{kind:>10} {size:>5} {len(gaps):>4} {100 * statistics.mean(gaps):>10.3f} {100 * p95:>10.3f} "
+              f"{100 * gaps[-1]:>10.3f} {sum(g > 1e-9 for g in gaps):>5} {statistics.median(times):>10.0f} "
               f"{times[min(len(times) - 1, int(0.95 * len(times)))]:>8.0f}")
 
 
