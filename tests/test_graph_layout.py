@@ -136,10 +136,11 @@ def test_a_rectangular_layout_as_a_graph_routes_the_same():
     for blocks in (1, 2, 3):
         layout = Layout(aisles=8, blocks=blocks, slots=10, depot_aisle=2)
         graph = GraphLayout(compile_building(building_from_layout(layout)), "depot")
-        for _ in range(8):
-            picks = [(rng.randrange(8), rng.randrange(blocks), rng.randrange(10)) for _ in range(rng.randint(1, 6))]
+        for _ in range(12):
+            picks = [(rng.randrange(8), rng.randrange(blocks), rng.randrange(10)) for _ in range(rng.randint(1, 12))]
             got = route_length(graph, graph.points(picks))
-            assert got == pytest.approx(brute_force(graph, graph.points(picks)), abs=1e-9)
+            if len(set(picks)) <= 6:
+                assert got == pytest.approx(brute_force(graph, graph.points(picks)), abs=1e-9)
             if blocks <= 2:  # the rectangular exact method agrees
                 assert got == pytest.approx(route(layout, layout.points(picks), "optimal").length, abs=1e-9)
             else:
