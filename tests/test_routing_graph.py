@@ -2,6 +2,7 @@
 optional extension) and in pure Python: distances and walks respect one-way edges, and on the
 graph of a rectangular layout the routes are as long as the rectangular router's optimum."""
 
+import math
 import random
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from server.core import walkgraph
 from server.core.layout import Layout, LayoutError
 from server.core.routing import exact, route
-from server.core.routing.graph import EXACT_MAX_FACES, GRAPH_METHODS, route_faces
+from server.core.routing.graph import EXACT_MAX_FACES, GRAPH_METHODS, passed_on_the_way, route_faces
 from server.core.walkgraph import Face, GraphError, WalkGraph
 
 
@@ -229,3 +230,29 @@ def test_bad_routes_name_the_key(implementation):
         with pytest.raises(GraphError, match=message):
             route_faces(graph, args["faces"], args["start"], args["end"], args["method"], args["budget_ms"])
     assert issubclass(GraphError, LayoutError)
+
+
+# --- faces walked past on the way ----------------------------------------------------------------
+
+
+def test_faces_behind_the_first_on_a_one_way_edge_ride_with_it(implementation):
+    # A loop: 0 -> 1 one-way (faces at 2, 5, 8 m), back 1 -> 2 -> 0 both ways (a face on 1-2).
+    graph = WalkGraph([(0, 0), (10, 0), (10, 10)], [(0, 1, "oneway"), (1, 2), (2, 0)])
+    faces = [Face(0, 8.0), Face(1, 4.0), Face(0, 2.0), Face(0, 5.0)]
+    assert passed_on_the_way(graph, faces, 0, 0) == ([1, 2], {2: (2, 3, 0)})
+    loop = 10 + 10 + math.hypot(10, 10)
+    for method in ("exact", "search", "auto"):
+        assert route_faces(graph, faces, 0, 0, method) == ([2, 3, 0, 1], pytest.approx(loop))
+
+
+def test_faces_before_the_deepest_in_a_dead_end_ride_with_it(implementation):
+    # A corridor 0 --- 1 --- 2 and a dead-end aisle 1 -> 3 (faces at 2, 5, 8 m from the corridor).
+    graph = WalkGraph([(0, 0), (10, 0), (20, 0), (10, 10)], [(0, 1), (1, 2), (3, 1)])
+    faces = [Face(2, 8.0), Face(2, 2.0), Face(1, 5.0), Face(2, 5.0)]  # edge 2 runs from the dead end
+    kept, riders = passed_on_the_way(graph, faces, 0, 2)
+    assert kept == [1, 2] and riders == {1: (0, 3, 1)}
+    for method in ("exact", "search", "auto"):
+        order, length = route_faces(graph, faces, 0, 2, method)
+        assert order == [0, 3, 1, 2] and length == pytest.approx(20 + 2 * 8)
+    # When the dead end is where the route ends, nothing rides: the walk need not come back.
+    assert passed_on_the_way(graph, faces, 0, 3) == ([0, 1, 2, 3], {})

@@ -103,6 +103,18 @@ class WalkGraph:
         self.lengths: tuple[float, ...] = tuple(
             math.dist(self.nodes[u], self.nodes[v]) for u, v, _ in self.edges
         )
+        self.has_oneway = any(oneway for _, _, oneway in self.edges)
+        degree = [0] * n
+        for u, v, _ in self.edges:
+            degree[u] += 1
+            degree[v] += 1
+        # Two-way edges that end in a node touching no other edge (an aisle closed by a wall):
+        # edge -> that node.
+        self.dead_ends: dict[int, int] = {
+            e: (v if degree[v] == 1 else u)
+            for e, (u, v, oneway) in enumerate(self.edges)
+            if not oneway and (degree[u] == 1) != (degree[v] == 1)
+        }
         self._dist: array | None = None  # n*n directed node distances, row-major
         self._pred: array | None = None  # n*n: the node before b on a shortest walk a -> b (-1: none)
         self._arrays: tuple | None = None

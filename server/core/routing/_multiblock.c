@@ -5,12 +5,14 @@
  *
  *   node_matrix(xs, ys, blocks, mids, block_length) -> bytes of m*m doubles (row-major)
  *   improve(d, start, kicks, seed) -> (tour, length); d: a buffer of m*m doubles
+ *   improve_path(d, n1, budget_ms, kicks, seed) -> faces' order, start -> end on a symmetric graph
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define EPS 1e-9
 #ifndef K
@@ -259,10 +261,69 @@ static double kick(Ctx *c, uint64_t *rng, int wide) {
     return delta;
 }
 
-static double cost(const Ctx *c, const int *t) {
-    double s = 0.0;
-    for (int i = 0; i + 1 < c->m; i++) s += D(c, t[i], t[i + 1]);
-    return s + D(c, t[c->m - 1], t[0]);
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* After the first local search: `kicks` double-bridge kicks (or until `deadline`, CLOCK_MONOTONIC
+ * ms), each repaired by the local search and kept when the tour is no longer; the best tour in
+ * `best` (m ints; `cur` is scratch). */
+static void kick_loop(Ctx *c, int *best, int *cur, long kicks, uint64_t seed, double deadline) {
+    int m = c->m;
+    memcpy(best, c->t, sizeof(int) * m);
+    if (m < 6) return;
+    uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (seed * 0xBF58476D1CE4E5B9ULL);
+    if (!rng) rng = 1;
+    double behind = 0.0; /* how much longer cur is than best */
+    memcpy(cur, c->t, sizeof(int) * m);
+    for (long k = 0; k < kicks; k++) {
+        if (deadline < INFINITY && now_ms() >= deadline) break;
+        double delta = kick(c, &rng, WIDE && k % WIDE == WIDE - 1);
+        delta -= local_search(c);
+        if (behind + delta < EPS) {
+            behind += delta;
+            memcpy(cur, c->t, sizeof(int) * m);
+            if (behind < -EPS) {
+                memcpy(best, c->t, sizeof(int) * m);
+                behind = 0.0;
+            }
+        } else {
+            memcpy(c->t, cur, sizeof(int) * m);
+            for (int i = 0; i < m; i++) c->pos[c->t[i]] = i;
+        }
+    }
+}
+
+/* The search from the tour `start` (a permutation of 0..m-1) on d (m*m doubles): the local search,
+ * then kick_loop; the best tour into `best`. 0 when out of memory. */
+static int search_tour(const double *d, int m, const int *start, long kicks, uint64_t seed, double deadline,
+                       int *best) {
+    Ctx c = {0};
+    /* t, pos, cur, buf (m each), stack (2m: stack, then a segment), neigh (K m), queued */
+    int *mem = PyMem_RawMalloc(sizeof(int) * ((size_t)m * (6 + K)) + (size_t)m);
+    if (!mem) return 0;
+    c.m = m;
+    c.d = d;
+    c.t = mem;
+    c.pos = mem + m;
+    int *cur = mem + 2 * m;
+    c.buf = mem + 3 * m;
+    c.stack = mem + 4 * m;
+    c.neigh = mem + 6 * m;
+    c.queued = (char *)(mem + (6 + K) * m);
+    memset(c.queued, 0, m);
+    for (int i = 0; i < m; i++) {
+        c.t[i] = start[i];
+        c.pos[start[i]] = i;
+    }
+    neighbour_lists(&c);
+    for (int v = 0; v < c.m; v++) push(&c, c.t[c.m - 1 - v]); /* pops in tour order */
+    local_search(&c);
+    kick_loop(&c, best, cur, kicks, seed, deadline);
+    PyMem_RawFree(mem);
+    return 1;
 }
 
 static PyObject *improve(PyObject *self, PyObject *args) {
@@ -273,8 +334,7 @@ static PyObject *improve(PyObject *self, PyObject *args) {
     unsigned long long seed;
     if (!PyArg_ParseTuple(args, "y*OlK", &view, &start, &kicks, &seed)) return NULL;
     PyObject *result = NULL, *fast = NULL;
-    Ctx c = {0};
-    int *mem = NULL;
+    int *tour = NULL;
     fast = PySequence_Fast(start, "start must be a sequence");
     if (!fast) goto done;
     Py_ssize_t m = PySequence_Fast_GET_SIZE(fast);
@@ -282,67 +342,113 @@ static PyObject *improve(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "d must hold len(start)**2 doubles");
         goto done;
     }
-    c.m = (int)m;
-    c.d = (const double *)view.buf;
-    /* t, pos, best, cur, buf (m each), stack (2m: stack, then a segment), neigh (K m), queued */
-    mem = PyMem_Malloc(sizeof(int) * ((size_t)m * (7 + K)) + (size_t)m);
-    if (!mem) {
+    tour = PyMem_Malloc(sizeof(int) * 3 * (size_t)m); /* start, its positions, best */
+    if (!tour) {
         PyErr_NoMemory();
         goto done;
     }
-    c.t = mem;
-    c.pos = mem + m;
-    int *best = mem + 2 * m, *cur = mem + 3 * m;
-    c.buf = mem + 4 * m;
-    c.stack = mem + 5 * m;
-    c.neigh = mem + 7 * m;
-    c.queued = (char *)(mem + (7 + K) * m);
-    memset(c.queued, 0, m);
-    memset(c.pos, -1, sizeof(int) * m);
+    int *seen = tour + m, *best = tour + 2 * m;
+    memset(seen, -1, sizeof(int) * m);
     for (Py_ssize_t i = 0; i < m; i++) {
         long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
         if (v == -1 && PyErr_Occurred()) goto done;
-        if (v < 0 || v >= m || c.pos[v] >= 0) {
+        if (v < 0 || v >= m || seen[v] >= 0) {
             PyErr_SetString(PyExc_ValueError, "start must be a permutation of range(len(start))");
             goto done;
         }
-        c.t[i] = (int)v;
-        c.pos[v] = (int)i;
+        tour[i] = (int)v;
+        seen[v] = (int)i;
     }
+    int ok;
     Py_BEGIN_ALLOW_THREADS
-    neighbour_lists(&c);
-    for (int v = 0; v < c.m; v++) push(&c, c.t[c.m - 1 - v]); /* pops in tour order */
-    local_search(&c);
-    memcpy(best, c.t, sizeof(int) * m);
-    if (c.m >= 6) {
-        uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (seed * 0xBF58476D1CE4E5B9ULL);
-        if (!rng) rng = 1;
-        double behind = 0.0; /* how much longer cur is than best */
-        memcpy(cur, c.t, sizeof(int) * m);
-        for (long k = 0; k < kicks; k++) {
-            double delta = kick(&c, &rng, WIDE && k % WIDE == WIDE - 1);
-            delta -= local_search(&c);
-            if (behind + delta < EPS) {
-                behind += delta;
-                memcpy(cur, c.t, sizeof(int) * m);
-                if (behind < -EPS) {
-                    memcpy(best, c.t, sizeof(int) * m);
-                    behind = 0.0;
-                }
-            } else {
-                memcpy(c.t, cur, sizeof(int) * m);
-                for (int i = 0; i < c.m; i++) c.pos[c.t[i]] = i;
-            }
-        }
-    }
+    ok = search_tour(view.buf, (int)m, tour, kicks, seed, INFINITY, best);
     Py_END_ALLOW_THREADS
-    PyObject *tour = PyList_New(m);
-    if (!tour) goto done;
-    for (Py_ssize_t i = 0; i < m; i++) PyList_SET_ITEM(tour, i, PyLong_FromLong(best[i]));
-    result = Py_BuildValue("(Nd)", tour, cost(&c, best));
+    if (!ok) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *list = PyList_New(m);
+    if (!list) goto done;
+    for (Py_ssize_t i = 0; i < m; i++) PyList_SET_ITEM(list, i, PyLong_FromLong(best[i]));
+    double length = 0.0;
+    const double *d = view.buf;
+    for (Py_ssize_t i = 0; i < m; i++) length += d[(size_t)best[i] * m + best[(i + 1) % m]];
+    result = Py_BuildValue("(Nd)", list, length);
 done:
-    PyMem_Free(mem);
+    PyMem_Free(tour);
     Py_XDECREF(fast);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* A walk from a start node to an end node through n faces, on a symmetric walking graph:
+ * d is the (n+1)*(n+1) depot matrix of routing.graph (row 0 leaves the start, column 0 reaches
+ * the end). The tour above runs on n+2 nodes, the start (0) and the end (1) joined by an edge of
+ * length -FIXED that no move gives up. Nearest-neighbour start from the start node; kicks until
+ * `kicks` or `budget_ms`. Returns the faces' visiting order (1..n, as in d). */
+#define FIXED 1e7
+static PyObject *improve_path(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t n1;
+    double budget_ms;
+    long kicks;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "y*ndlK", &view, &n1, &budget_ms, &kicks, &seed)) return NULL;
+    double deadline = now_ms() + budget_ms;
+    PyObject *result = NULL;
+    double *dd = NULL;
+    int *tour = NULL;
+    if (n1 < 2 || n1 > 100000 || view.len != (Py_ssize_t)(n1 * n1 * sizeof(double))) {
+        PyErr_SetString(PyExc_ValueError, "d must hold n1**2 doubles, n1 >= 2");
+        goto done;
+    }
+    const double *d = view.buf;
+    int n = (int)n1 - 1, m = n + 2;
+    dd = PyMem_Malloc(sizeof(double) * (size_t)m * m);
+    tour = PyMem_Malloc(sizeof(int) * 2 * (size_t)m);
+    if (!dd || !tour) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int *best = tour + m, ok;
+    Py_BEGIN_ALLOW_THREADS
+#define DD(a, b) dd[(size_t)(a) * m + (b)]
+    DD(0, 0) = DD(1, 1) = 0.0;
+    DD(0, 1) = DD(1, 0) = -FIXED;
+    for (int i = 0; i < n; i++) {
+        DD(0, i + 2) = DD(i + 2, 0) = d[i + 1];
+        DD(1, i + 2) = DD(i + 2, 1) = d[(size_t)(i + 1) * n1];
+        for (int j = 0; j < n; j++) DD(i + 2, j + 2) = d[(size_t)(i + 1) * n1 + j + 1];
+    }
+    /* nearest neighbour from the start; best[] marks the faces taken */
+    memset(best, 0, sizeof(int) * m);
+    tour[0] = 0;
+    for (int k = 1, last = 0; k <= n; k++) {
+        int next = -1;
+        for (int j = 2; j < m; j++)
+            if (!best[j] && (next < 0 || DD(last, j) < DD(last, next))) next = j;
+        best[next] = 1;
+        tour[k] = last = next;
+    }
+    tour[m - 1] = 1;
+#undef DD
+    ok = search_tour(dd, m, tour, kicks, seed, deadline, best);
+    Py_END_ALLOW_THREADS
+    if (!ok) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int at = 0;
+    while (best[at] != 0) at++;
+    int step = best[(at + 1) % m] == 1 ? m - 1 : 1; /* walk away from the end node */
+    PyObject *order = PyList_New(n);
+    if (!order) goto done;
+    for (int k = 0; k < n; k++) PyList_SET_ITEM(order, k, PyLong_FromLong(best[(at + step * (k + 1)) % m] - 1));
+    result = order;
+done:
+    PyMem_Free(dd);
+    PyMem_Free(tour);
     PyBuffer_Release(&view);
     return result;
 }
@@ -409,6 +515,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"improve", improve, METH_VARARGS, "improve(d, start, kicks, seed) -> (tour, length)"},
+    {"improve_path", improve_path, METH_VARARGS, "improve_path(d, n1, budget_ms, kicks, seed) -> order of 1..n1-1"},
     {"node_matrix", node_matrix, METH_VARARGS, "node_matrix(xs, ys, blocks, mids, block_length) -> bytes"},
     {NULL, NULL, 0, NULL},
 };

@@ -9,26 +9,25 @@ path start -> faces -> end is a tour on it) and solves it:
 - "auto": exact up to EXACT_MAX_FACES faces, else search;
 - "address": the faces in the order given (the baseline).
 
-The optional C extension `_graph` (server/core/routing/_graph.c) builds the matrix, runs the same
-Held-Karp (same loops and tie-breaks: the same orders as the Python one here) and the search:
-nearest-neighbour lists each way (8, at most 2 faces of one edge), a greedy start, then 3-opt
-segment insertion (two adjacent runs swap, either run possibly reversed) and 2-opt, every reversal
-at its true asymmetric cost from prefix sums, under the Lin-Kernighan gain criterion; then
-double-bridge kicks (two adjacent runs swap: alternately between runs close on the floor and short
-runs anywhere), a kick kept when the walk is no longer, until the budget is spent or
-IDLE_KICKS_PER_FACE * n kicks in a row found nothing shorter. Without the extension the search is
-nearest neighbour, Or-opt (1-3 stops) and 2-opt, then kicks while the budget lasts: much weaker.
+Before either, faces that any walk to another face passes are set aside as its riders
+(`passed_on_the_way`: the faces after the first on a one-way edge, the faces before the deepest in
+a dead-end aisle) and put back in walking order: exact, and fewer faces to order (more lists fall
+to Held-Karp).
+
+The search, compiled: on a graph without one-way edges (distances the same both ways),
+`_multiblock.improve_path`, the rectangular router's 2-opt, Or-opt and double-bridge kicks with
+the start and end joined by a fixed edge; kicks go on until the budget ends. With one-way edges,
+`_graph.search` (server/core/routing/_graph.c): nearest-neighbour lists each way, a greedy start,
+3-opt segment insertion and 2-opt at their true asymmetric cost under the Lin-Kernighan gain
+criterion, then double-bridge kicks until the budget or IDLE_KICKS_PER_FACE * n idle kicks.
+The C extension also builds the matrix and runs the same Held-Karp as the Python one here (same
+tie-breaks). Without the extensions the search is nearest neighbour, Or-opt (1-3 stops) and
+2-opt, then kicks while the budget lasts: much weaker.
 
 The default budget, DEFAULT_BUDGET_MS = 1 ms for the whole call (matrix and checks included), is
-set by the time target (median <= 1 ms at 80 faces), measured with `python -m bench.graph_tuning`:
-random warehouse-like halls (6-20 aisles, 1-4 blocks, one-way aisles, dead ends, columns, start
-!= end), 30 instances per size, against LKH (elkai, 10 runs), on 2 cores with other work running
-(load average 2-3). Exact (<= 12 faces, C): 0 excess on every instance, median 0.1 ms at 10
-faces, 0.8 ms at 12. Search at the default: mean gap 0.1% at 20 faces (p95 1.2%), 1.0% at 40,
-1.6% at 60, 2.1% at 80 (p95 5.5%), 2.8% at 100; median 0.97-0.99 ms. The gap target (mean <=
-0.1%, p95 <= 0.5%) is not met near 1 ms: with the search itself given 2 ms the mean gap at 80
-faces is 0.9%, 5 ms 0.4%, 20 ms 0.2% (100 faces: 1.6%, 1.0%, 0.5%). Pass `budget_ms` for a
-shorter walk where time allows (one route per pick list, not the batching inner loop).
+set by the time target (median <= 1 ms at 80 faces). Measured figures: bench/README.md (graph
+routing). Pass `budget_ms` for a shorter walk where time allows (one route per pick list, not
+the batching inner loop).
 """
 
 import math
@@ -50,6 +49,9 @@ INF = math.inf
 EPS = 1e-9
 SEED = 1
 IDLE_KICKS_PER_FACE = 20
+# Where the graph has no one-way edge, the search is _multiblock's (symmetric distances): kicks
+# until the budget ends, at most this many.
+MAX_KICKS = 100_000
 # Stand-in for "no walk" inside the search, so that deltas stay finite (metres).
 NO_WALK = 1e9
 
@@ -71,29 +73,90 @@ def route_faces(
     n = len(faces)
     if method == "exact" and n > EXACT_MAX_FACES:
         raise GraphError(f"faces: method 'exact' takes at most {EXACT_MAX_FACES} faces (got {n})")
-    d = graph.flat_matrix(faces, start, end)  # checks start, end and every face
+    if method == "address":
+        d = graph.flat_matrix(faces, start, end)  # checks start, end and every face
+        _check_distinct(faces)
+        _check_reachable(d, n + 1, range(n), start, end)
+        return list(range(n)), _length(d, n + 1, range(1, n + 1))
+    for i, face in enumerate(faces):
+        graph.check_face(face, f"faces[{i}]")
     _check_distinct(faces)
+    kept, riders = passed_on_the_way(graph, faces, start, end)
+    n = len(kept)
+    d = graph.flat_matrix([faces[i] for i in kept], start, end)  # checks start and end
     m = n + 1
-    for i in range(1, m):
-        if d[i] == INF:
-            raise GraphError(f"faces[{i - 1}]: no walk reaches it from start node {start}")
-        if d[i * m] == INF:
-            raise GraphError(f"faces[{i - 1}]: no walk leads from it to end node {end}")
+    _check_reachable(d, m, kept, start, end)
     c = walkgraph._c()
-    if method == "address" or n == 1:
-        tour = list(range(1, m))
+    if n == 1:
+        tour = [1]
     elif method == "exact" or (method == "auto" and n <= EXACT_MAX_FACES):
         tour = c.held_karp(d, m) if c is not None else held_karp(_rows(d, m))
     elif c is not None:
-        groups = array("i", [-1, *(f[0] for f in faces)])
-        left_ms = budget_ms - (time.perf_counter() - began) * 1000 - WRAP_UP_MS
-        tour = c.search(d, m, max(left_ms, 0.0), idle_kicks(n), SEED, groups)
+        left_ms = max(budget_ms - (time.perf_counter() - began) * 1000 - WRAP_UP_MS, 0.0)
+        if not graph.has_oneway and _multiblock is not None:
+            tour = _multiblock.improve_path(d, m, left_ms, MAX_KICKS, SEED)
+        else:
+            groups = array("i", [-1, *(faces[i][0] for i in kept)])
+            tour = c.search(d, m, left_ms, idle_kicks(n), SEED, groups)
     else:
         tour = search(_rows(d, m), budget_ms - (time.perf_counter() - began) * 1000, SEED)
     length = _length(d, m, tour) if tour is not None else INF
     if length == INF:
         raise GraphError("faces: no walk visits every face from start to end")
-    return [i - 1 for i in tour], length
+    order = []
+    for i in tour:
+        face = kept[i - 1]
+        order.extend(riders.get(face, (face,)))
+    return order, length
+
+
+def passed_on_the_way(graph: WalkGraph, faces: Sequence[Face], start: int, end: int):
+    """The faces a route must still choose an order for, and the ones walked past on the way to
+    them: (kept: indices into faces, riders: kept index -> the faces picked in walking order when
+    the route reaches it, itself included). Exact, because a walk cannot avoid them:
+
+    - on a one-way edge, a walk to any face goes on past every face after it to the edge's end, so
+      the first face carries the rest;
+    - on a two-way edge into a dead end (a node touching no other edge, neither start nor end), a
+      walk to the deepest face passes every other one, so the deepest face carries them.
+
+    The route's length is the same with or without the riders."""
+    by_edge: dict[int, list[int]] = {}
+    for i, face in enumerate(faces):
+        edge = face[0]
+        if graph.edges[edge][2] or (edge in graph.dead_ends and graph.dead_ends[edge] not in (start, end)):
+            by_edge.setdefault(edge, []).append(i)
+    if not by_edge:
+        return list(range(len(faces))), {}
+    riders: dict[int, tuple[int, ...]] = {}
+    carried: set[int] = set()
+    for edge, members in by_edge.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: faces[i][1])  # along the edge from its first node
+        if not graph.edges[edge][2]:
+            if graph.dead_ends[edge] == graph.edges[edge][0]:
+                members.reverse()  # the dead end is the first node: walking in is towards it
+            riders[members[-1]] = tuple(members)  # the deepest carries, picked on the way in
+            carried.update(members[:-1])
+        else:
+            riders[members[0]] = tuple(members)
+            carried.update(members[1:])
+    return [i for i in range(len(faces)) if i not in carried], riders
+
+
+def _check_reachable(d, m: int, kept, start: int, end: int) -> None:
+    for i in range(1, m):
+        if d[i] == INF:
+            raise GraphError(f"faces[{kept[i - 1]}]: no walk reaches it from start node {start}")
+        if d[i * m] == INF:
+            raise GraphError(f"faces[{kept[i - 1]}]: no walk leads from it to end node {end}")
+
+
+try:
+    from server.core.routing import _multiblock
+except ImportError:  # built with the package when a compiler is there
+    _multiblock = None
 
 
 def idle_kicks(n: int) -> int:
