@@ -316,13 +316,14 @@ def _building(kind: str, rng: random.Random) -> Building:
 
 def generate(kind: str, picks=PICKS, per_cell: int = 5, seed: int = 2024, repeat_share: float = 0.1,
              attempts: int = 50) -> list[GraphInstance]:
-    """`per_cell` instances of `kind` for each pick count; a share of the picks repeat a face."""
+    """`per_cell` instances of `kind` for each pick count; a share of the picks repeat a face.
+    Instance k of n picks depends only on (seed, kind, n, k)."""
     if kind not in KINDS:
         raise InstanceError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
-    rng = random.Random(f"{seed}-{kind}")
     instances = []
     for n in picks:
         for k in range(per_cell):
+            rng = random.Random(f"{seed}-{kind}-{n}-{k}")  # the same instance whatever else is asked for
             for _ in range(attempts):
                 try:
                     plan = compile_building(_building(kind, rng))
@@ -331,11 +332,7 @@ def generate(kind: str, picks=PICKS, per_cell: int = 5, seed: int = 2024, repeat
                     continue  # a column or a one-way aisle cut something off: another building
             else:
                 raise InstanceError(f"no walkable {kind} building in {attempts} attempts")
-            cells = []
-            for number in plan.aisle_numbers:
-                first, last = plan.span(number)
-                slots = plan.hall(plan.hall_of(number)).slots
-                cells += [(number, b, s) for b in range(first, last + 1) for s in range(1, slots + 1)]
+            cells = plan.cells()
             distinct = max(1, min(len(cells), round(n * (1 - repeat_share))))
             chosen = sorted(rng.sample(cells, distinct))  # address order
             picked = list(range(distinct)) + [rng.randrange(distinct) for _ in range(n - distinct)]

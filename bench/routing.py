@@ -43,10 +43,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--ortools-ms", type=int, default=200, help="OR-Tools time limit per instance (ms)")
     ap.add_argument("--lkh-runs", type=int, default=10)
     ap.add_argument("--no-solvers", action="store_true", help="skip OR-Tools and LKH")
+    ap.add_argument("--solvers", type=_csv(str), default=["ortools", "lkh"], help="--graph: which of ortools,lkh run")
     ap.add_argument("--full", action="store_true", help="the whole literature grid (long)")
     ap.add_argument("--graph", action="store_true", help="graph instances of every kind instead (any building)")
     ap.add_argument("--kinds", type=_csv(str), default=None, help="--graph: kinds (default all)")
     ap.add_argument("--graph-picks", type=_csv(int), default=None, help="--graph: pick counts (default 5,10,20,50,80,100)")
+    ap.add_argument("--budget-ms", type=float, default=None, help="--graph: our search's budget (default the router's)")
     args = ap.parse_args(argv)
     if args.full:
         args.aisles, args.picks = list(AISLES), list(PICKS)
@@ -270,16 +272,16 @@ def _graph_faces(instance):
     return graph, [Face(*instance.faces[pick]) for pick, _ in ordered], [index for _, index in ordered]
 
 
-def run_graph(instance, method: str, repeat: int) -> Result:
+def run_graph(instance, method: str, repeat: int, budget_ms: float | None = None) -> Result:
     """Route one graph instance with route_faces: order over the picks, median microseconds."""
     from server.core.routing.graph import route_faces
 
     graph, faces, first = _graph_faces(instance)
-    order, length = route_faces(graph, faces, instance.start, instance.end, method)  # warm-up
+    order, length = route_faces(graph, faces, instance.start, instance.end, method, budget_ms)  # warm-up
     samples = []
     for _ in range(repeat):
         start = time.perf_counter_ns()
-        order, length = route_faces(graph, faces, instance.start, instance.end, method)
+        order, length = route_faces(graph, faces, instance.start, instance.end, method, budget_ms)
         samples.append((time.perf_counter_ns() - start) / 1000)
     return Result(instance.id, method, length, [first[i] for i in order], statistics.median(samples))
 
@@ -319,14 +321,16 @@ def evaluate_graph(instances_by_kind: dict, args) -> tuple[list[str], dict, dict
     every result scored by bench.graph_instances' own Dijkstra."""
     from bench.graph_instances import score_graph
 
-    solvers = [] if args.no_solvers else [("lkh", lambda i: run_graph_lkh(i, args.lkh_runs)),
-                                          ("ortools", lambda i: run_graph_ortools(i, args.ortools_ms))]
+    solvers = [] if args.no_solvers else [
+        (name, solve) for name, solve in (("lkh", lambda i: run_graph_lkh(i, args.lkh_runs)),
+                                          ("ortools", lambda i: run_graph_ortools(i, args.ortools_ms)))
+        if name in args.solvers]
     groups: dict = defaultdict(lambda: defaultdict(lambda: ([], [])))
     small: dict = defaultdict(list)
     missing = set()
     for kind, instances in instances_by_kind.items():
         for instance in instances:
-            results = [run_graph(instance, "auto", args.repeat), run_graph(instance, "address", 1)]
+            results = [run_graph(instance, "auto", args.repeat, args.budget_ms), run_graph(instance, "address", 1)]
             scores = solve_and_score(instance, results, solvers, score_graph, missing)
             best = min(s.length for s in scores)
             gaps = {s.method: 100 * (s.length / best - 1) if best > 0 else 0.0 for s in scores}
@@ -390,9 +394,12 @@ def run_graph_bench(args) -> None:
     total = sum(len(v) for v in by_kind.values())
     print(f"## Routing on buildings ({total} graph instances: kinds {', '.join(kinds)}; picks {picks}; "
           f"{args.per_cell} per cell; seed {args.seed})")
-    print(f"ours: route_faces auto, median of {args.repeat} calls after a warm-up; OR-Tools GLS {args.ortools_ms} ms "
-          f"limit; LKH (elkai) {args.lkh_runs} runs; all on the same start/end matrix; every length rescored by "
-          f"bench.graph_instances' own Dijkstra\n")
+    budget = "the router's default budget" if args.budget_ms is None else f"budget {args.budget_ms:g} ms"
+    named = [text for name, text in (("ortools", f"OR-Tools GLS {args.ortools_ms} ms limit"),
+                                     ("lkh", f"LKH (elkai) {args.lkh_runs} runs")) if name in args.solvers]
+    solvers = "" if args.no_solvers or not named else f"; {'; '.join(named)}, on the same start/end matrix"
+    print(f"ours: route_faces auto ({budget}), median of {args.repeat} calls after a warm-up{solvers}; "
+          "every length rescored by bench.graph_instances' own Dijkstra\n")
     started = time.perf_counter()
     columns, groups, small = evaluate_graph(by_kind, args)
     print(graph_tables(columns, groups, small))

@@ -277,3 +277,10 @@ def test_cellwms_bench_graph_generate_route_score(cli, tmp_path):
     assert cli("score", "--instances", both, "--results", results).exit_code == 0
     bad_kind = cli("generate", "--kind", "castle", "--out", instances)
     assert bad_kind.exit_code == 2 and "unknown kind 'castle'" in bad_kind.output
+
+
+def test_a_generated_graph_instance_depends_only_on_its_own_seed_kind_picks_and_number():
+    alone = generate_graph("columns", picks=(50,), per_cell=2, seed=5)
+    among = generate_graph("columns", picks=(10, 50), per_cell=3, seed=5)
+    assert [i.to_json() for i in among if i.id in {a.id for a in alone}] == [i.to_json() for i in alone]
+    assert generate_graph("columns", picks=(50,), per_cell=1, seed=6)[0].to_json() != alone[0].to_json()

@@ -256,3 +256,13 @@ def test_bad_buildings_are_refused_naming_the_key(building, message):
         compile_building(building)
     assert str(caught.value).startswith(message), str(caught.value)
     assert caught.value.key == message.split(":")[0]
+
+
+def test_cells_are_listed_in_address_order_within_each_aisles_span():
+    plan = compile_building(Building((Hall("A", (1, 2, 3), **{**SMALL, "blocks": 2, "slots": 3}),),
+                                     aisles=(AisleRule(2, blocks=(2, 2)),)))
+    cells = plan.cells()
+    assert cells == sorted(cells) and len(cells) == 3 * 2 * 3 - 3
+    assert (2, 1, 1) not in cells and (2, 2, 3) in cells
+    for cell in cells:
+        plan.face(*cell)

@@ -460,6 +460,15 @@ class Plan:
             along = self.graph.lengths[edge] - along
         return Face(edge, along)
 
+    def cells(self) -> list[tuple[int, int, int]]:
+        """Every cell (aisle number, block, slot; 1-based) of the plan, in address order."""
+        out = []
+        for number in self.aisle_numbers:
+            span = self._spans[number]
+            slots = self._halls[span.hall].slots
+            out += [(number, b, s) for b in range(span.first, span.last + 1) for s in range(1, slots + 1)]
+        return out
+
     def span(self, aisle: int) -> tuple[int, int]:
         """(first, last) blocks an aisle spans, 1-based."""
         span = self._spans[aisle]

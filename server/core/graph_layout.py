@@ -9,8 +9,8 @@ Points are addressed as Layout's: (aisle index, block, slot), 0-based, aisle ind
 from dataclasses import dataclass
 from functools import cached_property
 
-from server.core.building import Plan
-from server.core.layout import LayoutError, PickPoint
+from server.core.building import AisleRule, Plan
+from server.core.layout import Layout, LayoutError, PickPoint
 from server.core.walkgraph import Face
 
 
@@ -146,6 +146,36 @@ class GraphLayout:
         """Length of the walk start -> stops in order -> end (or depot -> stops -> depot)."""
         first, last = (self.start, self.end) if depot is None else (self.spot(depot),) * 2
         return self.graph.walk_length([first, *(self.spot(p) for p in stops), last])
+
+    # --- a plain rectangular hall --------------------------------------------------------------------
+
+    @cached_property
+    def rectangular(self) -> tuple[Layout, dict[int, int]] | None:
+        """(the same walking as a Layout, aisle index -> Layout aisle) when the building is one hall
+        with no aisle rules, columns or corridors and the route starts and ends at one aisle's front:
+        then the rectangular exact methods answer. None otherwise."""
+        building = self.plan.building
+        if len(building.halls) != 1 or building.columns or building.corridors or self.start != self.end:
+            return None
+        hall = building.halls[0]
+        if any(rule != AisleRule(rule.aisle) and rule != AisleRule(rule.aisle, (1, hall.blocks))
+               for rule in building.aisles):
+            return None
+        y0 = hall.cross_aisle_y(0)
+        x, y = self.graph.nodes[self.start]
+        depot = next((i for i in range(len(hall.aisles))
+                      if max(abs(a - b) for a, b in zip(hall.place(i * hall.aisle_pitch, y0), (x, y), strict=True))
+                      <= 1e-9), None)
+        if depot is None:
+            return None
+        layout = Layout(aisles=len(hall.aisles), blocks=hall.blocks, slots=hall.slots, slot_length=hall.slot_length,
+                        aisle_pitch=hall.aisle_pitch, cross_aisle_width=hall.cross_aisle_width, depot_aisle=depot)
+        return layout, {i: hall.aisles.index(n) for i, n in enumerate(self.plan.aisle_numbers)}
+
+    def rectangular_points(self, points: list[PickPoint]) -> list[PickPoint]:
+        """The points as the `rectangular` Layout's (only when it is not None)."""
+        layout, aisle = self.rectangular
+        return [layout.point(aisle[p.aisle], p.block, p.slot) for p in points]
 
     @cached_property
     def bounds(self) -> tuple[float, float, float, float]:

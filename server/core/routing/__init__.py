@@ -76,6 +76,8 @@ def route_length(layout: Layout, points: list[PickPoint], method: str = "auto") 
     """The length only: the hot path of batching and slotting (microseconds for 1-2 blocks)."""
     if isinstance(layout, GraphLayout):
         faces, _ = _graph_faces(layout, points, method)
+        if _plain(layout, method):
+            return route_length(layout.rectangular[0], layout.rectangular_points(points), "optimal")
         return route_faces(layout.graph, faces, layout.start, layout.end, method)[1]
     if method in ("auto", "optimal") and layout.blocks <= exact.MAX_BLOCKS:
         return exact.optimal_length(layout, points)  # checks the points itself
@@ -137,11 +139,21 @@ def _graph_faces(layout: GraphLayout, points: list[PickPoint], method: str) -> t
     return [layout.spot(p) for p in unique], first_index
 
 
+def _plain(layout: GraphLayout, method: str) -> bool:
+    """A plain rectangular hall of 1-2 blocks routed by "auto": the rectangular exact method answers."""
+    return method == "auto" and layout.rectangular is not None and layout.rectangular[0].blocks <= exact.MAX_BLOCKS
+
+
 def _graph_route(layout: GraphLayout, points: list[PickPoint], method: str) -> Route:
     faces, first_index = _graph_faces(layout, points, method)
-    order, length = route_faces(layout.graph, faces, layout.start, layout.end, method)
-    stops = [points[first_index[i]] for i in order]
-    return Route(method, length, [first_index[i] for i in order], stops, polyline(layout, stops))
+    if _plain(layout, method):
+        walk = route(layout.rectangular[0], layout.rectangular_points(points), "optimal")
+        order, length = walk.order, walk.length
+    else:
+        order, length = route_faces(layout.graph, faces, layout.start, layout.end, method)
+        order = [first_index[i] for i in order]
+    stops = [points[i] for i in order]
+    return Route(method, length, order, stops, polyline(layout, stops))
 
 
 # --- a general baseline: nearest neighbour, then 2-opt on the shortest-path distances --------
