@@ -299,8 +299,11 @@ def test_pack_station_lines_show_the_sku_pictures(chromium, live_server, pack_si
         expect(thumb).to_have_attribute("alt", s.kettle.name)
         expect(thumb).to_have_attribute("src", sku_pictures.picture_url(s.kettle))
         page.wait_for_function("img => img.complete && img.naturalWidth === 120", arg=thumb.element_handle())
-        box = thumb.bounding_box()
-        assert box["width"] <= 60 and box["height"] <= 60 and box["x"] + box["width"] <= 360
+        # The panel may be drawn again from the stream meanwhile: measure whichever img is there now
+        # (bounding_box() answers None for an element being replaced).
+        box = thumb.evaluate("img => { const r = img.getBoundingClientRect(); "
+                             "return {x: r.x, width: r.width, height: r.height}; }")
+        assert 0 < box["width"] <= 60 and 0 < box["height"] <= 60 and box["x"] + box["width"] <= 360
         other = panel.locator(f'tr.pack-line:has(.sku-code:text-is("{s.iron.code}")) .pack-picture')
         expect(other).to_have_class(re.compile(r"\bnone\b"))
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
